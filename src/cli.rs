@@ -1,0 +1,432 @@
+//! The command line: arguments, the commands' output, exit codes.
+//!
+//! The edge of the program: it finds the config file, calls into the daemon,
+//! pipeline, store and publish layers, prints tables for people, and maps
+//! failures to exit codes (0 ok, 1 runtime failure, 2 usage or config error).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config};
+use crate::daemon;
+use crate::http;
+use crate::pipeline::{self, PollReport};
+use crate::publish::Format;
+
+/// Tributary: polls feeds, stores each story once, serves merged feeds.
+#[derive(Debug, Parser)]
+#[command(name = "tributary", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The config file [default: $TRIBUTARY_CONFIG, ./config/tributary.toml, /etc/tributary/tributary.toml].
+    #[arg(long, short, global = true, env = "TRIBUTARY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human lines on a terminal; plain lines without timestamps under journald.
+    Auto,
+    /// Human lines with timestamps.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: schedule, poll, store, serve.
+    Run,
+    /// Poll now, once, and print a per-source summary.
+    Poll {
+        /// Poll only these sources (repeatable).
+        #[arg(long = "source", short = 's', value_name = "NAME")]
+        sources: Vec<String>,
+        /// Ignore stored validators: fetch and parse everything again.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the config and show the sources and their next run times.
+    Check,
+    /// Show each source's status from the database.
+    Sources,
+    /// Write the merged feed to stdout or atomically to a file.
+    Export {
+        /// Feed format.
+        #[arg(long, short, value_enum, default_value_t = ExportFormat::Atom)]
+        format: ExportFormat,
+        /// The output file (written via a temporary file and a rename).
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the shipped default configuration.
+    DefaultConfig,
+}
+
+/// Formats for `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Atom 1.0.
+    Atom,
+    /// RSS 2.0.
+    Rss,
+    /// JSON Feed 1.1.
+    Json,
+}
+
+impl From<ExportFormat> for Format {
+    fn from(f: ExportFormat) -> Format {
+        match f {
+            ExportFormat::Atom => Format::Atom,
+            ExportFormat::Rss => Format::Rss,
+            ExportFormat::Json => Format::Json,
+        }
+    }
+}
+
+/// An error that should exit with status 2 (usage or configuration).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The config file to use: `--config`/`$TRIBUTARY_CONFIG`, then
+/// `./config/tributary.toml`, then `/etc/tributary/tributary.toml`.
+pub fn config_path(given: Option<&Path>) -> PathBuf {
+    if let Some(p) = given {
+        return p.to_path_buf();
+    }
+    let local = PathBuf::from("config/tributary.toml");
+    if local.is_file() {
+        return local;
+    }
+    if let Ok(dir) = std::env::var("CONFIGURATION_DIRECTORY") {
+        let p = PathBuf::from(dir).join("tributary.toml");
+        if p.is_file() {
+            return p;
+        }
+    }
+    PathBuf::from("/etc/tributary/tributary.toml")
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let path = config_path(cli.config.as_deref());
+    Ok(config::load(&path)?)
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match &cli.command {
+        Command::DefaultConfig => {
+            print!("{}", config::DEFAULT_CONFIG);
+            Ok(0)
+        }
+        Command::Check => {
+            let config = load_config(&cli)?;
+            check(&config);
+            Ok(0)
+        }
+        Command::Run => {
+            let config = load_config(&cli)?;
+            daemon::run(config).await?;
+            Ok(0)
+        }
+        Command::Poll { sources, force } => {
+            let config = load_config(&cli)?;
+            poll(&config, sources, *force).await
+        }
+        Command::Sources => {
+            let config = load_config(&cli)?;
+            let store = daemon::open_store(&config).await?;
+            let states = tokio::task::spawn_blocking(move || store.sources()).await??;
+            print_sources(&config, &states);
+            Ok(0)
+        }
+        Command::Export { format, out } => {
+            let config = load_config(&cli)?;
+            export(&config, (*format).into(), out.as_deref()).await?;
+            Ok(0)
+        }
+    }
+}
+
+fn check(config: &Config) {
+    println!("{}: ok, {} sources", config.path.display(), config.sources.len());
+    println!("database: {}", config.daemon.database.display());
+    println!("listen:   http://{}/", config.daemon.listen);
+    let now = Utc::now();
+    let mut rows = vec![vec![
+        "SOURCE".into(),
+        "SCHEDULE".into(),
+        "NEXT TICK (UTC)".into(),
+        "LOCATION".into(),
+    ]];
+    for s in &config.sources {
+        let next = s
+            .schedule
+            .next_after(now)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| "never".into());
+        rows.push(vec![
+            s.name.clone(),
+            s.schedule.to_string(),
+            next,
+            s.location.to_string(),
+        ]);
+    }
+    print_table(&rows);
+}
+
+async fn poll(config: &Config, only: &[String], force: bool) -> anyhow::Result<i32> {
+    for name in only {
+        if !config.sources.iter().any(|s| &s.name == name) {
+            return Err(UsageError(format!(
+                "no source named {name:?} in {}; known: {}",
+                config.path.display(),
+                config
+                    .sources
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .into());
+        }
+    }
+    let store = daemon::open_store(config).await?;
+    let mut cx = daemon::context(config, store)?;
+    cx.force = force;
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(config.daemon.max_concurrent_fetches));
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, s) in config
+        .sources
+        .iter()
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .enumerate()
+    {
+        let (cx, s, limit) = (cx.clone(), s.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (i, pipeline::refresh(&cx, &s, Utc::now()).await)
+        });
+    }
+    let mut reports: Vec<(usize, PollReport)> = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        reports.push(r.context("a poll task failed")?);
+    }
+    reports.sort_by_key(|(i, _)| *i);
+    let reports: Vec<PollReport> = reports.into_iter().map(|(_, r)| r).collect();
+    print_reports(&reports, started.elapsed());
+    let entries = {
+        let store = cx.store.clone();
+        tokio::task::spawn_blocking(move || store.entry_count()).await??
+    };
+    println!("{entries} entries stored in {}", config.daemon.database.display());
+    Ok(if reports.iter().any(PollReport::failed) { 1 } else { 0 })
+}
+
+fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
+    let mut rows = vec![
+        [
+            "SOURCE", "OUTCOME", "HTTP", "ITEMS", "NEW", "UPDATED", "MERGED", "MS", "ERROR",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for r in reports {
+        rows.push(vec![
+            r.source.clone(),
+            r.outcome.clone(),
+            r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            r.items.to_string(),
+            r.new.to_string(),
+            r.updated.to_string(),
+            r.merged.to_string(),
+            r.duration_ms.to_string(),
+            r.error.clone().unwrap_or_default(),
+        ]);
+    }
+    print_table(&rows);
+    let sum = |f: fn(&PollReport) -> usize| reports.iter().map(f).sum::<usize>();
+    let failed = reports.iter().filter(|r| r.failed()).count();
+    println!(
+        "{} sources polled in {:.2} s: {} failed; {} items, {} new, {} updated, merged by link: {}",
+        reports.len(),
+        elapsed.as_secs_f64(),
+        failed,
+        sum(|r| r.items),
+        sum(|r| r.new),
+        sum(|r| r.updated),
+        sum(|r| r.merged),
+    );
+}
+
+fn ago(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match t {
+        None => "never".into(),
+        Some(t) => {
+            let s = (now - t).num_seconds().max(0);
+            match s {
+                0..60 => format!("{s}s ago"),
+                60..3600 => format!("{}m ago", s / 60),
+                3600..86400 => format!("{}h ago", s / 3600),
+                _ => format!("{}d ago", s / 86400),
+            }
+        }
+    }
+}
+
+fn print_sources(config: &Config, states: &[crate::store::SourceState]) {
+    let now = Utc::now();
+    let mut rows = vec![
+        [
+            "SOURCE",
+            "LAST POLL",
+            "LAST SUCCESS",
+            "HTTP",
+            "ITEMS",
+            "FAILURES",
+            "NEXT DUE",
+            "LAST ERROR",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for s in &config.sources {
+        let st = states.iter().find(|x| x.name == s.name);
+        let last_poll = st.and_then(|x| x.last_poll);
+        let due = crate::schedule::next_due(
+            &s.schedule,
+            last_poll,
+            crate::schedule::jitter_for(&s.name, config.daemon.jitter),
+            now,
+        );
+        let due = if due <= now {
+            "now".to_string()
+        } else {
+            due.format("%Y-%m-%d %H:%M:%S").to_string()
+        };
+        rows.push(vec![
+            s.name.clone(),
+            ago(last_poll, now),
+            ago(st.and_then(|x| x.last_success), now),
+            st.and_then(|x| x.last_status)
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "-".into()),
+            st.map(|x| x.items.to_string()).unwrap_or_else(|| "0".into()),
+            st.map(|x| x.consecutive_failures.to_string())
+                .unwrap_or_else(|| "0".into()),
+            due,
+            st.and_then(|x| x.last_error.clone()).unwrap_or_default(),
+        ]);
+    }
+    for st in states
+        .iter()
+        .filter(|x| !config.sources.iter().any(|s| s.name == x.name))
+    {
+        rows.push(vec![
+            st.name.clone(),
+            ago(st.last_poll, now),
+            ago(st.last_success, now),
+            "-".into(),
+            st.items.to_string(),
+            "-".into(),
+            "removed from config".into(),
+            String::new(),
+        ]);
+    }
+    print_table(&rows);
+}
+
+fn print_table(rows: &[Vec<String>]) {
+    let cols = rows.first().map(Vec::len).unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map(|s| s.chars().count()).unwrap_or(0))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+async fn export(config: &Config, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
+    let store = daemon::open_store(config).await?;
+    let feed = config.feed.clone();
+    let body = tokio::task::spawn_blocking(move || http::render_all(&store, &feed, format, Utc::now())).await??;
+    match out {
+        None => {
+            std::io::stdout().write_all(body.as_bytes())?;
+        }
+        Some(path) => write_atomically(path, body.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and
+/// a rename, so a reader never sees half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// Whether an error should exit with status 2.
+pub fn is_usage_error(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<config::ConfigError>().is_some() || e.downcast_ref::<UsageError>().is_some()
+}
+
+/// Sets up logging as asked; `RUST_LOG` filters (default `info`).
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Auto if journald => builder.without_time().with_ansi(false).init(),
+        LogFormat::Auto | LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,290 @@
+//! The daemon's lifecycle: tasks, timers, signals.
+//!
+//! Owns everything that runs over time: one scheduling task per source
+//! (sleep until due, take a slot of the global fetch limit, refresh), the
+//! HTTP server beside them, SIGHUP reloads and SIGTERM/SIGINT shutdown.
+//! Every task is tracked and cancellable; cancellation interrupts only the
+//! waiting, never a poll halfway through its transaction, and shutdown
+//! abandons polls still running after [`SHUTDOWN_GRACE`].
+//!
+//! Which source is due when comes from `schedule`; what a poll does comes
+//! from `pipeline`. This module only decides when to call them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::config::{self, Config, SourceConfig};
+use crate::fetch::{FetchSettings, Fetcher};
+use crate::http::{self, AppState};
+use crate::pipeline::{self, Context};
+use crate::schedule;
+use crate::store::Store;
+
+/// How long in-flight polls may run after a stop signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Opens the store off the async threads.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
+    let path = config.daemon.database.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .context("the task opening the database failed")??;
+    Ok(Arc::new(store))
+}
+
+/// Builds the shared poll context for a configuration.
+pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
+    let fetcher = Fetcher::new(FetchSettings::from_config(&config.daemon))?;
+    Ok(Context {
+        fetcher,
+        store,
+        force: false,
+    })
+}
+
+/// A running source task and the settings it was started with.
+struct Running {
+    source: SourceConfig,
+    cancel: CancellationToken,
+}
+
+/// The scheduler: one task per source over a shared fetch limit.
+struct Scheduler {
+    cx: Context,
+    limit: Arc<Semaphore>,
+    jitter: Duration,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    running: HashMap<String, Running>,
+}
+
+fn same_settings(a: &SourceConfig, b: &SourceConfig) -> bool {
+    a.location == b.location
+        && a.schedule == b.schedule
+        && a.tags == b.tags
+        && a.allow_private_addresses == b.allow_private_addresses
+        && a.include
+            .iter()
+            .map(|r| r.as_str())
+            .eq(b.include.iter().map(|r| r.as_str()))
+        && a.exclude
+            .iter()
+            .map(|r| r.as_str())
+            .eq(b.exclude.iter().map(|r| r.as_str()))
+}
+
+impl Scheduler {
+    /// Starts, stops and restarts source tasks so they match `sources`.
+    fn apply(&mut self, sources: &[SourceConfig]) {
+        let wanted: HashMap<&str, &SourceConfig> = sources.iter().map(|s| (s.name.as_str(), s)).collect();
+        self.running.retain(|name, r| {
+            let keep = wanted.get(name.as_str()).is_some_and(|s| same_settings(s, &r.source));
+            if !keep {
+                info!(source = %name, "stopping source task");
+                r.cancel.cancel();
+            }
+            keep
+        });
+        for s in sources {
+            if !self.running.contains_key(&s.name) {
+                let cancel = self.shutdown.child_token();
+                self.tracker.spawn(source_task(
+                    self.cx.clone(),
+                    s.clone(),
+                    self.limit.clone(),
+                    schedule::jitter_for(&s.name, self.jitter),
+                    cancel.clone(),
+                ));
+                self.running.insert(
+                    s.name.clone(),
+                    Running {
+                        source: s.clone(),
+                        cancel,
+                    },
+                );
+            }
+        }
+    }
+}
+
+async fn source_task(
+    cx: Context,
+    source: SourceConfig,
+    limit: Arc<Semaphore>,
+    jitter: Duration,
+    cancel: CancellationToken,
+) {
+    let store = cx.store.clone();
+    let name = source.name.clone();
+    let mut last_poll = match tokio::task::spawn_blocking(move || store.source(&name)).await {
+        Ok(Ok(state)) => state.and_then(|s| s.last_poll),
+        Ok(Err(e)) => {
+            warn!(source = %source.name, "cannot read the last poll time, polling now: {e}");
+            None
+        }
+        Err(_) => None,
+    };
+    loop {
+        let now = Utc::now();
+        let due = schedule::next_due(&source.schedule, last_poll, jitter, now);
+        let wait = (due - now).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let permit = tokio::select! {
+            _ = cancel.cancelled() => return,
+            p = limit.clone().acquire_owned() => p,
+        };
+        let Ok(_permit) = permit else { return };
+        let started = Utc::now();
+        pipeline::refresh(&cx, &source, started).await;
+        last_poll = Some(started);
+    }
+}
+
+/// Binds the listener, naming the address on failure.
+pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(config.daemon.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} ([daemon] listen)", config.daemon.listen))
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let listener = bind(&config).await?;
+    run_with(config, store, listener, shutdown_signal()).await
+}
+
+/// Runs the daemon on an open store and a bound listener until `stop` resolves.
+pub async fn run_with(
+    mut config: Config,
+    store: Arc<Store>,
+    listener: TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let state = AppState::new(store.clone(), config.feed.clone());
+    let addr = listener.local_addr().ok();
+    let http_stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, http::router(state.clone()))
+            .with_graceful_shutdown(async move { http_stop.cancelled().await })
+            .await
+    });
+    info!(
+        listen = %addr.map(|a| a.to_string()).unwrap_or_default(),
+        sources = config.sources.len(),
+        database = %store.path().display(),
+        "tributary is running"
+    );
+    let mut scheduler = Scheduler {
+        cx: context(&config, store.clone())?,
+        limit: Arc::new(Semaphore::new(config.daemon.max_concurrent_fetches)),
+        jitter: config.daemon.jitter,
+        tracker: tracker.clone(),
+        shutdown: shutdown.clone(),
+        running: HashMap::new(),
+    };
+    scheduler.apply(&config.sources);
+
+    let mut hangups = hangup_stream();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = next_hangup(&mut hangups) => {
+                info!(config = %config.path.display(), "SIGHUP: reloading the configuration");
+                let path = config.path.clone();
+                match tokio::task::spawn_blocking(move || config::load(&path)).await {
+                    Ok(Ok(new)) => {
+                        if new.daemon.database != config.daemon.database || new.daemon.listen != config.daemon.listen {
+                            warn!("database and listen changes take effect at the next restart");
+                        }
+                        scheduler.apply(&new.sources);
+                        config.sources = new.sources;
+                        config.feed = new.feed;
+                        info!(sources = config.sources.len(), "configuration reloaded");
+                    }
+                    Ok(Err(e)) => error!("the new configuration is invalid, keeping the old one:\n{e}"),
+                    Err(_) => error!("the reload task failed, keeping the old configuration"),
+                }
+            }
+        }
+    }
+
+    info!(
+        "stopping: no new polls; waiting up to {} s for polls in flight",
+        SHUTDOWN_GRACE.as_secs()
+    );
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+        warn!("abandoning polls still running; their transactions are not committed");
+    }
+    match tokio::time::timeout(Duration::from_secs(2), server).await {
+        Ok(Ok(Err(e))) => error!("HTTP server error: {e}"),
+        Ok(Err(e)) => error!("HTTP server task failed: {e}"),
+        _ => {}
+    }
+    info!("stopped");
+    Ok(())
+}
+
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangups = ();
+
+fn hangup_stream() -> Hangups {
+    #[cfg(unix)]
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    }
+}
+
+async fn next_hangup(h: &mut Hangups) {
+    #[cfg(unix)]
+    match h {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,230 @@
+//! The HTTP face: merged feeds and health over axum.
+//!
+//! Owns routes, caching headers and the mapping of errors to status codes.
+//! Rendered feeds are cached per format and re-rendered only when the
+//! store's data version moves, so readers polling every minute cost a hash
+//! lookup, not a query. Database work runs off the async threads.
+//!
+//! It reads the store and calls `publish`; it never fetches or parses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+
+use crate::config::FeedConfig;
+use crate::publish::{self, FeedMeta, Format};
+use crate::store::{Store, StoreError};
+
+/// Errors of the HTTP layer, mapped to status codes without leaking internals.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The path names nothing we serve.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed; logged, and shown to the client as a 503.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A blocking task died.
+    #[error("internal task failed")]
+    Task,
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        match self {
+            HttpError::NotFound(msg) => (StatusCode::NOT_FOUND, msg).into_response(),
+            HttpError::Store(e) => {
+                tracing::error!("serving a request: {e}");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable; try again later\n",
+                )
+                    .into_response()
+            }
+            HttpError::Task => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
+        }
+    }
+}
+
+/// A rendered feed and its validators.
+#[derive(Debug)]
+struct Rendered {
+    version: u64,
+    body: Bytes,
+    etag: String,
+    last_modified: DateTime<Utc>,
+}
+
+/// Shared state of the server.
+#[derive(Debug)]
+pub struct AppState {
+    store: Arc<Store>,
+    feed: Mutex<FeedConfig>,
+    cache: Mutex<HashMap<Format, Arc<Rendered>>>,
+}
+
+impl AppState {
+    /// State for a server over `store` describing its feeds with `feed`.
+    pub fn new(store: Arc<Store>, feed: FeedConfig) -> Arc<AppState> {
+        Arc::new(AppState {
+            store,
+            feed: Mutex::new(feed),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Replaces the feed metadata (after a config reload) and drops the cache.
+    pub fn set_feed(&self, feed: FeedConfig) {
+        *self.feed.lock().unwrap_or_else(|p| p.into_inner()) = feed;
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    fn feed(&self) -> FeedConfig {
+        self.feed.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The feed metadata of the merged feed `all` in `format`.
+pub fn feed_meta(feed: &FeedConfig, format: Format) -> FeedMeta {
+    let self_url = feed
+        .base_url
+        .join(&format!("feed.{}", format.extension()))
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| feed.base_url.to_string());
+    FeedMeta {
+        title: feed.title.clone(),
+        description: feed.description.clone(),
+        id: format!("{}feed", feed.base_url),
+        self_url,
+        site_url: feed.base_url.to_string(),
+        author: feed.author.clone(),
+        language: None,
+        next_url: None,
+        previous_url: None,
+        hub_url: None,
+        generator_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// Renders the merged feed `all` from the store (blocking).
+pub fn render_all(store: &Store, feed: &FeedConfig, format: Format, now: DateTime<Utc>) -> Result<String, StoreError> {
+    let entries = store.newest(feed.entries, 0)?;
+    Ok(publish::render(format, &feed_meta(feed, format), &entries, now))
+}
+
+/// The router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/{file}", get(feed))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
+    let store = state.store.clone();
+    let entries = tokio::task::spawn_blocking(move || {
+        store.ping()?;
+        store.entry_count()
+    })
+    .await
+    .map_err(|_| HttpError::Task)??;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("ok: {entries} entries\n"),
+    )
+        .into_response())
+}
+
+async fn feed(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let format = file
+        .strip_prefix("feed.")
+        .and_then(Format::from_extension)
+        .ok_or_else(|| {
+            HttpError::NotFound(format!(
+                "no such page: /{file}\nfeeds: /feed.atom /feed.rss /feed.json\n"
+            ))
+        })?;
+    let rendered = rendered(&state, format).await?;
+    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(tags) => tags.split(',').any(|t| t.trim() == rendered.etag || t.trim() == "*"),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .is_some_and(|since| rendered.last_modified.timestamp() <= since.timestamp()),
+    };
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Response::new(Body::from(rendered.body.clone()))
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
+        h.insert(header::ETAG, v);
+    }
+    let lm = rendered.last_modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = HeaderValue::from_str(&lm) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}
+
+async fn rendered(state: &Arc<AppState>, format: Format) -> Result<Arc<Rendered>, HttpError> {
+    let version = state.store.data_version();
+    if let Some(r) = state.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&format)
+        && r.version == version
+    {
+        return Ok(r.clone());
+    }
+    let store = state.store.clone();
+    let feed = state.feed();
+    let r = tokio::task::spawn_blocking(move || -> Result<Rendered, StoreError> {
+        let now = Utc::now();
+        let entries = store.newest(feed.entries, 0)?;
+        let body = publish::render(format, &feed_meta(&feed, format), &entries, now);
+        let last_modified = publish::feed_updated(&entries, now);
+        let etag = etag_of(&body);
+        Ok(Rendered {
+            version,
+            body: Bytes::from(body),
+            etag,
+            last_modified,
+        })
+    })
+    .await
+    .map_err(|_| HttpError::Task)??;
+    let r = Arc::new(r);
+    state
+        .cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(format, r.clone());
+    Ok(r)
+}
+
+/// A strong ETag: a fixed-key hash of the exact body, stable across restarts.
+fn etag_of(body: &str) -> String {
+    use siphasher::sip128::{Hasher128, SipHasher13};
+    use std::hash::Hasher;
+    let mut h = SipHasher13::new_with_keys(0x6574_6167, 0x7472_6962);
+    h.write(body.as_bytes());
+    format!("\"{:032x}\"", h.finish128().as_u128())
+}

@@ -1,0 +1,41 @@
+//! Tributary: a feed aggregator daemon.
+//!
+//! It polls the RSS, Atom and JSON feeds listed in a TOML file on cron
+//! schedules, stores each story once in SQLite however many feeds carried
+//! it, and serves merged feeds (Atom 1.0, RSS 2.0, JSON Feed 1.1) over HTTP.
+//!
+//! Data flows one way; each arrow is a function call on [`model`] types:
+//!
+//! ```text
+//! config → schedule → fetch → parse → normalize → dedup → store → publish → http
+//! ```
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`model`] | plain data shared by every stage |
+//! | [`config`] | reading and validating the TOML file, with file:line:column errors |
+//! | [`schedule`] | cron and interval schedules, jitter, due times (pure) |
+//! | [`fetch`] | HTTP and file fetching with validators, caps and timeouts |
+//! | [`parse`] | bytes → feed drafts: charset, repairs, feed-rs, deterministic ids |
+//! | [`normalize`] | canonical links, sanitized HTML, clean text, dates |
+//! | [`dedup`] | which stored story an item is, and what a merged story keeps |
+//! | [`store`] | SQLite schema, migrations, the poll transaction, queries |
+//! | [`pipeline`] | one source's refresh end to end, in its own span |
+//! | [`publish`] | rendering Atom, RSS and JSON Feed |
+//! | [`http`] | the axum routes and caching headers |
+//! | [`daemon`] | tasks, timers, signals, shutdown |
+//! | [`cli`] | the command line and exit codes |
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod dedup;
+pub mod fetch;
+pub mod http;
+pub mod model;
+pub mod normalize;
+pub mod parse;
+pub mod pipeline;
+pub mod publish;
+pub mod schedule;
+pub mod store;

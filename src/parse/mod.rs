@@ -1,0 +1,346 @@
+//! Turning fetched bytes into [`ParsedFeed`] drafts.
+//!
+//! Owns the feed-rs boundary and its traps: bytes are first decoded and
+//! repaired by [`prepare`] (charset, declarations, bare `&`, HTML entities,
+//! illegal characters, RSS version), dates go through our lenient
+//! [`dates::parse_date`], every parse gets a fresh feed-rs `Parser` (a reused
+//! one panics after an error), a panic inside feed-rs is contained and
+//! reported as this source's error, and item ids are deterministic: the
+//! feed's own id, else `gen:` + a fixed-key hash of the link, else of the
+//! title, else of the content — never a random UUID.
+//!
+//! It knows nothing of fetching or storage, and does no cleaning beyond what
+//! the parser needs: normalization is the next stage.
+
+pub mod dates;
+pub mod prepare;
+
+use std::hash::Hasher;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use feed_rs::model::{Entry as FeedEntry, Feed, Link, Text};
+use siphasher::sip128::{Hasher128, SipHasher13};
+use url::Url;
+
+use crate::model::{FeedInfo, ParsedFeed, RawItem};
+use prepare::Syntax;
+
+/// Why a document could not be read as a feed; every variant names the source URL.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// The document is not RSS, Atom or JSON Feed (an HTML page, a captcha…).
+    #[error("not a feed: got {what} from {url}")]
+    NotAFeed {
+        /// The source URL or path.
+        url: String,
+        /// What it looks like instead.
+        what: String,
+    },
+    /// The document is a feed but is malformed beyond repair.
+    #[error("invalid feed at {url}: {detail}")]
+    Invalid {
+        /// The source URL or path.
+        url: String,
+        /// The parser's complaint.
+        detail: String,
+    },
+    /// The parser panicked on this document; the panic was contained.
+    #[error("the feed parser crashed on {url}; the document is kept out and other sources are unaffected")]
+    Panicked {
+        /// The source URL or path.
+        url: String,
+    },
+}
+
+impl ParseError {
+    /// A short machine-readable kind, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ParseError::NotAFeed { .. } => "not-a-feed",
+            ParseError::Invalid { .. } => "invalid-feed",
+            ParseError::Panicked { .. } => "parser-panic",
+        }
+    }
+}
+
+/// The document to parse and what the fetch learned about it.
+#[derive(Debug, Clone, Copy)]
+pub struct Document<'a> {
+    /// The raw body.
+    pub bytes: &'a [u8],
+    /// The HTTP `Content-Type` charset, if any.
+    pub charset: Option<&'a str>,
+    /// The HTTP media type, if any (for "not a feed" messages).
+    pub media_type: Option<&'a str>,
+    /// The URL the body came from: base for relative links, and shown in errors.
+    pub url: &'a Url,
+}
+
+/// Parses a feed document. Blocking and CPU-bound: call it off the async threads.
+pub fn parse(doc: Document<'_>) -> Result<ParsedFeed, ParseError> {
+    let shown = || display_url(doc.url);
+    let prepared = prepare::prepare(doc.bytes, doc.charset);
+    let base = matches!(doc.url.scheme(), "http" | "https").then(|| doc.url.as_str().to_string());
+    let text = prepared.text;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // A fresh parser per document: feed-rs 3 panics when a parser is
+        // reused after a failed parse.
+        feed_rs::parser::Builder::new()
+            .base_uri(base.as_deref())
+            .timestamp_parser(dates::parse_date)
+            .id_generator(generate_id)
+            .sanitize_content(false)
+            .build()
+            .parse(text.as_bytes())
+    }));
+    let feed = match outcome {
+        Err(_) => return Err(ParseError::Panicked { url: shown() }),
+        Ok(Err(e)) => return Err(explain(e, &text, prepared.syntax, doc.media_type, shown())),
+        Ok(Ok(feed)) => feed,
+    };
+    Ok(convert(feed))
+}
+
+/// How a URL is shown in messages: file URLs as paths.
+pub fn display_url(url: &Url) -> String {
+    if url.scheme() == "file"
+        && let Ok(p) = url.to_file_path()
+    {
+        return p.display().to_string();
+    }
+    url.as_str().to_string()
+}
+
+fn explain(
+    e: feed_rs::parser::ParseFeedError,
+    text: &str,
+    syntax: Syntax,
+    media_type: Option<&str>,
+    url: String,
+) -> ParseError {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    let head = text
+        .trim_start()
+        .get(..2048)
+        .unwrap_or(text.trim_start())
+        .to_ascii_lowercase();
+    let looks_html = head.starts_with("<!doctype html") || head.contains("<html") || head.contains("<body");
+    let not_a_feed =
+        matches!(e, ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)) || (syntax == Syntax::Xml && looks_html);
+    if not_a_feed {
+        let what = match media_type {
+            Some(m) if m.contains("html") || looks_html => format!("{m} (an HTML page)"),
+            Some(m) => m.to_string(),
+            None if looks_html => "an HTML page".to_string(),
+            None => "a document with no RSS, Atom or JSON Feed root".to_string(),
+        };
+        return ParseError::NotAFeed { url, what };
+    }
+    let detail = match e {
+        ParseFeedError::JsonSerde(j) => format!("JSON: {j}"),
+        ParseFeedError::JsonUnsupportedVersion(v) => format!("unsupported JSON Feed version {v:?}"),
+        other => other.to_string(),
+    };
+    ParseError::Invalid { url, detail }
+}
+
+/// Fixed keys: ids must be identical across runs, machines and releases.
+fn hasher() -> SipHasher13 {
+    SipHasher13::new_with_keys(0x5472_6962_7574_6172, 0x7969_6467_656e_6964)
+}
+
+fn hash_hex(parts: &[&str]) -> String {
+    let mut h = hasher();
+    for p in parts {
+        h.write_u64(p.len() as u64);
+        h.write(p.as_bytes());
+    }
+    format!("{:032x}", h.finish128().as_u128())
+}
+
+/// Our id generator for items without one: the link alone (so an edited
+/// title keeps its id), else the title. With neither, it leaves the id empty
+/// and [`convert`] hashes the content, which feed-rs does not pass here.
+fn generate_id(links: &[Link], title: &Option<Text>, _base: Option<&str>) -> String {
+    if let Some(link) = links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")) {
+        return format!("gen:{}", hash_hex(&["link", link.href.as_str()]));
+    }
+    match title {
+        Some(t) if !t.content.trim().is_empty() => format!("gen:{}", hash_hex(&["title", t.content.trim()])),
+        _ => String::new(),
+    }
+}
+
+fn convert(feed: Feed) -> ParsedFeed {
+    let info = FeedInfo {
+        title: feed.title.map(|t| t.content).filter(|t| !t.trim().is_empty()),
+        site_link: alternate_link(&feed.links),
+        language: feed.language.filter(|l| !l.trim().is_empty()),
+    };
+    let items = feed.entries.into_iter().map(convert_entry).collect();
+    ParsedFeed { info, items }
+}
+
+fn alternate_link(links: &[Link]) -> Option<String> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| links.iter().find(|l| l.rel.as_deref() != Some("self")))
+        .map(|l| l.href.clone())
+}
+
+fn is_text(media: &str) -> bool {
+    media.starts_with("text/plain")
+}
+
+fn text_to_html(text: &str) -> String {
+    let escaped = htmlize::escape_text(text.trim());
+    escaped
+        .split("\n\n")
+        .map(|p| format!("<p>{}</p>", p.trim().replace('\n', "<br>")))
+        .collect()
+}
+
+fn convert_entry(e: FeedEntry) -> RawItem {
+    let link = alternate_link(&e.links);
+    let summary = e.summary.map(|t| (t.content_type.to_string(), t.content));
+    let content = e
+        .content
+        .and_then(|c| c.body.map(|b| (c.content_type.to_string(), b)))
+        .filter(|(_, b)| !b.trim().is_empty());
+    let summary = summary.filter(|(_, s)| !s.trim().is_empty());
+    // The model carries one "plain text" flag; when the two fields differ,
+    // the plain one is turned into minimal HTML here.
+    let text_only = summary.iter().chain(content.iter()).all(|(m, _)| is_text(m));
+    let field = |f: Option<(String, String)>| {
+        f.map(|(m, body)| {
+            if is_text(&m) && !text_only {
+                text_to_html(&body)
+            } else {
+                body
+            }
+        })
+    };
+    let summary = field(summary);
+    let content = field(content);
+    let title = e.title.map(|t| t.content);
+    let id = if e.id.trim().is_empty() {
+        let body = content.as_deref().or(summary.as_deref()).unwrap_or("");
+        format!("gen:{}", hash_hex(&["content", body]))
+    } else {
+        e.id
+    };
+    RawItem {
+        id_generated: id.starts_with("gen:"),
+        id,
+        title,
+        link,
+        summary,
+        content,
+        text_only,
+        content_base: e.base,
+        authors: e
+            .authors
+            .into_iter()
+            .filter_map(|p| p.name)
+            .filter(|n| !n.trim().is_empty())
+            .collect(),
+        categories: e.categories.into_iter().map(|c| c.label.unwrap_or(c.term)).collect(),
+        published: e.published,
+        updated: e.updated,
+        language: e.language.filter(|l| !l.trim().is_empty()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn doc<'a>(bytes: &'a [u8], url: &'a Url) -> Document<'a> {
+        Document {
+            bytes,
+            charset: None,
+            media_type: None,
+            url,
+        }
+    }
+
+    #[test]
+    fn ids_are_deterministic_without_guid() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><title>A</title><link>https://example.org/a</link></item>
+            <item><title>Only a title</title></item>
+            <item><description>only content</description></item>
+        </channel></rss>"#;
+        let a = parse(doc(xml, &url)).unwrap();
+        let b = parse(doc(xml, &url)).unwrap();
+        assert_eq!(a, b);
+        assert!(
+            a.items
+                .iter()
+                .all(|i| i.id_generated && i.id.starts_with("gen:") && i.id.len() == 36)
+        );
+        let edited = String::from_utf8_lossy(xml).replace("<title>A</title>", "<title>A, edited</title>");
+        let c = parse(doc(edited.as_bytes(), &url)).unwrap();
+        assert_eq!(a.items[0].id, c.items[0].id, "an edited title keeps the generated id");
+    }
+
+    #[test]
+    fn feed_ids_are_kept_as_given() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let xml = br#"<rss version="2.0"><channel><title>t</title><language>it</language>
+            <item><guid isPermaLink="false"> abc-1 </guid><title>A</title></item></channel></rss>"#;
+        let f = parse(doc(xml, &url)).unwrap();
+        assert_eq!(f.items[0].id, "abc-1");
+        assert!(!f.items[0].id_generated);
+        assert_eq!(f.info.language.as_deref(), Some("it"));
+    }
+
+    #[test]
+    fn html_page_is_not_a_feed() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let html = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>captcha</body></html>";
+        let mut d = doc(html, &url);
+        d.media_type = Some("text/html");
+        let err = parse(d).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a feed: got text/html (an HTML page) from https://example.org/feed"
+        );
+    }
+
+    #[test]
+    fn malformed_feed_names_the_url() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let err = parse(doc(b"<rss version=\"2.0\"><channel><item><title>x</item>", &url)).unwrap_err();
+        assert!(matches!(err, ParseError::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("https://example.org/feed"));
+    }
+
+    #[test]
+    fn mixed_text_and_html_fields() {
+        let url = Url::parse("https://example.org/feed.json").unwrap();
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[
+            {"id":"1","content_html":"<p>full</p>","summary":"a < b"},
+            {"id":"2","content_text":"line one\n\npara two"}]}"#;
+        let f = parse(doc(json, &url)).unwrap();
+        assert!(!f.items[0].text_only);
+        assert_eq!(f.items[0].summary.as_deref(), Some("<p>a &lt; b</p>"));
+        assert!(f.items[1].text_only);
+    }
+
+    #[test]
+    fn italian_windows_1252_is_decoded() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(
+            "<?xml version=\"1.0\" encoding=\"windows-1252\"?><rss version=\"2.0\"><channel><title>c</title><item><guid>1</guid><title>L’Alleanza Sino-Russa non è un fenomeno passeggero…</title></item></channel></rss>",
+        );
+        let f = parse(doc(&bytes, &url)).unwrap();
+        assert_eq!(
+            f.items[0].title.as_deref(),
+            Some("L’Alleanza Sino-Russa non è un fenomeno passeggero…")
+        );
+    }
+}

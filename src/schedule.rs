@@ -1,0 +1,333 @@
+//! When each source is next due.
+//!
+//! Owns the schedule language of the config file (ordinary 5-field crontab,
+//! 6/7-field cron with seconds, `@hourly`/`@daily`…, and `every 15m`) and the
+//! pure arithmetic of due times: cron tick, stable per-source jitter, and the
+//! "poll at once if the last poll is older than one interval" start rule.
+//! It takes `now` as an argument and never sleeps or reads a clock: the
+//! daemon does the waiting.
+//!
+//! Everything is computed in UTC: the `cron` crate fires twice or never
+//! around daylight-saving changes when given a local zone.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use siphasher::sip::SipHasher13;
+use std::hash::Hasher;
+
+/// A parsed schedule: either a cron expression or a fixed interval.
+#[derive(Clone)]
+pub enum Schedule {
+    /// A cron expression, already translated to the `cron` crate's dialect.
+    Cron {
+        /// The expression as the user wrote it, for messages.
+        written: String,
+        /// The parsed expression.
+        cron: Box<cron::Schedule>,
+    },
+    /// `every 15m`: a fixed interval after the previous poll.
+    Every(Duration),
+}
+
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Schedule({self})")
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Cron { written, .. } => f.write_str(written),
+            Schedule::Every(d) => write!(f, "every {}", humantime::format_duration(*d)),
+        }
+    }
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+/// The shortest interval accepted by `every …`, so a typo cannot hammer a server.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+
+impl Schedule {
+    /// Parses the schedule language; the error text says what was expected.
+    pub fn parse(text: &str) -> Result<Schedule, String> {
+        let written = text.trim();
+        if written.is_empty() {
+            return Err("the schedule is empty: write e.g. \"*/15 * * * *\" or \"every 15m\"".into());
+        }
+        if let Some(rest) = written
+            .strip_prefix("@every ")
+            .or_else(|| written.strip_prefix("every "))
+        {
+            let d = humantime::parse_duration(rest.trim()).map_err(|e| {
+                format!("cannot read the interval {rest:?} ({e}): write e.g. \"every 15m\" or \"every 1h30m\"")
+            })?;
+            if d < MIN_INTERVAL {
+                return Err(format!(
+                    "the interval {rest:?} is shorter than the minimum of {}",
+                    humantime::format_duration(MIN_INTERVAL)
+                ));
+            }
+            return Ok(Schedule::Every(d));
+        }
+        let translated = translate_cron(written)?;
+        let cron = cron::Schedule::from_str(&translated).map_err(|e| {
+            format!(
+                "not a valid cron expression ({e}): use 5 fields \"min hour day month weekday\", 6/7 fields with seconds, @hourly/@daily, or \"every 15m\""
+            )
+        })?;
+        if cron.upcoming(Utc).next().is_none() {
+            return Err("this cron expression never fires again".into());
+        }
+        Ok(Schedule::Cron {
+            written: written.to_string(),
+            cron: Box::new(cron),
+        })
+    }
+
+    /// The first fire time strictly after `t`, if the schedule fires again.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::Cron { cron, .. } => cron.after(&t).next(),
+            Schedule::Every(d) => TimeDelta::from_std(*d).ok().map(|d| t + d),
+        }
+    }
+
+    /// The interval between the two fire times that follow `t`: the nominal
+    /// poll period used for "is the last poll stale?" and for backoff floors.
+    pub fn interval_at(&self, t: DateTime<Utc>) -> Duration {
+        match self {
+            Schedule::Every(d) => *d,
+            Schedule::Cron { cron, .. } => {
+                let mut it = cron.after(&t);
+                match (it.next(), it.next()) {
+                    (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(3600)),
+                    _ => Duration::from_secs(24 * 3600),
+                }
+            }
+        }
+    }
+}
+
+/// Translates crontab syntax to the `cron` crate's: prepends a seconds field
+/// to 5-field lines and rewrites numeric day-of-week values, where crontab
+/// counts 0 or 7 = Sunday, 1 = Monday, as names (the crate counts 1 = Sunday).
+fn translate_cron(written: &str) -> Result<String, String> {
+    if written.starts_with('@') {
+        return Ok(written.to_string());
+    }
+    let mut fields: Vec<String> = written.split_whitespace().map(str::to_string).collect();
+    let dow_index = match fields.len() {
+        5 => {
+            fields.insert(0, "0".into());
+            5
+        }
+        6 | 7 => 5,
+        n => {
+            return Err(format!(
+                "a cron expression has 5 fields (min hour day month weekday), or 6/7 with seconds and year; this one has {n}"
+            ));
+        }
+    };
+    fields[dow_index] = translate_dow(&fields[dow_index])?;
+    Ok(fields.join(" "))
+}
+
+const DOW_NAMES: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+
+fn dow_name(token: &str) -> Result<String, String> {
+    match token.parse::<usize>() {
+        Ok(n) if n <= 7 => Ok(DOW_NAMES[n].to_string()),
+        Ok(n) => Err(format!(
+            "day of week {n} is out of range: use 0–7 (0 and 7 are Sunday) or MON…SUN"
+        )),
+        Err(_) => Ok(token.to_string()),
+    }
+}
+
+fn translate_dow(field: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        let translated = match range.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (dow_name(a)?, dow_name(b)?);
+                // "5-7" in crontab means Friday through Sunday; the crate has
+                // no wrap-around ranges, so end at Saturday and add Sunday.
+                if b == "SUN" && a != "SUN" && step.is_none() {
+                    format!("{a}-SAT,SUN")
+                } else {
+                    format!("{a}-{b}")
+                }
+            }
+            None => dow_name(range)?,
+        };
+        parts.push(match step {
+            Some(s) => format!("{translated}/{s}"),
+            None => translated,
+        });
+    }
+    Ok(parts.join(","))
+}
+
+/// A stable per-source offset in `[0, max)`, so sources sharing a cron line
+/// spread out but each keeps the same slot across restarts.
+pub fn jitter_for(name: &str, max: Duration) -> Duration {
+    let millis = max.as_millis() as u64;
+    if millis == 0 {
+        return Duration::ZERO;
+    }
+    let mut h = SipHasher13::new_with_keys(0x7472_6962_7574_6172, 0x795f_6a69_7474_6572);
+    h.write(name.as_bytes());
+    Duration::from_millis(h.finish() % millis)
+}
+
+/// When a source should next be polled.
+///
+/// A source never polled, or whose last poll is older than one interval of
+/// its schedule, is due at once; otherwise it is due at the first tick after
+/// its last poll plus its jitter — never before `now`.
+pub fn next_due(
+    schedule: &Schedule,
+    last_poll: Option<DateTime<Utc>>,
+    jitter: Duration,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let Some(last) = last_poll else { return now };
+    let interval = TimeDelta::from_std(schedule.interval_at(last)).unwrap_or(TimeDelta::hours(1));
+    if now - last >= interval {
+        return now;
+    }
+    let jitter = TimeDelta::from_std(jitter).unwrap_or_default();
+    match schedule.next_after(last) {
+        Some(tick) => (tick + jitter).max(now),
+        None => now + TimeDelta::days(365),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, TimeZone, Weekday};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn five_field_crontab_gets_a_seconds_field() {
+        let s = Schedule::parse("*/15 * * * *").unwrap();
+        assert_eq!(
+            s.next_after(at("2026-12-02T10:07:00Z")),
+            Some(at("2026-12-02T10:15:00Z"))
+        );
+        assert_eq!(s.interval_at(at("2026-12-02T10:07:00Z")), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn six_and_seven_fields_with_seconds() {
+        let s = Schedule::parse("30 */5 * * * *").unwrap();
+        assert_eq!(
+            s.next_after(at("2026-12-02T10:07:00Z")),
+            Some(at("2026-12-02T10:10:30Z"))
+        );
+        let s = Schedule::parse("0 0 12 * * * 2027").unwrap();
+        assert_eq!(
+            s.next_after(at("2026-12-02T10:07:00Z")),
+            Some(at("2027-01-01T12:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn crontab_weekday_numbers_count_monday_as_one() {
+        // 2026-12-02 is a Wednesday.
+        let monday = Schedule::parse("0 9 * * 1").unwrap();
+        let next = monday.next_after(at("2026-12-02T10:00:00Z")).unwrap();
+        assert_eq!(next.weekday(), Weekday::Mon);
+        for sunday in ["0 9 * * 0", "0 9 * * 7"] {
+            let next = Schedule::parse(sunday)
+                .unwrap()
+                .next_after(at("2026-12-02T10:00:00Z"))
+                .unwrap();
+            assert_eq!(next.weekday(), Weekday::Sun, "{sunday}");
+        }
+        let weekend = Schedule::parse("0 9 * * 6-7").unwrap();
+        let mut t = at("2026-12-02T10:00:00Z");
+        let mut days = vec![];
+        for _ in 0..3 {
+            t = weekend.next_after(t).unwrap();
+            days.push(t.weekday());
+        }
+        assert_eq!(days, [Weekday::Sat, Weekday::Sun, Weekday::Sat]);
+        let weekdays = Schedule::parse("0 9 * * 1-5").unwrap();
+        assert_eq!(
+            weekdays.next_after(at("2026-12-05T10:00:00Z")).unwrap().weekday(),
+            Weekday::Mon
+        );
+    }
+
+    #[test]
+    fn macros_and_every() {
+        let s = Schedule::parse("@hourly").unwrap();
+        assert_eq!(
+            s.next_after(at("2026-12-02T10:07:00Z")),
+            Some(at("2026-12-02T11:00:00Z"))
+        );
+        assert!(Schedule::parse("@daily").is_ok());
+        let s = Schedule::parse("every 15m").unwrap();
+        assert_eq!(s, Schedule::Every(Duration::from_secs(900)));
+        assert_eq!(
+            s.next_after(at("2026-12-02T10:07:00Z")),
+            Some(at("2026-12-02T10:22:00Z"))
+        );
+        assert_eq!(
+            Schedule::parse("every 1h30m").unwrap().interval_at(Utc::now()),
+            Duration::from_secs(5400)
+        );
+    }
+
+    #[test]
+    fn bad_schedules_say_what_to_write() {
+        for bad in ["", "* * *", "61 * * * *", "every fortnight", "every 1s", "0 9 * * 8"] {
+            let err = Schedule::parse(bad).unwrap_err();
+            assert!(!err.is_empty(), "{bad}");
+        }
+        assert!(Schedule::parse("* * *").unwrap_err().contains("5 fields"));
+    }
+
+    #[test]
+    fn jitter_is_stable_and_bounded() {
+        let max = Duration::from_secs(120);
+        let a = jitter_for("ansa-mondo", max);
+        assert_eq!(a, jitter_for("ansa-mondo", max));
+        assert!(a < max);
+        assert_ne!(a, jitter_for("ansa-italia", max));
+        assert_eq!(jitter_for("x", Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn never_polled_or_stale_sources_are_due_at_once() {
+        let s = Schedule::parse("*/15 * * * *").unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 7, 0).unwrap();
+        assert_eq!(next_due(&s, None, Duration::from_secs(30), now), now);
+        let stale = now - TimeDelta::minutes(20);
+        assert_eq!(next_due(&s, Some(stale), Duration::from_secs(30), now), now);
+        let fresh = now - TimeDelta::minutes(2);
+        assert_eq!(
+            next_due(&s, Some(fresh), Duration::from_secs(30), now),
+            at("2026-12-02T10:15:30Z")
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! Entries: the write side of one poll, and the merged-feed queries.
+//!
+//! [`Writer`] is a thin, typed face over the poll's transaction: lookups
+//! for the dedup candidates, inserts and updates of entries, credits
+//! (`entry_sources`) and tags. The decisions themselves are made by the
+//! caller (`dedup`), so this file holds SQL only.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{Store, StoreError, to_time};
+use crate::model::{Credit, Entry, StoredEntry, Validators};
+
+/// The write side of one transaction (see [`Store::write`]).
+pub struct Writer<'t> {
+    pub(super) tx: &'t Transaction<'t>,
+    store: &'t Store,
+    changed: Cell<bool>,
+}
+
+impl<'t> Writer<'t> {
+    pub(super) fn new(tx: &'t Transaction<'t>, store: &'t Store) -> Self {
+        Writer {
+            tx,
+            store,
+            changed: Cell::new(false),
+        }
+    }
+
+    /// Whether this transaction changed any entry.
+    pub(super) fn changed(&self) -> bool {
+        self.changed.get()
+    }
+
+    pub(super) fn err(&self, doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        self.store.err(doing)
+    }
+
+    /// The id of the source named `name`, creating its row on first use.
+    pub fn source_id(&self, name: &str, url: &str) -> Result<i64, StoreError> {
+        self.tx
+            .query_row(
+                "INSERT INTO sources (name, url) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET url = excluded.url
+                 RETURNING id",
+                params![name, url],
+                |r| r.get(0),
+            )
+            .map_err(self.err("registering a source"))
+    }
+
+    /// The validators stored for a source.
+    pub fn validators(&self, source_id: i64) -> Result<Validators, StoreError> {
+        self.tx
+            .query_row(
+                "SELECT etag, last_modified FROM sources WHERE id = ?1",
+                [source_id],
+                |r| {
+                    Ok(Validators {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                    })
+                },
+            )
+            .map_err(self.err("reading validators"))
+    }
+
+    /// Rule 1 candidate: the entry this source's item id maps to, and the
+    /// content hash it had.
+    pub fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, String)>, StoreError> {
+        self.tx
+            .query_row(
+                "SELECT entry_id, content_hash FROM entry_sources WHERE source_id = ?1 AND item_id = ?2",
+                params![source_id, item_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("looking up an item"))
+    }
+
+    /// Rule 2 candidate: the entry holding this canonical link.
+    pub fn find_link(&self, canonical: &str) -> Result<Option<i64>, StoreError> {
+        self.tx
+            .query_row("SELECT id FROM entries WHERE canonical_link = ?1", [canonical], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err("looking up a link"))
+    }
+
+    /// The stored content of an entry, and the source whose text it shows.
+    pub fn load(&self, entry_id: i64) -> Result<(Entry, i64), StoreError> {
+        self.tx
+            .query_row(
+                "SELECT title, link, canonical_link, summary_html, content_html, author, language,
+                        published_at, updated_at, content_source_id
+                 FROM entries WHERE id = ?1",
+                [entry_id],
+                |r| {
+                    Ok((
+                        Entry {
+                            item_id: String::new(),
+                            title: r.get(0)?,
+                            link: r.get(1)?,
+                            canonical_link: r.get(2)?,
+                            summary_html: r.get(3)?,
+                            content_html: r.get(4)?,
+                            author: r.get(5)?,
+                            categories: Vec::new(),
+                            language: r.get(6)?,
+                            published: to_time(r.get(7)?),
+                            updated: to_time(r.get(8)?),
+                            content_hash: String::new(),
+                        },
+                        r.get(9)?,
+                    ))
+                },
+            )
+            .map_err(self.err("loading an entry"))
+    }
+
+    /// Stores a new story; returns its row id.
+    pub fn insert(&self, uid: &str, e: &Entry, source_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        self.changed.set(true);
+        self.tx
+            .query_row(
+                "INSERT INTO entries (uid, canonical_link, link, title, summary_html, content_html, author,
+                                      language, published_at, updated_at, first_seen_at, content_source_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+                params![
+                    uid,
+                    e.canonical_link,
+                    e.link,
+                    e.title,
+                    e.summary_html,
+                    e.content_html,
+                    e.author,
+                    e.language,
+                    e.published.timestamp(),
+                    e.updated.timestamp(),
+                    now.timestamp(),
+                    source_id
+                ],
+                |r| r.get(0),
+            )
+            .map_err(self.err("inserting an entry"))
+    }
+
+    /// Rewrites a stored story with merged content.
+    pub fn update(&self, entry_id: i64, e: &Entry, content_source_id: i64) -> Result<(), StoreError> {
+        self.changed.set(true);
+        self.tx
+            .execute(
+                "UPDATE entries SET title = ?2, link = ?3, summary_html = ?4, content_html = ?5, author = ?6,
+                        language = ?7, published_at = ?8, updated_at = ?9, content_source_id = ?10,
+                        canonical_link = coalesce(canonical_link, ?11)
+                 WHERE id = ?1",
+                params![
+                    entry_id,
+                    e.title,
+                    e.link,
+                    e.summary_html,
+                    e.content_html,
+                    e.author,
+                    e.language,
+                    e.published.timestamp(),
+                    e.updated.timestamp(),
+                    content_source_id,
+                    e.canonical_link,
+                ],
+            )
+            .map_err(self.err("updating an entry"))?;
+        Ok(())
+    }
+
+    /// Records that `source_id` carried `entry_id` as `item_id` (a credit),
+    /// or refreshes that record.
+    pub fn credit(
+        &self,
+        source_id: i64,
+        item_id: &str,
+        entry_id: i64,
+        link: Option<&str>,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let n = self
+            .tx
+            .execute(
+                "INSERT INTO entry_sources (source_id, item_id, entry_id, link, content_hash, first_seen_at, last_seen_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+                 ON CONFLICT(source_id, item_id) DO UPDATE SET
+                    link = excluded.link, content_hash = excluded.content_hash, last_seen_at = excluded.last_seen_at
+                 WHERE entry_sources.content_hash IS NOT excluded.content_hash
+                    OR entry_sources.link IS NOT excluded.link",
+                params![source_id, item_id, entry_id, link, hash, now.timestamp()],
+            )
+            .map_err(self.err("crediting a source"))?;
+        if n > 0 {
+            self.changed.set(true);
+        }
+        Ok(())
+    }
+
+    /// Adds categories to an entry (existing ones are kept).
+    pub fn tag<'a>(&self, entry_id: i64, tags: impl IntoIterator<Item = &'a str>) -> Result<(), StoreError> {
+        let mut st = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO entry_tags (entry_id, tag) VALUES (?1, ?2)")
+            .map_err(self.err("tagging an entry"))?;
+        for t in tags {
+            if st.execute(params![entry_id, t]).map_err(self.err("tagging an entry"))? > 0 {
+                self.changed.set(true);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The newest `limit` entries after skipping `offset`, newest first,
+    /// each with its credits (first-seen first) and tags.
+    pub fn newest(&self, limit: usize, offset: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        self.read("reading the merged feed", |c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, uid, title, link, summary_html, content_html, author, language, published_at, updated_at
+                 FROM entries ORDER BY published_at DESC, id DESC LIMIT ?1 OFFSET ?2",
+            )?;
+            let mut ids = Vec::new();
+            let mut out: Vec<StoredEntry> = st
+                .query_map(params![limit as i64, offset as i64], |r| {
+                    ids.push(r.get::<_, i64>(0)?);
+                    Ok(StoredEntry {
+                        uid: r.get(1)?,
+                        title: r.get(2)?,
+                        link: r.get(3)?,
+                        summary_html: r.get(4)?,
+                        content_html: r.get(5)?,
+                        author: r.get(6)?,
+                        language: r.get(7)?,
+                        categories: Vec::new(),
+                        published: to_time(r.get(8)?),
+                        updated: to_time(r.get(9)?),
+                        credits: Vec::new(),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            let page = "SELECT id FROM entries ORDER BY published_at DESC, id DESC LIMIT ?1 OFFSET ?2";
+            let mut st = c.prepare_cached(&format!(
+                "SELECT es.entry_id, s.name, s.title, s.url, s.site_link, es.item_id, es.link
+                 FROM entry_sources es JOIN sources s ON s.id = es.source_id
+                 WHERE es.entry_id IN ({page})
+                 ORDER BY es.first_seen_at, s.name, es.item_id"
+            ))?;
+            let mut rows = st.query(params![limit as i64, offset as i64])?;
+            while let Some(r) = rows.next()? {
+                if let Some(&i) = index.get(&r.get::<_, i64>(0)?) {
+                    out[i].credits.push(Credit {
+                        source: r.get(1)?,
+                        source_title: r.get(2)?,
+                        source_url: r.get(3)?,
+                        source_site: r.get(4)?,
+                        item_id: r.get(5)?,
+                        item_link: r.get(6)?,
+                    });
+                }
+            }
+            let mut st = c.prepare_cached(&format!(
+                "SELECT entry_id, tag FROM entry_tags WHERE entry_id IN ({page}) ORDER BY entry_id, tag"
+            ))?;
+            let mut rows = st.query(params![limit as i64, offset as i64])?;
+            while let Some(r) = rows.next()? {
+                if let Some(&i) = index.get(&r.get::<_, i64>(0)?) {
+                    out[i].categories.push(r.get(1)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many entries are stored.
+    pub fn entry_count(&self) -> Result<u64, StoreError> {
+        self.read("counting entries", |c| {
+            c.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        })
+    }
+}

@@ -1,0 +1,349 @@
+//! Persistence: the SQLite database and its schema.
+//!
+//! Owns the connection setup (WAL, `synchronous=FULL`, foreign keys,
+//! `busy_timeout`), the migrations in `migrations/` applied in a transaction
+//! at open (refusing a schema newer than this binary knows, and files that
+//! are not Tributary databases), one writer connection used for one
+//! transaction per source poll, and a small pool of read-only connections for
+//! the merged feeds and status queries.
+//!
+//! The store is synchronous and knows nothing of HTTP, feeds or tasks: callers
+//! run it off the async threads (`spawn_blocking`) and hand it model types.
+
+mod entries;
+mod sources;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use include_dir::{Dir, include_dir};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite_migration::{Migrations, SchemaVersion};
+
+pub use entries::Writer;
+pub use sources::{PollRecord, SourceState};
+
+static MIGRATIONS_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
+
+/// How many idle read-only connections are kept.
+const READ_POOL: usize = 4;
+
+/// Errors of the storage layer; each names the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file or its folder cannot be created or opened.
+    #[error("cannot open database {}: {detail}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// Why, and what to do.
+        detail: String,
+    },
+    /// The file exists but is not a Tributary database (or is corrupt).
+    #[error(
+        "{} is not a usable Tributary database ({detail}); it was left untouched. Move it aside, or restore a copy made with `tributary db backup`",
+        path.display()
+    )]
+    NotOurs {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The schema was written by a newer Tributary.
+    #[error(
+        "database {} has schema version {found}, but this Tributary knows only up to {known}: run a newer Tributary, or restore a backup",
+        path.display()
+    )]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// The version found.
+        found: usize,
+        /// The newest version this binary knows.
+        known: usize,
+    },
+    /// Applying a migration failed; the previous schema is intact.
+    #[error("cannot migrate database {}: {detail}", path.display())]
+    Migration {
+        /// The database file.
+        path: PathBuf,
+        /// The migration error.
+        detail: String,
+    },
+    /// An SQLite error during normal operation.
+    #[error("database {} failed while {doing}: {source}{}", path.display(), hint(source))]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What the store was doing.
+        doing: &'static str,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+}
+
+fn hint(e: &rusqlite::Error) -> &'static str {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => " (the disk is full: free space; nothing was half-written)",
+        Some(rusqlite::ErrorCode::ReadOnly) => " (the database or its folder is read-only)",
+        Some(rusqlite::ErrorCode::DatabaseBusy) => " (another process holds the database)",
+        _ => "",
+    }
+}
+
+/// The database handle, shared by the pipeline and the HTTP server.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    version: AtomicU64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn migrations() -> Migrations<'static> {
+    // The directory is compiled in; a malformed one fails every test.
+    Migrations::from_directory(&MIGRATIONS_DIR).unwrap_or_else(|e| panic!("migrations/ is malformed: {e}"))
+}
+
+/// The schema version this binary writes.
+pub fn schema_version() -> usize {
+    MIGRATIONS_DIR.dirs().count()
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |detail: String| StoreError::Open {
+            path: path.to_path_buf(),
+            detail,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| open_err(format!("cannot create folder {}: {e}", parent.display())))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        let sql = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            doing: "setting up the connection",
+            source,
+        };
+        // The first read tells a foreign or corrupt file apart from ours.
+        let tables: i64 = match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)) {
+            Ok(n) => n,
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+                return Err(StoreError::NotOurs {
+                    path: path.to_path_buf(),
+                    detail: "the file is not an SQLite database, or is encrypted or corrupt".into(),
+                });
+            }
+            Err(e) => return Err(open_err(format!("{e}{}", hint(&e)))),
+        };
+        let user_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sql)?;
+        if user_version == 0 && tables > 0 {
+            return Err(StoreError::NotOurs {
+                path: path.to_path_buf(),
+                detail: format!("an SQLite database with {tables} objects but no Tributary schema"),
+            });
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| open_err(format!("cannot switch to WAL mode: {e}{}", hint(&e))))?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+            .map_err(sql)?;
+        let ms = migrations();
+        match ms.current_version(&conn) {
+            Ok(SchemaVersion::Outside(v)) => {
+                return Err(StoreError::NewerSchema {
+                    path: path.to_path_buf(),
+                    found: v.get(),
+                    known: schema_version(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(StoreError::Migration {
+                    path: path.to_path_buf(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+        ms.to_latest(&mut conn).map_err(|e| StoreError::Migration {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        if let Ok(false) = conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0).map(|s| s == "ok")) {
+            return Err(StoreError::NotOurs {
+                path: path.to_path_buf(),
+                detail: "PRAGMA quick_check reports corruption".into(),
+            });
+        }
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            version: AtomicU64::new(1),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A counter that changes whenever a committed write changed entries:
+    /// caches of rendered feeds compare it to know they are stale.
+    pub fn data_version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    fn err(&self, doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            doing,
+            source,
+        }
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half transaction behind
+        // (rusqlite rolls back on drop), so a poisoned lock is still usable.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one immediate write transaction, committed only if `f`
+    /// succeeds: a crash or an error leaves the previous state whole.
+    pub fn write<T>(&self, f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.lock_writer();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(self.err("starting a transaction"))?;
+        let writer = Writer::new(&tx, self);
+        let value = f(&writer)?;
+        let changed = writer.changed();
+        tx.commit().map_err(self.err("committing a poll"))?;
+        if changed {
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(value)
+    }
+
+    /// Runs a read-only query on a pooled connection.
+    pub(crate) fn read<T>(
+        &self,
+        doing: &'static str,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(self.err("opening a read connection"))?;
+                c.busy_timeout(std::time::Duration::from_secs(5))
+                    .map_err(self.err("opening a read connection"))?;
+                c
+            }
+        };
+        let result = f(&conn).map_err(self.err(doing));
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < READ_POOL {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// Checks that the database answers.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.read("answering a health check", |c| c.query_row("SELECT 1", [], |_| Ok(())))
+    }
+
+    /// `PRAGMA integrity_check`: `Ok(vec!["ok"])` on a healthy database.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        self.read("checking integrity", |c| {
+            let mut st = c.prepare("PRAGMA integrity_check")?;
+            st.query_map([], |r| r.get(0))?.collect()
+        })
+    }
+}
+
+pub(crate) fn to_time(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+        assert!(schema_version() >= 1);
+    }
+
+    #[test]
+    fn open_creates_folder_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/dir/t.db");
+        Store::open(&path).unwrap();
+        let s = Store::open(&path).unwrap();
+        s.ping().unwrap();
+        assert_eq!(s.integrity_check().unwrap(), vec!["ok".to_string()]);
+        let mode: String = s
+            .lock_writer()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn foreign_file_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, b"these are my notes, not a database at all, please keep them").unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
+        assert!(err.to_string().contains("db backup"));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"these are my notes, not a database at all, please keep them"
+        );
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t(x)")
+            .unwrap();
+        assert!(matches!(Store::open(&other).unwrap_err(), StoreError::NotOurs { .. }));
+    }
+
+    #[test]
+    fn newer_schema_is_refused_with_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn unwritable_folder_names_the_path() {
+        let err = Store::open(Path::new("/proc/tributary-test/t.db")).unwrap_err();
+        assert!(err.to_string().contains("/proc/tributary-test"), "{err}");
+    }
+}

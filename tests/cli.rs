@@ -1,0 +1,135 @@
+//! The `tributary` binary: exit codes, messages, and the shipped default
+//! configuration working offline.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::Path;
+use std::process::Command;
+
+fn tributary() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tributary"));
+    c.env_remove("TRIBUTARY_CONFIG").env("RUST_LOG", "warn");
+    c
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() != "data" {
+                copy_dir(&e.path(), &target);
+            }
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn bad_config_exits_2_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[daemon]\nlisten = \"127.0.0.1:8080\"\nshedule = \"@hourly\"\n").unwrap();
+    let out = tributary().arg("check").arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3:1: unknown field `shedule`", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `schedule`"), "{err}");
+
+    std::fs::write(
+        &path,
+        "[[source]]\nname = \"x\"\nurl = \"https://e.org/\"\nschedule = \"every fortnight\"\n",
+    )
+    .unwrap();
+    let out = tributary().arg("check").arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.toml:4:12: schedule"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn missing_config_exits_2_naming_the_path() {
+    let out = tributary()
+        .args(["check", "--config", "/nonexistent/t.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/t.toml"));
+}
+
+#[test]
+fn default_config_polls_offline_and_exports_the_italian_article() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        &dir.path().join("config"),
+    );
+    let config = dir.path().join("config/tributary.toml");
+
+    let out = tributary().arg("poll").arg("--config").arg(&config).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("cronache-esteri"), "{stdout}");
+    assert!(stdout.contains("merged by link: 1"), "{stdout}");
+
+    let out = tributary().arg("poll").arg("--config").arg(&config).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not-modified"));
+
+    let target = dir.path().join("out/merged.json");
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    let out = tributary()
+        .args(["export", "--format", "json", "-o"])
+        .arg(&target)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json = std::fs::read_to_string(&target).unwrap();
+    assert!(json.contains("L’Alleanza Sino-Russa non è un fenomeno passeggero…"));
+    let leftovers: Vec<_> = std::fs::read_dir(target.parent().unwrap()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+
+    let out = tributary()
+        .arg("sources")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("SOURCE"), "{table}");
+    assert!(table.contains("world-briefing"));
+}
+
+#[test]
+fn default_config_command_prints_the_shipped_file() {
+    let out = tributary().arg("default-config").output().unwrap();
+    assert!(out.status.success());
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/tributary.toml")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), shipped);
+}
+
+#[test]
+fn poll_of_an_unknown_source_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(&path, "[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\n").unwrap();
+    let out = tributary()
+        .args(["poll", "--source", "b", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no source named \"b\""));
+}

@@ -1,0 +1,205 @@
+//! Test harness: a local feed server on 127.0.0.1:0 that records what it was
+//! sent, temporary config files, and a way to run the real pipeline.
+#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::Response;
+use tributary::config::{self, Config};
+use tributary::pipeline::{self, Context, PollReport};
+use tributary::store::Store;
+
+/// What the server answers on one path.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// When set, the server sends this ETag and answers 304 to a matching If-None-Match.
+    pub etag: Option<String>,
+}
+
+impl Route {
+    pub fn feed(content_type: &str, body: impl Into<Vec<u8>>) -> Route {
+        Route {
+            status: 200,
+            content_type: content_type.into(),
+            body: body.into(),
+            etag: None,
+        }
+    }
+    pub fn with_etag(mut self, etag: &str) -> Route {
+        self.etag = Some(etag.into());
+        self
+    }
+    pub fn status(status: u16) -> Route {
+        Route {
+            status,
+            content_type: "text/plain".into(),
+            body: b"error".to_vec(),
+            etag: None,
+        }
+    }
+}
+
+/// One request the server saw.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub answered: u16,
+}
+
+#[derive(Default)]
+struct Inner {
+    routes: HashMap<String, Route>,
+    seen: Vec<Seen>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+/// A feed server on loopback.
+#[derive(Clone)]
+pub struct FeedServer {
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+}
+
+async fn answer(State(inner): State<Arc<Mutex<Inner>>>, req: Request<Body>) -> Response {
+    let path = req.uri().path().to_string();
+    let mut g = inner.lock().unwrap();
+    let route = g.routes.get(&path).cloned();
+    let (status, resp) = match route {
+        None => (
+            404,
+            Response::builder().status(404).body(Body::from("not found")).unwrap(),
+        ),
+        Some(r) => {
+            let matches = r.etag.as_ref().is_some_and(|e| {
+                req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(e.as_str())
+            });
+            if matches {
+                (304, Response::builder().status(304).body(Body::empty()).unwrap())
+            } else {
+                let mut b = Response::builder()
+                    .status(StatusCode::from_u16(r.status).unwrap())
+                    .header(header::CONTENT_TYPE, r.content_type.clone());
+                if let Some(e) = &r.etag {
+                    b = b.header(header::ETAG, e.clone());
+                }
+                (r.status, b.body(Body::from(r.body.clone())).unwrap())
+            }
+        }
+    };
+    g.seen.push(Seen {
+        path,
+        headers: req.headers().clone(),
+        answered: status,
+    });
+    g.notify.notify_waiters();
+    resp
+}
+
+impl FeedServer {
+    pub async fn start() -> FeedServer {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().fallback(answer).with_state(inner.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FeedServer { addr, inner }
+    }
+
+    pub fn set(&self, path: &str, route: Route) {
+        self.inner.lock().unwrap().routes.insert(path.into(), route);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Waits until the server has answered `n` requests for `path`.
+    pub async fn wait_for(&self, path: &str, n: usize) {
+        loop {
+            let notify = self.inner.lock().unwrap().notify.clone();
+            let notified = notify.notified();
+            if self.seen(path).len() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub fn seen(&self, path: &str) -> Vec<Seen> {
+        self.inner
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+/// A temporary folder holding a config file and its database.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes `tributary.toml` with the given `[[source]]` blocks after a
+    /// loopback-only `[daemon]` section.
+    pub fn config(&self, sources: &str) -> Config {
+        let text = format!(
+            "[daemon]\ndatabase = \"t.db\"\nlisten = \"127.0.0.1:0\"\njitter = \"0s\"\ntimeout = \"10s\"\nallow_private_addresses = true\n\n[feed]\ntitle = \"Test\"\nbase_url = \"http://127.0.0.1:8080/\"\n\n{sources}"
+        );
+        let path = self.path("tributary.toml");
+        std::fs::write(&path, text).unwrap();
+        config::load(&path).unwrap()
+    }
+}
+
+pub fn source_block(name: &str, url: &str) -> String {
+    format!("[[source]]\nname = \"{name}\"\nurl = \"{url}\"\n\n")
+}
+
+pub async fn context(config: &Config) -> Context {
+    let store = tributary::daemon::open_store(config).await.unwrap();
+    tributary::daemon::context(config, store).unwrap()
+}
+
+/// Polls every source of the config once, in order.
+pub async fn poll_all(cx: &Context, config: &Config) -> Vec<PollReport> {
+    let mut out = vec![];
+    for s in &config.sources {
+        out.push(pipeline::refresh(cx, s, chrono::Utc::now()).await);
+    }
+    out
+}
+
+pub fn render(store: &Store, config: &Config, format: tributary::publish::Format) -> String {
+    tributary::http::render_all(store, &config.feed, format, chrono::Utc::now()).unwrap()
+}
+
+pub fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub const ITALIAN_TITLE: &str = "L’Alleanza Sino-Russa non è un fenomeno passeggero…";
