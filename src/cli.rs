@@ -306,12 +306,7 @@ fn print_sources(config: &Config, states: &[crate::store::SourceState]) {
     for s in &config.sources {
         let st = states.iter().find(|x| x.name == s.name);
         let last_poll = st.and_then(|x| x.last_poll);
-        let due = crate::schedule::next_due(
-            &s.schedule,
-            last_poll,
-            crate::schedule::jitter_for(&s.name, config.daemon.jitter),
-            now,
-        );
+        let due = st.and_then(|x| x.next_due).unwrap_or(now);
         let due = if due <= now {
             "now".to_string()
         } else {

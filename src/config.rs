@@ -106,8 +106,10 @@ pub struct DaemonConfig {
     pub user_agent: String,
     /// How long entries are kept.
     pub retention: Retention,
-    /// Whether sources may point at loopback or private addresses.
-    pub allow_private_addresses: bool,
+    /// Default SSRF policy of sources.
+    pub allow_private_addresses: AddressPolicy,
+    /// Whether server hints (Cache-Control, Expires, RSS ttl) may lengthen poll intervals.
+    pub cache_hints: bool,
 }
 
 /// `[daemon] retention`.
@@ -132,6 +134,19 @@ pub struct FeedConfig {
     pub base_url: Url,
     /// Entries per page of a merged feed.
     pub entries: usize,
+}
+
+/// Which network addresses a source may be fetched from (the SSRF guard).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum AddressPolicy {
+    /// Public addresses only: loopback, private, link-local, CGNAT, multicast,
+    /// unspecified and metadata addresses are refused (the default).
+    #[default]
+    PublicOnly,
+    /// Any address (`allow_private_addresses = true`).
+    Any,
+    /// Public addresses plus these networks (`allow_private_addresses = ["10.0.0.0/8", "127.0.0.2"]`).
+    Allow(Vec<ipnet::IpNet>),
 }
 
 /// Where a source's feed comes from.
@@ -167,8 +182,10 @@ pub struct SourceConfig {
     pub include: Vec<Regex>,
     /// Drop items whose title+text matches one of these.
     pub exclude: Vec<Regex>,
-    /// SSRF guard override for this source.
-    pub allow_private_addresses: bool,
+    /// SSRF policy of this source.
+    pub allow_private_addresses: AddressPolicy,
+    /// Whether server hints may lengthen this source's poll interval.
+    pub cache_hints: bool,
 }
 
 impl SourceConfig {
@@ -205,7 +222,8 @@ struct RawDaemon {
     max_feed_bytes: Option<Spanned<toml::Value>>,
     user_agent: Option<Spanned<String>>,
     retention: Option<RawRetention>,
-    allow_private_addresses: Option<bool>,
+    allow_private_addresses: Option<Spanned<toml::Value>>,
+    cache_hints: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -237,7 +255,8 @@ struct RawSource {
     include: Vec<Spanned<String>>,
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
-    allow_private_addresses: Option<bool>,
+    allow_private_addresses: Option<Spanned<toml::Value>>,
+    cache_hints: Option<bool>,
 }
 
 // ---------------------------------------------------------------- stage 2: validation
@@ -523,7 +542,12 @@ impl Validator<'_> {
             max_feed_bytes,
             user_agent,
             retention,
-            allow_private_addresses: raw.allow_private_addresses.unwrap_or(false),
+            allow_private_addresses: raw
+                .allow_private_addresses
+                .as_ref()
+                .and_then(|v| self.address_policy(v))
+                .unwrap_or_default(),
+            cache_hints: raw.cache_hints.unwrap_or(true),
         }
     }
 
@@ -609,6 +633,10 @@ impl Validator<'_> {
                 tags.push(tag.to_string());
             }
         }
+        let policy = raw
+            .allow_private_addresses
+            .as_ref()
+            .and_then(|v| self.address_policy(v));
         let include = self.regexes(&raw.include);
         let exclude = self.regexes(&raw.exclude);
         if self.problems.len() > before {
@@ -621,8 +649,39 @@ impl Validator<'_> {
             tags,
             include,
             exclude,
-            allow_private_addresses: raw.allow_private_addresses.unwrap_or(daemon.allow_private_addresses),
+            allow_private_addresses: policy.unwrap_or_else(|| daemon.allow_private_addresses.clone()),
+            cache_hints: raw.cache_hints.unwrap_or(daemon.cache_hints),
         })
+    }
+
+    fn address_policy(&mut self, v: &Spanned<toml::Value>) -> Option<AddressPolicy> {
+        const HINT: &str = "allow_private_addresses takes true, false, or a list of addresses and networks such as [\"10.0.0.0/8\", \"127.0.0.2\"]";
+        match v.get_ref() {
+            toml::Value::Boolean(true) => Some(AddressPolicy::Any),
+            toml::Value::Boolean(false) => Some(AddressPolicy::PublicOnly),
+            toml::Value::Array(items) => {
+                let mut nets = Vec::new();
+                for item in items {
+                    let parsed = item.as_str().and_then(|s| {
+                        s.parse::<ipnet::IpNet>()
+                            .ok()
+                            .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+                    });
+                    match parsed {
+                        Some(n) => nets.push(n),
+                        None => {
+                            self.report(v.span(), format!("{item} is not an address or network: {HINT}"));
+                            return None;
+                        }
+                    }
+                }
+                Some(AddressPolicy::Allow(nets))
+            }
+            _ => {
+                self.report(v.span(), HINT);
+                None
+            }
+        }
     }
 
     fn regexes(&mut self, raw: &[Spanned<String>]) -> Vec<Regex> {
@@ -797,6 +856,27 @@ include = ["(unclosed"]
         assert!(c.sources[0].accepts("La Cina e la Russia"));
         assert!(!c.sources[0].accepts("Oroscopo: la Cina"));
         assert!(!c.sources[0].accepts("Meteo"));
+    }
+
+    #[test]
+    fn address_policies_global_and_per_source() {
+        let c = parse(
+            "[daemon]\nallow_private_addresses = [\"10.0.0.0/8\", \"127.0.0.2\"]\n[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\n[[source]]\nname = \"b\"\nurl = \"https://e.org/b\"\nallow_private_addresses = true\ncache_hints = false\n",
+            Path::new("/t/t.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.sources[0].allow_private_addresses,
+            AddressPolicy::Allow(vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.2/32".parse().unwrap()])
+        );
+        assert!(c.sources[0].cache_hints);
+        assert_eq!(c.sources[1].allow_private_addresses, AddressPolicy::Any);
+        assert!(!c.sources[1].cache_hints);
+        let p = problems("[daemon]\nallow_private_addresses = \"yes\"\n");
+        assert_eq!((p[0].line, p[0].column), (2, 27));
+        assert!(p[0].message.contains("true, false, or a list"));
+        let p = problems("[daemon]\nallow_private_addresses = [\"not-an-ip\"]\n");
+        assert!(p[0].message.contains("not an address or network"), "{}", p[0].message);
     }
 
     #[test]

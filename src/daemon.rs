@@ -25,6 +25,7 @@ use tracing::{error, info, warn};
 use crate::config::{self, Config, SourceConfig};
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::http::{self, AppState};
+use crate::model::PollState;
 use crate::pipeline::{self, Context};
 use crate::schedule;
 use crate::store::Store;
@@ -48,6 +49,7 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
         fetcher,
         store,
         force: false,
+        jitter: config.daemon.jitter,
     })
 }
 
@@ -61,7 +63,6 @@ struct Running {
 struct Scheduler {
     cx: Context,
     limit: Arc<Semaphore>,
-    jitter: Duration,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     running: HashMap<String, Running>,
@@ -72,6 +73,7 @@ fn same_settings(a: &SourceConfig, b: &SourceConfig) -> bool {
         && a.schedule == b.schedule
         && a.tags == b.tags
         && a.allow_private_addresses == b.allow_private_addresses
+        && a.cache_hints == b.cache_hints
         && a.include
             .iter()
             .map(|r| r.as_str())
@@ -101,7 +103,6 @@ impl Scheduler {
                     self.cx.clone(),
                     s.clone(),
                     self.limit.clone(),
-                    schedule::jitter_for(&s.name, self.jitter),
                     cancel.clone(),
                 ));
                 self.running.insert(
@@ -116,26 +117,22 @@ impl Scheduler {
     }
 }
 
-async fn source_task(
-    cx: Context,
-    source: SourceConfig,
-    limit: Arc<Semaphore>,
-    jitter: Duration,
-    cancel: CancellationToken,
-) {
-    let store = cx.store.clone();
-    let name = source.name.clone();
-    let mut last_poll = match tokio::task::spawn_blocking(move || store.source(&name)).await {
-        Ok(Ok(state)) => state.and_then(|s| s.last_poll),
-        Ok(Err(e)) => {
-            warn!(source = %source.name, "cannot read the last poll time, polling now: {e}");
-            None
-        }
-        Err(_) => None,
-    };
+async fn source_task(cx: Context, source: SourceConfig, limit: Arc<Semaphore>, cancel: CancellationToken) {
     loop {
+        // The database alone remembers what was polled when, so a restart
+        // or a reload never causes a burst of polls of fresh sources.
+        let store = cx.store.clone();
+        let name = source.name.clone();
+        let state = match tokio::task::spawn_blocking(move || store.poll_state(&name)).await {
+            Ok(Ok(state)) => state.unwrap_or_default(),
+            Ok(Err(e)) => {
+                warn!(source = %source.name, "cannot read the source's poll state, polling now: {e}");
+                PollState::default()
+            }
+            Err(_) => PollState::default(),
+        };
         let now = Utc::now();
-        let due = schedule::next_due(&source.schedule, last_poll, jitter, now);
+        let due = schedule::next_due(&source.schedule, &state, &source.name, cx.jitter, now);
         let wait = (due - now).to_std().unwrap_or_default();
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -146,9 +143,7 @@ async fn source_task(
             p = limit.clone().acquire_owned() => p,
         };
         let Ok(_permit) = permit else { return };
-        let started = Utc::now();
-        pipeline::refresh(&cx, &source, started).await;
-        last_poll = Some(started);
+        pipeline::refresh(&cx, &source, Utc::now()).await;
     }
 }
 
@@ -192,7 +187,6 @@ pub async fn run_with(
     let mut scheduler = Scheduler {
         cx: context(&config, store.clone())?,
         limit: Arc::new(Semaphore::new(config.daemon.max_concurrent_fetches)),
-        jitter: config.daemon.jitter,
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         running: HashMap::new(),

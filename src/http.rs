@@ -123,6 +123,7 @@ pub fn render_all(store: &Store, feed: &FeedConfig, format: Format, now: DateTim
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/sources", get(sources))
         .route("/{file}", get(feed))
         .with_state(state)
 }
@@ -140,6 +141,37 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, HttpErr
         format!("ok: {entries} entries\n"),
     )
         .into_response())
+}
+
+/// Per-source status as JSON, for monitoring: which feeds fail and why.
+async fn sources(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
+    let store = state.store.clone();
+    let states = tokio::task::spawn_blocking(move || store.sources())
+        .await
+        .map_err(|_| HttpError::Task)??;
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let list: Vec<serde_json::Value> = states
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "url": s.url,
+                "current_url": s.current_url,
+                "title": s.title,
+                "last_poll": time(s.last_poll),
+                "last_success": time(s.last_success),
+                "last_status": s.last_status,
+                "last_error": s.last_error,
+                "consecutive_failures": s.consecutive_failures,
+                "retry_after": time(s.retry_after),
+                "next_due": time(s.next_due),
+                "items": s.items,
+                "not_modified": s.not_modified,
+            })
+        })
+        .collect();
+    let body = serde_json::to_string_pretty(&serde_json::json!({ "sources": list })).unwrap_or_default();
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn feed(

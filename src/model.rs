@@ -35,6 +35,8 @@ pub struct FeedInfo {
     pub site_link: Option<String>,
     /// The feed's language (`xml:lang`, `<language>`, `language`).
     pub language: Option<String>,
+    /// The shortest poll interval the feed asks for (RSS `<ttl>`, `sy:updatePeriod`).
+    pub min_interval: Option<std::time::Duration>,
 }
 
 /// One item as the parser found it, before normalization.
@@ -152,4 +154,17 @@ pub struct StoredEntry {
     pub updated: DateTime<Utc>,
     /// Every source that carried it, first-seen first.
     pub credits: Vec<Credit>,
+}
+
+/// What the store remembers about a source that decides its next poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollState {
+    /// When it was last polled, if ever.
+    pub last_poll: Option<DateTime<Utc>>,
+    /// Failed polls in a row.
+    pub failures: u32,
+    /// The server's `Retry-After`: no poll before this.
+    pub retry_after: Option<DateTime<Utc>>,
+    /// The shortest interval the server asked for (cache hints), already capped.
+    pub min_interval: Option<std::time::Duration>,
 }

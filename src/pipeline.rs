@@ -9,17 +9,20 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tracing::{Instrument, info, info_span, warn};
+use url::Url;
 
 use crate::config::SourceConfig;
 use crate::dedup::{self, Candidates, Identity};
-use crate::fetch::{Body, FetchError, Fetched, Fetcher};
+use crate::fetch::{Body, FetchError, Fetched, Fetcher, Request};
+use crate::model::{PollState, Validators};
 use crate::normalize;
 use crate::parse::{self, Document, ParseError};
-use crate::store::{PollRecord, Store, StoreError};
+use crate::schedule;
+use crate::store::{FetchState, PollRecord, Store, StoreError};
 
 /// What a refresh needs: shared, cheap to clone.
 #[derive(Debug, Clone)]
@@ -28,8 +31,10 @@ pub struct Context {
     pub fetcher: Fetcher,
     /// The database.
     pub store: Arc<Store>,
-    /// Ignore stored validators and fetch everything anew (`poll --force`).
+    /// Ignore stored validators and Retry-After: fetch everything anew (`poll --force`).
     pub force: bool,
+    /// Largest stable per-source delay added to cron ticks.
+    pub jitter: Duration,
 }
 
 /// Why a refresh failed.
@@ -104,75 +109,74 @@ struct Counts {
     filtered: usize,
 }
 
+impl PollReport {
+    fn new(source: &str) -> PollReport {
+        PollReport {
+            source: source.to_string(),
+            outcome: "ok".into(),
+            status: None,
+            items: 0,
+            new: 0,
+            updated: 0,
+            merged: 0,
+            filtered: 0,
+            bytes: 0,
+            duration_ms: 0,
+            error: None,
+        }
+    }
+}
+
 /// Refreshes one source. Never panics on input and never returns an error:
 /// failures are stored on the source row and reported.
 pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) -> PollReport {
     let span = info_span!("poll", source = %source.name, url = %source.location);
     async {
         let started = Instant::now();
-        let result = run(cx, source, now).await;
-        let duration_ms = started.elapsed().as_millis() as u64;
-        let (mut report, record) = match result {
-            Ok(report) => (report, None),
-            Err((e, status)) => {
-                let error = e.to_string();
-                let record = PollRecord {
-                    at: now,
-                    outcome: e.kind().to_string(),
-                    status,
-                    error: Some(error.clone()),
-                    ..PollRecord::default()
-                };
-                let report = PollReport {
-                    source: source.name.clone(),
-                    outcome: e.kind().to_string(),
-                    status,
-                    items: 0,
-                    new: 0,
-                    updated: 0,
-                    merged: 0,
-                    filtered: 0,
-                    bytes: 0,
-                    duration_ms: 0,
-                    error: Some(error),
-                };
-                (report, Some(record))
-            }
-        };
-        report.duration_ms = duration_ms;
-        if let Some(mut record) = record {
-            record.duration_ms = duration_ms;
-            warn!(kind = %report.outcome, "poll failed: {}", report.error.as_deref().unwrap_or(""));
-            let store = cx.store.clone();
-            let (name, url) = (source.name.clone(), source.location.to_string());
-            let saved = tokio::task::spawn_blocking(move || {
-                store.write(|w| {
-                    let id = w.source_id(&name, &url)?;
-                    w.record_poll(id, &record)
-                })
-            })
-            .await;
-            if let Ok(Err(e)) = saved {
-                warn!("cannot record the failure: {e}");
-            }
-        } else {
-            info!(
+        let mut report = PollReport::new(&source.name);
+        let result = poll(cx, source, now, &mut report, started).await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(()) => info!(
                 outcome = %report.outcome,
                 items = report.items,
                 new = report.new,
                 updated = report.updated,
                 merged = report.merged,
-                ms = duration_ms,
+                ms = report.duration_ms,
                 "polled"
-            );
+            ),
+            Err(e) => {
+                report.outcome = e.kind().to_string();
+                report.status = report.status.or_else(|| match &e {
+                    PollError::Fetch(f) => f.status(),
+                    _ => None,
+                });
+                report.error = Some(e.to_string());
+                warn!(kind = %report.outcome, "poll failed: {e}");
+                let retry_after = match &e {
+                    PollError::Fetch(f) => f.retry_after(),
+                    _ => None,
+                };
+                let record = PollRecord {
+                    at: now,
+                    outcome: report.outcome.clone(),
+                    status: report.status,
+                    error: report.error.clone(),
+                    duration_ms: report.duration_ms,
+                    retry_after,
+                    ..PollRecord::default()
+                };
+                if let Err(e) = record_failure(cx, source, record).await {
+                    warn!("cannot record the failure: {e}");
+                }
+            }
         }
         report
     }
     .instrument(span)
     .await
 }
-
-type Failure = (PollError, Option<u16>);
 
 async fn blocking<T: Send + 'static>(
     name: &str,
@@ -183,67 +187,156 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| PollError::Task(name.to_string()))?
 }
 
-async fn run(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) -> Result<PollReport, Failure> {
-    let started = Instant::now();
+/// When the source is due after this poll, from what the store knew before it.
+fn due_after(
+    source: &SourceConfig,
+    jitter: Duration,
+    before: &PollState,
+    at: DateTime<Utc>,
+    ok: bool,
+    retry_after: Option<DateTime<Utc>>,
+    min_interval: Option<Duration>,
+) -> DateTime<Utc> {
+    let state = PollState {
+        last_poll: Some(at),
+        failures: if ok { 0 } else { before.failures + 1 },
+        retry_after,
+        min_interval,
+    };
+    schedule::next_due(&source.schedule, &state, &source.name, jitter, at)
+}
+
+async fn record_failure(cx: &Context, source: &SourceConfig, mut record: PollRecord) -> Result<(), PollError> {
     let store = cx.store.clone();
-    let (name, url) = (source.name.clone(), source.location.to_string());
-    let (source_id, validators) = blocking(&source.name, move || {
+    let source = source.clone();
+    let jitter = cx.jitter;
+    blocking(&source.name.clone(), move || {
         Ok(store.write(|w| {
-            let id = w.source_id(&name, &url)?;
-            Ok((id, w.validators(id)?))
+            let id = w.source_id(&source.name, &source.location.to_string())?;
+            let before = w.fetch_state(id)?;
+            record.next_due = Some(due_after(
+                &source,
+                jitter,
+                &before.poll,
+                record.at,
+                false,
+                record.retry_after,
+                before.poll.min_interval,
+            ));
+            w.record_poll(id, &record)
         })?)
     })
     .await
-    .map_err(|e| (e, None))?;
+}
 
-    let validators = if cx.force { Default::default() } else { validators };
-    let fetched = cx.fetcher.fetch(&source.location, &validators).await.map_err(|e| {
-        let status = e.status();
-        (PollError::Fetch(e), status)
-    })?;
-    let mut report = PollReport {
-        source: source.name.clone(),
-        outcome: "ok".into(),
-        status: None,
-        items: 0,
-        new: 0,
-        updated: 0,
-        merged: 0,
-        filtered: 0,
-        bytes: 0,
-        duration_ms: 0,
-        error: None,
+/// What the redirect columns become after a poll that saw `permanent`
+/// (the end of an all-301/308 chain) or no permanent redirect: a target
+/// seen on two consecutive polls is adopted; anything else clears the
+/// pending one. Returns the new columns when they change.
+fn redirect_update(state: &FetchState, permanent: Option<&Url>) -> Option<(Option<String>, Option<String>)> {
+    let current = state.current_url.clone();
+    match permanent.map(Url::as_str) {
+        Some(target) if state.pending_redirect.as_deref() == Some(target) => Some((Some(target.to_string()), None)),
+        Some(target) if current.as_deref() == Some(target) => None,
+        Some(target) => Some((current, Some(target.to_string()))),
+        None if state.pending_redirect.is_some() => Some((current, None)),
+        None => None,
+    }
+}
+
+async fn poll(
+    cx: &Context,
+    source: &SourceConfig,
+    now: DateTime<Utc>,
+    report: &mut PollReport,
+    started: Instant,
+) -> Result<(), PollError> {
+    let store = cx.store.clone();
+    let (name, url) = (source.name.clone(), source.location.to_string());
+    let (source_id, state) = blocking(&source.name, move || {
+        Ok(store.write(|w| {
+            let id = w.source_id(&name, &url)?;
+            Ok((id, w.fetch_state(id)?))
+        })?)
+    })
+    .await?;
+
+    if !cx.force
+        && let Some(until) = state.poll.retry_after.filter(|t| *t > now)
+    {
+        report.outcome = "deferred".into();
+        info!(until = %until, "the server asked to wait (Retry-After); not polling yet");
+        return Ok(());
+    }
+
+    let current_url = state.current_url.as_deref().and_then(|u| Url::parse(u).ok());
+    let validators = if cx.force {
+        Validators::default()
+    } else {
+        state.validators.clone()
     };
-    match fetched {
+    let response = cx
+        .fetcher
+        .fetch(Request {
+            source: &source.name,
+            location: &source.location,
+            current_url: current_url.as_ref(),
+            validators: &validators,
+            policy: &source.allow_private_addresses,
+        })
+        .await?;
+    let redirect = redirect_update(&state, response.permanent_redirect.as_ref());
+    if let Some((Some(new), None)) = &redirect {
+        info!(old = %state.current_url.as_deref().unwrap_or(&url_of(source)), new = %new, "permanent redirect seen on two polls in a row: now fetching the new URL");
+    }
+    let hint = |feed: Option<Duration>| {
+        source
+            .cache_hints
+            .then(|| response.max_age.max(feed))
+            .flatten()
+            .map(|d| d.min(schedule::MAX_BACKOFF))
+    };
+    match response.fetched {
         Fetched::NotModified => {
             report.outcome = "not-modified".into();
             report.status = matches!(source.location, crate::config::Location::Http(_)).then_some(304);
+            let min_interval = hint(state.poll.min_interval);
             let record = PollRecord {
                 at: now,
                 outcome: report.outcome.clone(),
                 status: report.status,
-                items: 0,
+                min_interval_secs: min_interval.map(|d| d.as_secs()),
+                next_due: Some(due_after(source, cx.jitter, &state.poll, now, true, None, min_interval)),
+                redirect,
                 ..PollRecord::default()
             };
             let store = cx.store.clone();
             blocking(&source.name, move || {
                 Ok(store.write(|w| w.record_poll(source_id, &record))?)
             })
-            .await
-            .map_err(|e| (e, Some(304)))?;
+            .await?;
         }
         Fetched::Body(body) => {
-            let status = body.status;
-            report.status = Some(status);
+            report.status = Some(body.status);
             report.bytes = body.bytes.len();
             let store = cx.store.clone();
-            let source = source.clone();
+            let source2 = source.clone();
             let elapsed = started.elapsed().as_millis() as u64;
-            let counts = blocking(&source.name.clone(), move || {
-                ingest(&store, &source, source_id, *body, now, elapsed)
+            let jitter = cx.jitter;
+            let before = state.poll;
+            let cache_hints = source.cache_hints;
+            let max_age = response.max_age;
+            let counts = blocking(&source.name, move || {
+                ingest(&store, &source2, source_id, *body, now, elapsed, |feed_hint| {
+                    let min_interval = cache_hints
+                        .then(|| max_age.max(feed_hint))
+                        .flatten()
+                        .map(|d| d.min(schedule::MAX_BACKOFF));
+                    let due = due_after(&source2, jitter, &before, now, true, None, min_interval);
+                    (min_interval, due, redirect)
+                })
             })
-            .await
-            .map_err(|e| (e, Some(status)))?;
+            .await?;
             report.items = counts.items;
             report.new = counts.new;
             report.updated = counts.updated;
@@ -251,8 +344,18 @@ async fn run(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) -> Result<
             report.filtered = counts.filtered;
         }
     }
-    Ok(report)
+    Ok(())
 }
+
+fn url_of(source: &SourceConfig) -> String {
+    source.location.to_string()
+}
+
+type Schedule = (
+    Option<Duration>,
+    DateTime<Utc>,
+    Option<(Option<String>, Option<String>)>,
+);
 
 /// Parse, normalize, dedup and store one fetched document, in one transaction.
 fn ingest(
@@ -262,6 +365,7 @@ fn ingest(
     body: Body,
     now: DateTime<Utc>,
     elapsed_ms: u64,
+    schedule_after: impl FnOnce(Option<Duration>) -> Schedule,
 ) -> Result<Counts, PollError> {
     let parsed = parse::parse(Document {
         bytes: &body.bytes,
@@ -299,6 +403,7 @@ fn ingest(
         }
         entries.push(entry);
     }
+    let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
     store.write(|w| {
         for e in &entries {
             let by_item = w
@@ -349,6 +454,10 @@ fn ingest(
                 merged: counts.merged,
                 bytes: body.bytes.len(),
                 duration_ms: elapsed_ms,
+                retry_after: None,
+                min_interval_secs: min_interval.map(|d| d.as_secs()),
+                next_due: Some(next_due),
+                redirect: redirect.clone(),
             },
         )?;
         Ok(())

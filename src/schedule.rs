@@ -18,6 +18,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use siphasher::sip::SipHasher13;
 use std::hash::Hasher;
 
+pub use crate::model::PollState;
+
 /// A parsed schedule: either a cron expression or a fixed interval.
 #[derive(Clone)]
 pub enum Schedule {
@@ -193,27 +195,63 @@ pub fn jitter_for(name: &str, max: Duration) -> Duration {
     Duration::from_millis(h.finish() % millis)
 }
 
+/// The longest backoff after failures.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
+
+/// The wait after `failures` failed polls in a row: the schedule's interval
+/// doubled per failure, stretched by a stable per-source factor in
+/// [1, 1.25) so failing sources do not retry in lockstep, capped at
+/// [`MAX_BACKOFF`]. It never gives up.
+pub fn backoff(interval: Duration, failures: u32, name: &str) -> Duration {
+    if failures == 0 {
+        return interval;
+    }
+    let doubled = interval.saturating_mul(1u32 << (failures - 1).min(20));
+    let mut h = SipHasher13::new_with_keys(0x6261_636b_6f66_6621, 0x7472_6962_7574_6172);
+    h.write(name.as_bytes());
+    h.write_u32(failures);
+    let stretch = 1.0 + (h.finish() % 1000) as f64 / 4000.0;
+    doubled.mul_f64(stretch).min(MAX_BACKOFF)
+}
+
 /// When a source should next be polled.
 ///
-/// A source never polled, or whose last poll is older than one interval of
-/// its schedule, is due at once; otherwise it is due at the first tick after
-/// its last poll plus its jitter — never before `now`.
+/// A source never polled is due at once. After a failure it waits the
+/// [`backoff`]; otherwise, if its last poll is older than one interval it is
+/// due at once, else at the first tick after its last poll plus its stable
+/// jitter. Server hints then act as floors: the cache-hint interval after the
+/// last poll, and `Retry-After`. Never before `now`.
 pub fn next_due(
     schedule: &Schedule,
-    last_poll: Option<DateTime<Utc>>,
-    jitter: Duration,
+    state: &PollState,
+    name: &str,
+    jitter_max: Duration,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let Some(last) = last_poll else { return now };
-    let interval = TimeDelta::from_std(schedule.interval_at(last)).unwrap_or(TimeDelta::hours(1));
-    if now - last >= interval {
-        return now;
+    let delta = |d: Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::days(1));
+    let mut due = match state.last_poll {
+        None => now,
+        Some(last) => {
+            let interval = schedule.interval_at(last);
+            if state.failures > 0 {
+                last + delta(backoff(interval, state.failures, name))
+            } else if now - last >= delta(interval) {
+                now
+            } else {
+                match schedule.next_after(last) {
+                    Some(tick) => tick + delta(jitter_for(name, jitter_max)),
+                    None => now + TimeDelta::days(365),
+                }
+            }
+        }
+    };
+    if let (Some(last), Some(min)) = (state.last_poll, state.min_interval) {
+        due = due.max(last + delta(min.min(MAX_BACKOFF)));
     }
-    let jitter = TimeDelta::from_std(jitter).unwrap_or_default();
-    match schedule.next_after(last) {
-        Some(tick) => (tick + jitter).max(now),
-        None => now + TimeDelta::days(365),
+    if let Some(retry) = state.retry_after {
+        due = due.max(retry);
     }
+    due.max(now)
 }
 
 #[cfg(test)]
@@ -321,13 +359,88 @@ mod tests {
     fn never_polled_or_stale_sources_are_due_at_once() {
         let s = Schedule::parse("*/15 * * * *").unwrap();
         let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 7, 0).unwrap();
-        assert_eq!(next_due(&s, None, Duration::from_secs(30), now), now);
-        let stale = now - TimeDelta::minutes(20);
-        assert_eq!(next_due(&s, Some(stale), Duration::from_secs(30), now), now);
-        let fresh = now - TimeDelta::minutes(2);
+        let j = Duration::ZERO;
+        assert_eq!(next_due(&s, &PollState::default(), "a", j, now), now);
+        let stale = PollState {
+            last_poll: Some(now - TimeDelta::minutes(20)),
+            ..PollState::default()
+        };
+        assert_eq!(next_due(&s, &stale, "a", j, now), now);
+        let fresh = PollState {
+            last_poll: Some(now - TimeDelta::minutes(2)),
+            ..PollState::default()
+        };
+        assert_eq!(next_due(&s, &fresh, "a", j, now), at("2026-12-02T10:15:00Z"));
+        let jittered = next_due(&s, &fresh, "a", Duration::from_secs(60), now);
+        assert!(jittered >= at("2026-12-02T10:15:00Z") && jittered < at("2026-12-02T10:16:00Z"));
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_a_day_and_never_gives_up() {
+        let i = Duration::from_secs(900);
+        assert_eq!(backoff(i, 0, "a"), i);
+        let mut prev = Duration::ZERO;
+        for f in 1..=8 {
+            let b = backoff(i, f, "a");
+            let nominal = i * (1 << (f - 1));
+            assert!(
+                b >= nominal.min(MAX_BACKOFF) && b < nominal.mul_f64(1.25).max(MAX_BACKOFF),
+                "{f}: {b:?}"
+            );
+            assert!(b >= prev, "grows");
+            prev = b;
+        }
+        assert_eq!(backoff(i, 100, "a"), MAX_BACKOFF);
+        assert_eq!(backoff(i, 3, "a"), backoff(i, 3, "a"), "stable");
+    }
+
+    #[test]
+    fn failures_back_off_and_success_resets() {
+        let s = Schedule::parse("every 10m").unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+        let mut st = PollState {
+            last_poll: Some(now),
+            failures: 3,
+            ..PollState::default()
+        };
+        let due = next_due(&s, &st, "a", Duration::ZERO, now);
+        assert!(
+            due >= now + TimeDelta::minutes(40) && due < now + TimeDelta::minutes(50),
+            "{due}"
+        );
+        st.failures = 0;
         assert_eq!(
-            next_due(&s, Some(fresh), Duration::from_secs(30), now),
-            at("2026-12-02T10:15:30Z")
+            next_due(&s, &st, "a", Duration::ZERO, now),
+            now + TimeDelta::minutes(10)
+        );
+    }
+
+    #[test]
+    fn server_hints_are_floors() {
+        let s = Schedule::parse("every 10m").unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+        let st = PollState {
+            last_poll: Some(now),
+            min_interval: Some(Duration::from_secs(3600)),
+            ..PollState::default()
+        };
+        assert_eq!(next_due(&s, &st, "a", Duration::ZERO, now), now + TimeDelta::hours(1));
+        let st = PollState {
+            last_poll: Some(now),
+            failures: 1,
+            retry_after: Some(now + TimeDelta::hours(2)),
+            ..PollState::default()
+        };
+        assert_eq!(next_due(&s, &st, "a", Duration::ZERO, now), now + TimeDelta::hours(2));
+        let st = PollState {
+            last_poll: Some(now),
+            min_interval: Some(Duration::from_secs(7 * 86400)),
+            ..PollState::default()
+        };
+        assert_eq!(
+            next_due(&s, &st, "a", Duration::ZERO, now),
+            now + TimeDelta::hours(24),
+            "capped"
         );
     }
 }

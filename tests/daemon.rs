@@ -44,6 +44,12 @@ async fn daemon_polls_new_sources_at_once_serves_feeds_and_stops_cleanly() {
     assert!(health.text().await.unwrap().starts_with("ok"));
     let missing = client.get(format!("http://{addr}/feed.txt")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
+    let sources = client.get(format!("http://{addr}/sources")).send().await.unwrap();
+    assert_eq!(sources.headers()["content-type"], "application/json");
+    let sources: serde_json::Value = serde_json::from_str(&sources.text().await.unwrap()).unwrap();
+    assert_eq!(sources["sources"][0]["name"], "fonte");
+    assert_eq!(sources["sources"][0]["url"], server.url("/a.xml"));
+    assert_eq!(missing.status(), 404);
 
     stop_tx.send(()).unwrap();
     daemon.await.unwrap().unwrap();

@@ -70,7 +70,7 @@ fn pure_stages_never_touch_the_store_or_network() {
 #[test]
 fn config_and_fetch_stay_in_their_lane() {
     forbid("config.rs", &["crate::store", "crate::fetch", "crate::http", "tokio"]);
-    forbid("fetch.rs", &["crate::parse", "crate::store", "axum"]);
+    forbid("fetch", &["crate::parse", "crate::store", "axum"]);
     forbid("pipeline.rs", &["crate::http", "crate::publish", "crate::daemon"]);
     forbid("http.rs", &["crate::fetch", "crate::parse", "crate::pipeline"]);
 }

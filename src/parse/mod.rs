@@ -17,6 +17,7 @@ pub mod prepare;
 
 use std::hash::Hasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
 use feed_rs::model::{Entry as FeedEntry, Feed, Link, Text};
 use siphasher::sip128::{Hasher128, SipHasher13};
@@ -98,7 +99,7 @@ pub fn parse(doc: Document<'_>) -> Result<ParsedFeed, ParseError> {
         Ok(Err(e)) => return Err(explain(e, &text, prepared.syntax, doc.media_type, shown())),
         Ok(Ok(feed)) => feed,
     };
-    Ok(convert(feed))
+    Ok(convert(feed, &text))
 }
 
 /// How a URL is shown in messages: file URLs as paths.
@@ -171,14 +172,45 @@ fn generate_id(links: &[Link], title: &Option<Text>, _base: Option<&str>) -> Str
     }
 }
 
-fn convert(feed: Feed) -> ParsedFeed {
+fn convert(feed: Feed, text: &str) -> ParsedFeed {
+    let ttl = feed
+        .ttl
+        .filter(|m| *m > 0)
+        .map(|m| Duration::from_secs(u64::from(m) * 60));
     let info = FeedInfo {
         title: feed.title.map(|t| t.content).filter(|t| !t.trim().is_empty()),
         site_link: alternate_link(&feed.links),
         language: feed.language.filter(|l| !l.trim().is_empty()),
+        min_interval: ttl.max(syndication_period(text)),
     };
     let items = feed.entries.into_iter().map(convert_entry).collect();
     ParsedFeed { info, items }
+}
+
+/// The RSS 1.0 syndication module's hint: `sy:updatePeriod` (hourly, daily,
+/// weekly, monthly, yearly) divided by `sy:updateFrequency`. feed-rs does not
+/// read this namespace, so it is taken from the text.
+fn syndication_period(text: &str) -> Option<Duration> {
+    let head = text.get(..text.len().min(16 * 1024)).unwrap_or(text);
+    let element = |name: &str| {
+        let open = format!("<sy:{name}>");
+        let start = head.find(&open)? + open.len();
+        let end = head.get(start..)?.find('<')? + start;
+        head.get(start..end).map(str::trim)
+    };
+    let period = match element("updatePeriod")? {
+        "hourly" => 3600,
+        "daily" => 86_400,
+        "weekly" => 7 * 86_400,
+        "monthly" => 30 * 86_400,
+        "yearly" => 365 * 86_400,
+        _ => return None,
+    };
+    let frequency = element("updateFrequency")
+        .and_then(|f| f.parse::<u64>().ok())
+        .filter(|f| *f > 0)
+        .unwrap_or(1);
+    Some(Duration::from_secs(period / frequency))
 }
 
 fn alternate_link(links: &[Link]) -> Option<String> {
@@ -296,6 +328,21 @@ mod tests {
         assert_eq!(f.items[0].id, "abc-1");
         assert!(!f.items[0].id_generated);
         assert_eq!(f.info.language.as_deref(), Some("it"));
+    }
+
+    #[test]
+    fn ttl_and_syndication_hints() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let xml = br#"<rss version="2.0"><channel><title>t</title><ttl>90</ttl></channel></rss>"#;
+        assert_eq!(
+            parse(doc(xml, &url)).unwrap().info.min_interval,
+            Some(Duration::from_secs(5400))
+        );
+        let rdf = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title><sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency></channel></rdf:RDF>"#;
+        assert_eq!(
+            parse(doc(rdf, &url)).unwrap().info.min_interval,
+            Some(Duration::from_secs(21_600))
+        );
     }
 
     #[test]

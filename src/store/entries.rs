@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Store, StoreError, to_time};
-use crate::model::{Credit, Entry, StoredEntry, Validators};
+use crate::model::{Credit, Entry, StoredEntry};
 
 /// The write side of one transaction (see [`Store::write`]).
 pub struct Writer<'t> {
@@ -44,28 +44,14 @@ impl<'t> Writer<'t> {
         self.tx
             .query_row(
                 "INSERT INTO sources (name, url) VALUES (?1, ?2)
-                 ON CONFLICT(name) DO UPDATE SET url = excluded.url
+                 ON CONFLICT(name) DO UPDATE SET url = excluded.url,
+                    current_url = CASE WHEN sources.url = excluded.url THEN sources.current_url END,
+                    pending_redirect = CASE WHEN sources.url = excluded.url THEN sources.pending_redirect END
                  RETURNING id",
                 params![name, url],
                 |r| r.get(0),
             )
             .map_err(self.err("registering a source"))
-    }
-
-    /// The validators stored for a source.
-    pub fn validators(&self, source_id: i64) -> Result<Validators, StoreError> {
-        self.tx
-            .query_row(
-                "SELECT etag, last_modified FROM sources WHERE id = ?1",
-                [source_id],
-                |r| {
-                    Ok(Validators {
-                        etag: r.get(0)?,
-                        last_modified: r.get(1)?,
-                    })
-                },
-            )
-            .map_err(self.err("reading validators"))
     }
 
     /// Rule 1 candidate: the entry this source's item id maps to, and the

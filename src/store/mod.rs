@@ -23,7 +23,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, SchemaVersion};
 
 pub use entries::Writer;
-pub use sources::{PollRecord, SourceState};
+pub use sources::{FetchState, PollRecord, SourceState};
 
 static MIGRATIONS_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, Writer, to_time};
-use crate::model::{FeedInfo, Validators};
+use crate::model::{FeedInfo, PollState, Validators};
 
 /// The outcome of one poll, as stored on the source row and in `fetch_log`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +38,27 @@ pub struct PollRecord {
     pub bytes: usize,
     /// Wall time of the poll.
     pub duration_ms: u64,
+    /// The server's `Retry-After`, if it gave one.
+    pub retry_after: Option<DateTime<Utc>>,
+    /// The shortest interval the server asked for, in seconds.
+    pub min_interval_secs: Option<u64>,
+    /// When the source is due next.
+    pub next_due: Option<DateTime<Utc>>,
+    /// New `(current_url, pending_redirect)` after this poll's redirects, when they change.
+    pub redirect: Option<(Option<String>, Option<String>)>,
+}
+
+/// What the pipeline needs to know about a source before fetching it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FetchState {
+    /// Validators of the last successful poll.
+    pub validators: Validators,
+    /// A confirmed permanent redirect target, fetched instead of the configured URL.
+    pub current_url: Option<String>,
+    /// A 301/308 target seen on the previous poll only.
+    pub pending_redirect: Option<String>,
+    /// Scheduling facts.
+    pub poll: PollState,
 }
 
 /// A source's status, for scheduling and for `tributary sources`.
@@ -61,26 +82,79 @@ pub struct SourceState {
     pub consecutive_failures: u32,
     /// Items (source, item id) stored for this source.
     pub items: u64,
+    /// The URL actually fetched, when a permanent redirect replaced the configured one.
+    pub current_url: Option<String>,
+    /// When the server asked not to be polled before.
+    pub retry_after: Option<DateTime<Utc>>,
+    /// When the source is due next, as computed after its last poll.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Polls answered "not modified".
+    pub not_modified: u64,
 }
 
 impl Writer<'_> {
+    /// What a poll of the source needs to know before fetching.
+    pub fn fetch_state(&self, source_id: i64) -> Result<FetchState, StoreError> {
+        self.tx
+            .query_row(
+                "SELECT etag, last_modified, current_url, pending_redirect, last_poll_at, consecutive_failures,
+                        retry_after_at, min_interval_secs
+                 FROM sources WHERE id = ?1",
+                [source_id],
+                |r| {
+                    Ok(FetchState {
+                        validators: Validators {
+                            etag: r.get(0)?,
+                            last_modified: r.get(1)?,
+                        },
+                        current_url: r.get(2)?,
+                        pending_redirect: r.get(3)?,
+                        poll: PollState {
+                            last_poll: r.get::<_, Option<i64>>(4)?.map(to_time),
+                            failures: r.get::<_, i64>(5)? as u32,
+                            retry_after: r.get::<_, Option<i64>>(6)?.map(to_time),
+                            min_interval: r
+                                .get::<_, Option<i64>>(7)?
+                                .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+                        },
+                    })
+                },
+            )
+            .map_err(self.err("reading a source's fetch state"))
+    }
+
     /// Stores a poll's outcome on the source row and in the fetch log.
     pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> Result<(), StoreError> {
         let at = p.at.timestamp();
         let err = self.err("recording a poll");
+        let retry = p.retry_after.map(|t| t.timestamp());
+        let due = p.next_due.map(|t| t.timestamp());
+        let min = p.min_interval_secs.map(|s| s as i64);
         match &p.error {
             None => self.tx.execute(
                 "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_status = ?3, last_error = NULL,
-                        consecutive_failures = 0, items_last_poll = ?4 WHERE id = ?1",
-                params![source_id, at, p.status, p.items as i64],
+                        consecutive_failures = 0, items_last_poll = CASE WHEN ?5 = 'ok' THEN ?4 ELSE items_last_poll END,
+                        not_modified_count = not_modified_count + (?5 = 'not-modified'),
+                        retry_after_at = NULL, min_interval_secs = ?6, next_due_at = ?7
+                 WHERE id = ?1",
+                params![source_id, at, p.status, p.items as i64, p.outcome, min, due],
             ),
             Some(error) => self.tx.execute(
                 "UPDATE sources SET last_poll_at = ?2, last_status = ?3, last_error = ?4,
-                        consecutive_failures = consecutive_failures + 1 WHERE id = ?1",
-                params![source_id, at, p.status, error],
+                        consecutive_failures = consecutive_failures + 1, retry_after_at = ?5, next_due_at = ?6
+                 WHERE id = ?1",
+                params![source_id, at, p.status, error, retry, due],
             ),
         }
         .map_err(&err)?;
+        if let Some((current, pending)) = &p.redirect {
+            self.tx
+                .execute(
+                    "UPDATE sources SET current_url = ?2, pending_redirect = ?3 WHERE id = ?1",
+                    params![source_id, current, pending],
+                )
+                .map_err(&err)?;
+        }
         if let Some(v) = &p.validators {
             self.tx
                 .execute(
@@ -122,7 +196,8 @@ impl Writer<'_> {
 
 const STATE_SQL: &str = "SELECT s.name, s.url, s.title, s.last_poll_at, s.last_success_at, s.last_status,
         s.last_error, s.consecutive_failures,
-        (SELECT count(*) FROM entry_sources es WHERE es.source_id = s.id)
+        (SELECT count(*) FROM entry_sources es WHERE es.source_id = s.id),
+        s.current_url, s.retry_after_at, s.next_due_at, s.not_modified_count
     FROM sources s";
 
 fn state(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
@@ -136,6 +211,10 @@ fn state(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
         last_error: r.get(6)?,
         consecutive_failures: r.get::<_, i64>(7)? as u32,
         items: r.get::<_, i64>(8)? as u64,
+        current_url: r.get(9)?,
+        retry_after: r.get::<_, Option<i64>>(10)?.map(to_time),
+        next_due: r.get::<_, Option<i64>>(11)?.map(to_time),
+        not_modified: r.get::<_, i64>(12)? as u64,
     })
 }
 
@@ -145,6 +224,27 @@ impl Store {
         self.read("reading sources", |c| {
             let mut st = c.prepare_cached(&format!("{STATE_SQL} ORDER BY s.name"))?;
             st.query_map([], state)?.collect()
+        })
+    }
+
+    /// The scheduling facts of a source, if it was ever registered.
+    pub fn poll_state(&self, name: &str) -> Result<Option<PollState>, StoreError> {
+        self.read("reading a source's poll state", |c| {
+            c.query_row(
+                "SELECT last_poll_at, consecutive_failures, retry_after_at, min_interval_secs FROM sources WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(PollState {
+                        last_poll: r.get::<_, Option<i64>>(0)?.map(to_time),
+                        failures: r.get::<_, i64>(1)? as u32,
+                        retry_after: r.get::<_, Option<i64>>(2)?.map(to_time),
+                        min_interval: r
+                            .get::<_, Option<i64>>(3)?
+                            .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+                    })
+                },
+            )
+            .optional()
         })
     }
 

@@ -167,8 +167,26 @@ impl Sandbox {
     /// Writes `tributary.toml` with the given `[[source]]` blocks after a
     /// loopback-only `[daemon]` section.
     pub fn config(&self, sources: &str) -> Config {
+        self.config_with("", sources)
+    }
+
+    /// Like [`Sandbox::config`], with extra `[daemon]` lines (which override the defaults).
+    pub fn config_with(&self, daemon: &str, sources: &str) -> Config {
+        let mut lines: Vec<String> = vec![
+            "database = \"t.db\"".into(),
+            "listen = \"127.0.0.1:0\"".into(),
+            "jitter = \"0s\"".into(),
+            "timeout = \"10s\"".into(),
+            "allow_private_addresses = true".into(),
+        ];
+        for extra in daemon.lines().filter(|l| !l.trim().is_empty()) {
+            let key = extra.split('=').next().unwrap().trim();
+            lines.retain(|l| l.split('=').next().unwrap().trim() != key);
+            lines.push(extra.to_string());
+        }
         let text = format!(
-            "[daemon]\ndatabase = \"t.db\"\nlisten = \"127.0.0.1:0\"\njitter = \"0s\"\ntimeout = \"10s\"\nallow_private_addresses = true\n\n[feed]\ntitle = \"Test\"\nbase_url = \"http://127.0.0.1:8080/\"\n\n{sources}"
+            "[daemon]\n{}\n\n[feed]\ntitle = \"Test\"\nbase_url = \"http://127.0.0.1:8080/\"\n\n{sources}",
+            lines.join("\n")
         );
         let path = self.path("tributary.toml");
         std::fs::write(&path, text).unwrap();
