@@ -252,7 +252,8 @@ fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
             r.items.to_string(),
             r.new.to_string(),
             r.updated.to_string(),
-            r.merged.to_string(),
+            r.merged_link.to_string(),
+            r.merged_text.to_string(),
             r.duration_ms.to_string(),
             r.error.clone().unwrap_or_default(),
         ]);
@@ -261,14 +262,15 @@ fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
     let sum = |f: fn(&PollReport) -> usize| reports.iter().map(f).sum::<usize>();
     let failed = reports.iter().filter(|r| r.failed()).count();
     println!(
-        "{} sources polled in {:.2} s: {} failed; {} items, {} new, {} updated, merged by link: {}",
+        "{} sources polled in {:.2} s: {} failed; {} items, {} new, {} updated, merged by link: {}, by text: {}",
         reports.len(),
         elapsed.as_secs_f64(),
         failed,
         sum(|r| r.items),
         sum(|r| r.new),
         sum(|r| r.updated),
-        sum(|r| r.merged),
+        sum(|r| r.merged_link),
+        sum(|r| r.merged_text),
     );
 }
 

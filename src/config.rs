@@ -79,8 +79,21 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// `[feed]`: metadata of the merged feeds.
     pub feed: FeedConfig,
+    /// `[dedup]`: which identity rules apply.
+    pub dedup: DedupConfig,
     /// `[[source]]`: the feeds to poll, in file order.
     pub sources: Vec<SourceConfig>,
+}
+
+/// `[dedup]`: rule 1 (same source and item id) always applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DedupConfig {
+    /// Rule 2: the same canonical link from any source is one story.
+    pub by_link: bool,
+    /// Rule 3: near-identical text is one story.
+    pub by_text: bool,
+    /// How far apart in time rule 3 looks.
+    pub text_window: Duration,
 }
 
 /// `[daemon]` settings.
@@ -205,6 +218,8 @@ struct RawConfig {
     daemon: RawDaemon,
     #[serde(default)]
     feed: RawFeed,
+    #[serde(default)]
+    dedup: RawDedup,
     #[serde(default, rename = "source")]
     sources: Vec<Spanned<RawSource>>,
 }
@@ -241,6 +256,14 @@ struct RawFeed {
     author: Option<String>,
     base_url: Option<Spanned<String>>,
     entries: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    by_link: Option<bool>,
+    by_text: Option<bool>,
+    text_window: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -425,6 +448,16 @@ impl Validator<'_> {
     fn config(&mut self, raw: RawConfig, path: &Path, dir: &Path) -> Config {
         let daemon = self.daemon(raw.daemon, dir);
         let feed = self.feed(raw.feed, &daemon);
+        let dedup = DedupConfig {
+            by_link: raw.dedup.by_link.unwrap_or(true),
+            by_text: raw.dedup.by_text.unwrap_or(true),
+            text_window: raw
+                .dedup
+                .text_window
+                .as_ref()
+                .and_then(|w| self.duration(w, "text_window"))
+                .unwrap_or(Duration::from_secs(14 * 86_400)),
+        };
         let mut names = HashSet::new();
         let mut sources = Vec::new();
         for s in raw.sources {
@@ -436,6 +469,7 @@ impl Validator<'_> {
             path: path.to_path_buf(),
             daemon,
             feed,
+            dedup,
             sources,
         }
     }

@@ -50,6 +50,11 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
         store,
         force: false,
         jitter: config.daemon.jitter,
+        rules: crate::dedup::Rules {
+            by_link: config.dedup.by_link,
+            by_text: config.dedup.by_text,
+            text_window_secs: config.dedup.text_window.as_secs() as i64,
+        },
     })
 }
 

@@ -5,7 +5,16 @@
 //! 1. the same source and the same item id are the same entry; a changed
 //!    item updates it in place, without moving it in the merged feed;
 //! 2. the same canonical link from any source is the same entry, and every
-//!    source is credited.
+//!    source is credited;
+//! 3. near-identical text within a time window is the same entry: a 64-bit
+//!    SimHash over word 3-shingles finds candidates through 4×16-bit bands
+//!    (of the whole text, and of its opening words, so that a summary finds
+//!    its full text), and a candidate is confirmed only by the shingles
+//!    themselves — Jaccard similarity of the bodies (an edited title, an
+//!    added footer), or containment of the shorter body's opening in the
+//!    longer one's (a summary-only copy) together with related titles.
+//!    Recurring template titles with different bodies share no body
+//!    shingles, so they never merge.
 //!
 //! Pure functions over model types: the pipeline looks the candidates up in
 //! the store and passes them in, so this module never touches the database.
@@ -15,7 +24,7 @@ use std::hash::Hasher;
 use chrono::{DateTime, Utc};
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-use crate::model::Entry;
+use crate::model::{Entry, Fingerprint, NearCandidate};
 
 /// What the store already holds that could be the incoming item.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,6 +36,27 @@ pub struct Candidates {
     pub by_link: Option<i64>,
 }
 
+/// Which of the configurable rules are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Rule 2: same canonical link.
+    pub by_link: bool,
+    /// Rule 3: near-identical text.
+    pub by_text: bool,
+    /// Rule 3 looks at entries published within this many seconds.
+    pub text_window_secs: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            by_link: true,
+            by_text: true,
+            text_window_secs: 14 * 86_400,
+        }
+    }
+}
+
 /// How an incoming item relates to the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Identity {
@@ -36,6 +66,8 @@ pub enum Identity {
     Edited(i64),
     /// Rule 2: another copy of a story already stored; credit this source.
     SameLink(i64),
+    /// Rule 3: the same text as a story already stored.
+    SameText(i64),
     /// A story not seen before.
     New,
 }
@@ -111,6 +143,193 @@ pub fn merge(current: &Entry, incoming: &Entry, own_edit: bool, now: DateTime<Ut
         current.updated
     };
     (merged, takes_text && changed)
+}
+
+// ------------------------------------------------------------ rule 3: text
+
+/// Words of the body's opening that form the lead fingerprint.
+pub const LEAD_WORDS: usize = 128;
+/// Size of the bottom-k sketch.
+pub const SKETCH: usize = 128;
+/// Bodies with fewer distinct shingles carry too little evidence for rule 3.
+pub const MIN_SHINGLES: u32 = 12;
+/// Body Jaccard similarity that confirms a near-identical copy.
+pub const JACCARD_MIN: f64 = 0.6;
+/// Share of the shorter body's opening found in the longer one's that
+/// confirms a summary copy (with related titles).
+pub const CONTAINMENT_MIN: f64 = 0.8;
+/// Title word overlap a summary copy needs.
+pub const TITLE_MIN: f64 = 0.3;
+
+/// Lower-cased words of some HTML: tags dropped, entities decoded,
+/// punctuation as separators.
+pub fn words(html: &str) -> Vec<String> {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = htmlize::unescape(&text);
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn shingle_hash(words: &[String]) -> u64 {
+    let mut h = SipHasher13::new_with_keys(0x7368_696e_676c_6573, 0x7472_6962_7574_6172);
+    for w in words {
+        h.write(w.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
+
+fn shingles(words: &[String]) -> Vec<u64> {
+    if words.len() < 3 {
+        return if words.is_empty() {
+            vec![]
+        } else {
+            vec![shingle_hash(words)]
+        };
+    }
+    words.windows(3).map(shingle_hash).collect()
+}
+
+fn simhash(hashes: impl Iterator<Item = u64>) -> u64 {
+    let mut counts = [0i32; 64];
+    for h in hashes {
+        for (bit, count) in counts.iter_mut().enumerate() {
+            *count += if h >> bit & 1 == 1 { 1 } else { -1 };
+        }
+    }
+    counts
+        .iter()
+        .enumerate()
+        .fold(0u64, |acc, (bit, c)| if *c > 0 { acc | 1 << bit } else { acc })
+}
+
+fn sorted_set(hashes: impl Iterator<Item = u64>) -> Vec<u32> {
+    let mut v: Vec<u32> = hashes.map(|h| (h >> 32) as u32).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The fingerprint of an entry's title and body (content, else summary);
+/// `None` when the body is too short to judge.
+pub fn fingerprint(title: &str, body_html: Option<&str>) -> Option<Fingerprint> {
+    let body = words(body_html?);
+    let body_shingles = shingles(&body);
+    let distinct = sorted_set(body_shingles.iter().copied());
+    if (distinct.len() as u32) < MIN_SHINGLES {
+        return None;
+    }
+    let title_shingles = shingles(&words(title));
+    let lead_words = &body[..body.len().min(LEAD_WORDS)];
+    let lead_shingles = shingles(lead_words);
+    let mut sketch = distinct.clone();
+    sketch.truncate(SKETCH);
+    Some(Fingerprint {
+        simhash: simhash(title_shingles.iter().chain(body_shingles.iter()).copied()),
+        lead_simhash: simhash(lead_shingles.iter().copied()),
+        shingles: distinct.len() as u32,
+        sketch,
+        lead: sorted_set(lead_shingles.into_iter()),
+    })
+}
+
+/// The 8 band keys of a fingerprint: 4×16 bits of each SimHash, tagged with
+/// their position, so that two fingerprints within Hamming distance 3 share
+/// at least one key.
+pub fn bands(fp: &Fingerprint) -> [i64; 8] {
+    let mut out = [0i64; 8];
+    for (k, hash) in [fp.simhash, fp.lead_simhash].into_iter().enumerate() {
+        for i in 0..4 {
+            out[k * 4 + i] = ((k as i64) << 20) | ((i as i64) << 16) | ((hash >> (16 * i)) & 0xffff) as i64;
+        }
+    }
+    out
+}
+
+fn overlap(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Jaccard similarity of two bodies estimated from their bottom-k sketches
+/// (exact when both bodies have at most [`SKETCH`] shingles).
+pub fn jaccard(a: &Fingerprint, b: &Fingerprint) -> f64 {
+    let mut union: Vec<u32> = a.sketch.iter().chain(b.sketch.iter()).copied().collect();
+    union.sort_unstable();
+    union.dedup();
+    union.truncate(SKETCH);
+    if union.is_empty() {
+        return 0.0;
+    }
+    let both = union
+        .iter()
+        .filter(|h| a.sketch.binary_search(h).is_ok() && b.sketch.binary_search(h).is_ok())
+        .count();
+    both as f64 / union.len() as f64
+}
+
+/// Share of the shorter body's opening shingles found in the longer one's opening.
+pub fn lead_containment(a: &Fingerprint, b: &Fingerprint) -> f64 {
+    let (short, long) = if a.shingles <= b.shingles { (a, b) } else { (b, a) };
+    if short.lead.is_empty() {
+        return 0.0;
+    }
+    overlap(&short.lead, &long.lead) as f64 / short.lead.len() as f64
+}
+
+fn title_overlap(a: &str, b: &str) -> f64 {
+    let (a, b) = (words(a), words(b));
+    let a: std::collections::HashSet<&String> = a.iter().collect();
+    let b: std::collections::HashSet<&String> = b.iter().collect();
+    let union = a.union(&b).count();
+    if union == 0 {
+        return 0.0;
+    }
+    a.intersection(&b).count() as f64 / union as f64
+}
+
+/// How strongly a candidate matches: `Some(score)` when confirmed.
+pub fn confirm(title: &str, fp: &Fingerprint, candidate: &NearCandidate) -> Option<f64> {
+    let j = jaccard(fp, &candidate.fingerprint);
+    if j >= JACCARD_MIN {
+        return Some(1.0 + j);
+    }
+    let c = lead_containment(fp, &candidate.fingerprint);
+    (c >= CONTAINMENT_MIN && title_overlap(title, &candidate.title) >= TITLE_MIN).then_some(c)
+}
+
+/// The best confirmed candidate, if any.
+pub fn best_match(title: &str, fp: &Fingerprint, candidates: &[NearCandidate]) -> Option<i64> {
+    candidates
+        .iter()
+        .filter_map(|c| confirm(title, fp, c).map(|score| (score, c.entry_id)))
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+        .map(|(_, id)| id)
 }
 
 #[cfg(test)]
@@ -206,6 +425,95 @@ mod tests {
         let (m, text) = merge(&e, &e, true, now);
         assert!(!text);
         assert_eq!(m, e);
+    }
+
+    const STORY: &str = "<p>Il consiglio comunale di Verona ha approvato ieri sera il nuovo piano per la mobilità sostenibile, che prevede quaranta chilometri di piste ciclabili entro il 2028.</p><p>La sindaca ha spiegato che i fondi arrivano per metà dal bilancio regionale e per metà da un prestito europeo, e che i cantieri partiranno in primavera nei quartieri a sud della città.</p><p>L’opposizione ha votato contro, sostenendo che il piano sottrae parcheggi ai commercianti del centro storico senza offrire alternative credibili.</p>";
+
+    fn cand(id: i64, title: &str, body: &str) -> NearCandidate {
+        NearCandidate {
+            entry_id: id,
+            title: title.into(),
+            fingerprint: fingerprint(title, Some(body)).unwrap(),
+        }
+    }
+
+    #[test]
+    fn words_strip_markup_and_entities() {
+        assert_eq!(words("<p>L&rsquo;Italia, <b>oggi</b>!</p>"), ["l", "italia", "oggi"]);
+    }
+
+    #[test]
+    fn edited_title_and_footer_still_match() {
+        let title = "Verona approva il piano per le piste ciclabili";
+        let fp = fingerprint(
+            "ULTIM’ORA: Verona approva il piano ciclabile",
+            Some(&format!(
+                "{STORY}<p>Iscriviti alla nostra newsletter per ricevere ogni mattina le notizie della tua città.</p>"
+            )),
+        )
+        .unwrap();
+        let c = cand(7, title, STORY);
+        assert!(
+            jaccard(&fp, &c.fingerprint) >= JACCARD_MIN,
+            "{}",
+            jaccard(&fp, &c.fingerprint)
+        );
+        assert_eq!(
+            best_match("ULTIM’ORA: Verona approva il piano ciclabile", &fp, &[c]),
+            Some(7)
+        );
+        assert!(
+            bands(&fp)
+                .iter()
+                .any(|b| bands(&cand(7, title, STORY).fingerprint).contains(b))
+        );
+    }
+
+    #[test]
+    fn a_summary_joins_its_full_text() {
+        let title = "Verona approva il piano per le piste ciclabili";
+        let summary = "Il consiglio comunale di Verona ha approvato ieri sera il nuovo piano per la mobilità sostenibile, che prevede quaranta chilometri di piste ciclabili entro il 2028.";
+        let fp = fingerprint(title, Some(summary)).unwrap();
+        let full = cand(3, title, STORY);
+        assert!(lead_containment(&fp, &full.fingerprint) >= CONTAINMENT_MIN);
+        assert_eq!(best_match(title, &fp, std::slice::from_ref(&full)), Some(3));
+        assert_eq!(
+            fp.lead_simhash & 0xffff,
+            fingerprint(title, Some(summary)).unwrap().lead_simhash & 0xffff
+        );
+        // The same summary under an unrelated title is not trusted.
+        assert_eq!(best_match("Oroscopo di oggi", &fp, &[full]), None);
+    }
+
+    #[test]
+    fn template_titles_with_different_bodies_never_match() {
+        let a = cand(
+            1,
+            "Oroscopo di oggi",
+            "<p>Ariete: giornata favorevole per i viaggi e per le nuove conoscenze, mentre in amore serve pazienza con il partner che vi chiede più attenzione.</p>",
+        );
+        let fp = fingerprint("Oroscopo di oggi", Some("<p>Toro: le stelle consigliano prudenza negli investimenti; una telefonata inattesa porterà buone notizie dal lavoro e una cena con gli amici di sempre.</p>")).unwrap();
+        assert_eq!(best_match("Oroscopo di oggi", &fp, &[a]), None);
+    }
+
+    #[test]
+    fn a_shared_opening_sentence_is_not_the_same_story() {
+        let opening = "<p>Secondo quanto riportato dall’agenzia, la situazione resta in evoluzione e le autorità invitano alla prudenza.</p>";
+        let a = cand(
+            1,
+            "Incendio nel porto di Genova",
+            &format!(
+                "{opening}<p>Un incendio è divampato in un magazzino del porto di Genova, dove i vigili del fuoco lavorano da ore per contenere le fiamme che hanno raggiunto i container.</p>"
+            ),
+        );
+        let fp = fingerprint("Frana sulla statale a Belluno", Some(&format!("{opening}<p>Una frana ha interrotto la statale tra Belluno e Cortina; decine di automobilisti sono rimasti bloccati e la protezione civile ha aperto un percorso alternativo.</p>"))).unwrap();
+        assert_eq!(best_match("Frana sulla statale a Belluno", &fp, &[a]), None);
+    }
+
+    #[test]
+    fn short_bodies_carry_no_fingerprint() {
+        assert!(fingerprint("Breve", Some("<p>Solo due parole.</p>")).is_none());
+        assert!(fingerprint("Breve", None).is_none());
     }
 
     #[test]

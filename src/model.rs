@@ -168,3 +168,29 @@ pub struct PollState {
     /// The shortest interval the server asked for (cache hints), already capped.
     pub min_interval: Option<std::time::Duration>,
 }
+
+/// The text fingerprint of an entry, for near-duplicate detection (dedup rule 3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// 64-bit SimHash over the word 3-shingles of title and body.
+    pub simhash: u64,
+    /// 64-bit SimHash over the shingles of the body's opening words.
+    pub lead_simhash: u64,
+    /// Number of distinct body shingles.
+    pub shingles: u32,
+    /// Bottom-k sketch of the body shingle hashes, sorted ascending.
+    pub sketch: Vec<u32>,
+    /// All distinct shingle hashes of the body's opening words, sorted ascending.
+    pub lead: Vec<u32>,
+}
+
+/// A stored entry that may be a near-duplicate of an incoming one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearCandidate {
+    /// The entry's row id.
+    pub entry_id: i64,
+    /// Its title.
+    pub title: String,
+    /// Its fingerprint.
+    pub fingerprint: Fingerprint,
+}

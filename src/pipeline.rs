@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use tracing::{Instrument, info, info_span, warn};
 use url::Url;
 
@@ -35,6 +35,8 @@ pub struct Context {
     pub force: bool,
     /// Largest stable per-source delay added to cron ticks.
     pub jitter: Duration,
+    /// Which dedup rules apply.
+    pub rules: dedup::Rules,
 }
 
 /// Why a refresh failed.
@@ -81,8 +83,10 @@ pub struct PollReport {
     pub new: usize,
     /// Entries this source edited (rule 1).
     pub updated: usize,
-    /// Items merged into a story another source brought (rule 2).
-    pub merged: usize,
+    /// Items merged into a story another source brought, by canonical link (rule 2).
+    pub merged_link: usize,
+    /// Items merged into a story with near-identical text (rule 3).
+    pub merged_text: usize,
     /// Items skipped by include/exclude filters.
     pub filtered: usize,
     /// Body size in bytes.
@@ -105,7 +109,8 @@ struct Counts {
     items: usize,
     new: usize,
     updated: usize,
-    merged: usize,
+    merged_link: usize,
+    merged_text: usize,
     filtered: usize,
 }
 
@@ -118,7 +123,8 @@ impl PollReport {
             items: 0,
             new: 0,
             updated: 0,
-            merged: 0,
+            merged_link: 0,
+            merged_text: 0,
             filtered: 0,
             bytes: 0,
             duration_ms: 0,
@@ -142,7 +148,8 @@ pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) ->
                 items = report.items,
                 new = report.new,
                 updated = report.updated,
-                merged = report.merged,
+                merged_link = report.merged_link,
+                merged_text = report.merged_text,
                 ms = report.duration_ms,
                 "polled"
             ),
@@ -323,11 +330,17 @@ async fn poll(
             let source2 = source.clone();
             let elapsed = started.elapsed().as_millis() as u64;
             let jitter = cx.jitter;
+            let rules = cx.rules;
             let before = state.poll;
             let cache_hints = source.cache_hints;
             let max_age = response.max_age;
             let counts = blocking(&source.name, move || {
-                ingest(&store, &source2, source_id, *body, now, elapsed, |feed_hint| {
+                let at = IngestAt {
+                    now,
+                    elapsed_ms: elapsed,
+                    rules,
+                };
+                ingest(&store, &source2, source_id, *body, at, |feed_hint| {
                     let min_interval = cache_hints
                         .then(|| max_age.max(feed_hint))
                         .flatten()
@@ -340,7 +353,8 @@ async fn poll(
             report.items = counts.items;
             report.new = counts.new;
             report.updated = counts.updated;
-            report.merged = counts.merged;
+            report.merged_link = counts.merged_link;
+            report.merged_text = counts.merged_text;
             report.filtered = counts.filtered;
         }
     }
@@ -349,6 +363,14 @@ async fn poll(
 
 fn url_of(source: &SourceConfig) -> String {
     source.location.to_string()
+}
+
+/// When an ingest happens and under which rules.
+#[derive(Clone, Copy)]
+struct IngestAt {
+    now: DateTime<Utc>,
+    elapsed_ms: u64,
+    rules: dedup::Rules,
 }
 
 type Schedule = (
@@ -363,10 +385,10 @@ fn ingest(
     source: &SourceConfig,
     source_id: i64,
     body: Body,
-    now: DateTime<Utc>,
-    elapsed_ms: u64,
+    at: IngestAt,
     schedule_after: impl FnOnce(Option<Duration>) -> Schedule,
 ) -> Result<Counts, PollError> {
+    let IngestAt { now, elapsed_ms, rules } = at;
     let parsed = parse::parse(Document {
         bytes: &body.bytes,
         charset: body.charset.as_deref(),
@@ -404,34 +426,60 @@ fn ingest(
         entries.push(entry);
     }
     let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
+    let fingerprints: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            rules
+                .by_text
+                .then(|| dedup::fingerprint(&e.title, e.content_html.as_deref().or(e.summary_html.as_deref())))
+                .flatten()
+        })
+        .collect();
+    let window = TimeDelta::seconds(rules.text_window_secs);
     store.write(|w| {
-        for e in &entries {
+        for (e, fp) in entries.iter().zip(&fingerprints) {
             let by_item = w
                 .find_item(source_id, &e.item_id)?
                 .map(|(id, hash)| (id, hash == e.content_hash));
             let by_link = match &e.canonical_link {
-                Some(l) if by_item.is_none() => w.find_link(l)?,
+                Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
                 _ => None,
             };
+            let mut identity = dedup::decide(Candidates { by_item, by_link });
+            if identity == Identity::New
+                && let Some(fp) = fp
+            {
+                let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
+                if let Some(id) = dedup::best_match(&e.title, fp, &candidates) {
+                    identity = Identity::SameText(id);
+                }
+            }
             let tags = source.tags.iter().chain(e.categories.iter()).map(String::as_str);
-            let entry_id = match dedup::decide(Candidates { by_item, by_link }) {
+            let entry_id = match identity {
                 Identity::Unchanged(_) => continue,
                 Identity::New => {
                     let uid = dedup::entry_uid(&source.name, &e.item_id);
                     counts.new += 1;
-                    w.insert(&uid, e, source_id, now)?
+                    let id = w.insert(&uid, e, source_id, now)?;
+                    if let Some(fp) = fp {
+                        w.put_fingerprint(id, fp, &dedup::bands(fp), e.published)?;
+                    }
+                    id
                 }
-                Identity::Edited(id) | Identity::SameLink(id) => {
-                    let own = matches!(dedup::decide(Candidates { by_item, by_link }), Identity::Edited(_));
+                Identity::Edited(id) | Identity::SameLink(id) | Identity::SameText(id) => {
+                    let own = matches!(identity, Identity::Edited(_));
                     let (current, shown_from) = w.load(id)?;
                     let (merged, took_text) = dedup::merge(&current, e, own && shown_from == source_id, now);
                     if merged != current {
                         w.update(id, &merged, if took_text { source_id } else { shown_from })?;
                     }
-                    if own {
-                        counts.updated += 1;
-                    } else {
-                        counts.merged += 1;
+                    if took_text && let Some(fp) = fp {
+                        w.put_fingerprint(id, fp, &dedup::bands(fp), merged.published)?;
+                    }
+                    match identity {
+                        Identity::Edited(_) => counts.updated += 1,
+                        Identity::SameLink(_) => counts.merged_link += 1,
+                        _ => counts.merged_text += 1,
                     }
                     id
                 }
@@ -451,7 +499,7 @@ fn ingest(
                 items: counts.items,
                 new: counts.new,
                 updated: counts.updated,
-                merged: counts.merged,
+                merged: counts.merged_link + counts.merged_text,
                 bytes: body.bytes.len(),
                 duration_ms: elapsed_ms,
                 retry_after: None,

@@ -159,7 +159,7 @@ async fn same_story_through_a_tracking_link_is_one_entry_crediting_both() {
         sb.config(&(source_block("fonte-a", &server.url("/a.xml")) + &source_block("fonte-b", &server.url("/b.xml"))));
     let cx = context(&config).await;
     let reports = poll_all(&cx, &config).await;
-    assert_eq!(reports[1].merged, 1, "{reports:?}");
+    assert_eq!(reports[1].merged_link, 1, "{reports:?}");
     assert_eq!(cx.store.entry_count().unwrap(), 2);
 
     let items = json_items(&render(&cx.store, &config, Format::Json));

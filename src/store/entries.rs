@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Store, StoreError, to_time};
-use crate::model::{Credit, Entry, StoredEntry};
+use crate::model::{Credit, Entry, Fingerprint, NearCandidate, StoredEntry};
 
 /// The write side of one transaction (see [`Store::write`]).
 pub struct Writer<'t> {
@@ -201,6 +201,94 @@ impl<'t> Writer<'t> {
             if st.execute(params![entry_id, t]).map_err(self.err("tagging an entry"))? > 0 {
                 self.changed.set(true);
             }
+        }
+        Ok(())
+    }
+}
+
+fn blob(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|h| h.to_le_bytes()).collect()
+}
+
+fn unblob(b: &[u8]) -> Vec<u32> {
+    b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+impl Writer<'_> {
+    /// Rule 3 candidates: entries sharing a band key, published between `from` and `to`.
+    pub fn near(
+        &self,
+        bands: &[i64],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<NearCandidate>, StoreError> {
+        let err = self.err("looking up similar entries");
+        let marks = vec!["?"; bands.len()].join(",");
+        let mut st = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT e.id, e.title, f.simhash, f.lead_simhash, f.shingles, f.sketch, f.lead
+                 FROM entry_fingerprints f JOIN entries e ON e.id = f.entry_id
+                 WHERE f.entry_id IN (SELECT entry_id FROM entry_bands WHERE band IN ({marks}))
+                   AND f.published_at BETWEEN ? AND ?"
+            ))
+            .map_err(&err)?;
+        let mut args: Vec<i64> = bands.to_vec();
+        args.push(from.timestamp());
+        args.push(to.timestamp());
+        st.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok(NearCandidate {
+                entry_id: r.get(0)?,
+                title: r.get(1)?,
+                fingerprint: Fingerprint {
+                    simhash: r.get::<_, i64>(2)? as u64,
+                    lead_simhash: r.get::<_, i64>(3)? as u64,
+                    shingles: r.get::<_, i64>(4)? as u32,
+                    sketch: unblob(&r.get::<_, Vec<u8>>(5)?),
+                    lead: unblob(&r.get::<_, Vec<u8>>(6)?),
+                },
+            })
+        })
+        .map_err(&err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(&err)
+    }
+
+    /// Stores (or replaces) the fingerprint of an entry and its band keys.
+    pub fn put_fingerprint(
+        &self,
+        entry_id: i64,
+        fp: &Fingerprint,
+        bands: &[i64],
+        published: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let err = self.err("storing a fingerprint");
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO entry_fingerprints (entry_id, simhash, lead_simhash, shingles, sketch, lead, published_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    entry_id,
+                    fp.simhash as i64,
+                    fp.lead_simhash as i64,
+                    fp.shingles as i64,
+                    blob(&fp.sketch),
+                    blob(&fp.lead),
+                    published.timestamp()
+                ],
+            )
+            .map_err(&err)?;
+        self.tx
+            .execute("DELETE FROM entry_bands WHERE entry_id = ?1", [entry_id])
+            .map_err(&err)?;
+        let mut st = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO entry_bands (band, entry_id) VALUES (?1, ?2)")
+            .map_err(&err)?;
+        for b in bands {
+            st.execute(params![b, entry_id]).map_err(&err)?;
         }
         Ok(())
     }
