@@ -72,6 +72,33 @@ pub enum Command {
     },
     /// Print the shipped default configuration.
     DefaultConfig,
+    /// Print `[[source]]` blocks for the feeds of an OPML file, to append to the config.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Print the configured sources as OPML 2.0.
+    ExportOpml,
+    /// Database maintenance.
+    Db {
+        /// What to do.
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+/// `tributary db …`
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Write a consistent copy of the database while the daemon runs (VACUUM INTO).
+    Backup {
+        /// The new file.
+        file: PathBuf,
+    },
+    /// Compact the database file.
+    Vacuum,
+    /// Apply `[daemon] retention` now.
+    Prune,
 }
 
 /// Formats for `export`.
@@ -121,7 +148,11 @@ pub fn config_path(given: Option<&Path>) -> PathBuf {
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let path = config_path(cli.config.as_deref());
-    Ok(config::load(&path)?)
+    // systemd's StateDirectory= (several may be listed, separated by ':').
+    let state_dir = std::env::var_os("STATE_DIRECTORY")
+        .and_then(|v| std::env::split_paths(&v).next())
+        .filter(|p| !p.as_os_str().is_empty());
+    Ok(config::load_with(&path, state_dir.as_deref())?)
 }
 
 /// Runs a parsed command line; returns the exit code.
@@ -150,6 +181,69 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let store = daemon::open_store(&config).await?;
             let states = tokio::task::spawn_blocking(move || store.sources()).await??;
             print_sources(&config, &states);
+            Ok(0)
+        }
+        Command::ImportOpml { file } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let outlines =
+                crate::opml::parse(&text, &file.display().to_string()).map_err(|e| UsageError(e.to_string()))?;
+            let taken = load_config(&cli)
+                .map(|c| c.sources.iter().map(|s| s.name.clone()).collect())
+                .unwrap_or_default();
+            print!("{}", crate::opml::to_toml(&outlines, &taken));
+            eprintln!(
+                "{} feeds; append the blocks above to your config, then reload",
+                outlines.len()
+            );
+            Ok(0)
+        }
+        Command::ExportOpml => {
+            let config = load_config(&cli)?;
+            let outlines: Vec<crate::opml::Outline> = config
+                .sources
+                .iter()
+                .map(|s| crate::opml::Outline {
+                    title: s.name.clone(),
+                    xml_url: s.location.to_string(),
+                    html_url: None,
+                    folders: s.tags.clone(),
+                })
+                .collect();
+            print!("{}", crate::opml::render(&config.feed.title, &outlines, Utc::now()));
+            Ok(0)
+        }
+        Command::Db { action } => {
+            let config = load_config(&cli)?;
+            let store = daemon::open_store(&config).await?;
+            let retention = config.daemon.retention;
+            let message = match action {
+                DbAction::Backup { file } => {
+                    let file = file.clone();
+                    let shown = file.display().to_string();
+                    tokio::task::spawn_blocking(move || store.backup(&file)).await??;
+                    format!(
+                        "backup written to {shown}; restore by stopping the daemon and copying it over {}",
+                        config.daemon.database.display()
+                    )
+                }
+                DbAction::Vacuum => {
+                    let before = store.size_bytes();
+                    let s = store.clone();
+                    tokio::task::spawn_blocking(move || s.vacuum()).await??;
+                    format!("vacuumed: {before} → {} bytes", store.size_bytes())
+                }
+                DbAction::Prune => {
+                    let p = tokio::task::spawn_blocking(move || {
+                        store.prune(retention.days, retention.keep_per_source_min, Utc::now())
+                    })
+                    .await??;
+                    format!(
+                        "pruned {} entries older than {} days (keeping at least {} per source)",
+                        p.entries, retention.days, retention.keep_per_source_min
+                    )
+                }
+            };
+            println!("{message}");
             Ok(0)
         }
         Command::Export { format, out } => {

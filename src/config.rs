@@ -75,6 +75,8 @@ fn render_problems(path: &Path, problems: &[Problem]) -> String {
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
+    /// The state directory that relative database paths resolve against, if any.
+    pub state_dir: Option<PathBuf>,
     /// `[daemon]`: process-wide settings.
     pub daemon: DaemonConfig,
     /// `[feed]`: metadata of the merged feeds.
@@ -286,11 +288,30 @@ struct RawSource {
 
 /// Reads and validates the config file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, None)
+}
+
+/// Reads and validates the config file at `path`; a relative `database`
+/// resolves against `state_dir` when given (systemd's `$STATE_DIRECTORY`),
+/// else against the config file's folder.
+pub fn load_with(path: &Path, state_dir: Option<&Path>) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&text, path)
+    let mut config = parse(&text, path)?;
+    if let Some(dir) = state_dir {
+        let dir = dir.to_path_buf();
+        let raw: Option<String> = toml::from_str::<toml::Table>(&text)
+            .ok()
+            .and_then(|t| t.get("daemon")?.get("database")?.as_str().map(str::to_string));
+        let relative = raw.as_deref().map(|d| Path::new(d).is_relative()).unwrap_or(true);
+        if relative {
+            config.daemon.database = dir.join(raw.as_deref().unwrap_or("tributary.db"));
+        }
+        config.state_dir = Some(dir);
+    }
+    Ok(config)
 }
 
 /// Parses and validates config `text` as if read from `path`; relative paths
@@ -467,6 +488,7 @@ impl Validator<'_> {
         }
         Config {
             path: path.to_path_buf(),
+            state_dir: None,
             daemon,
             feed,
             dedup,
@@ -914,11 +936,30 @@ include = ["(unclosed"]
     }
 
     #[test]
+    fn state_directory_holds_relative_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("t.toml");
+        std::fs::write(&cfg, "[daemon]\ndatabase = \"tributary.db\"\n").unwrap();
+        let c = load_with(&cfg, Some(Path::new("/var/lib/tributary"))).unwrap();
+        assert_eq!(c.daemon.database, Path::new("/var/lib/tributary/tributary.db"));
+        std::fs::write(&cfg, "[daemon]\ndatabase = \"/srv/db/t.db\"\n").unwrap();
+        let c = load_with(&cfg, Some(Path::new("/var/lib/tributary"))).unwrap();
+        assert_eq!(c.daemon.database, Path::new("/srv/db/t.db"));
+    }
+
+    #[test]
     fn shipped_default_config_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/tributary.toml");
         let c = parse(DEFAULT_CONFIG, &path).unwrap();
         assert!(c.sources.len() >= 3);
         assert!(c.sources.iter().all(|s| matches!(s.location, Location::File(_))));
+    }
+
+    #[test]
+    fn packaged_service_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/tributary.toml");
+        let c = load_with(&path, Some(Path::new("/var/lib/tributary"))).unwrap();
+        assert_eq!(c.daemon.database, Path::new("/var/lib/tributary/tributary.db"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use tracing::{error, info, warn};
 use crate::config::{self, Config, SourceConfig};
 use crate::fetch::{FetchSettings, Fetcher};
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::model::PollState;
 use crate::pipeline::{self, Context};
 use crate::schedule;
@@ -68,6 +69,7 @@ struct Running {
 struct Scheduler {
     cx: Context,
     limit: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     running: HashMap<String, Running>,
@@ -108,6 +110,7 @@ impl Scheduler {
                     self.cx.clone(),
                     s.clone(),
                     self.limit.clone(),
+                    self.metrics.clone(),
                     cancel.clone(),
                 ));
                 self.running.insert(
@@ -122,7 +125,13 @@ impl Scheduler {
     }
 }
 
-async fn source_task(cx: Context, source: SourceConfig, limit: Arc<Semaphore>, cancel: CancellationToken) {
+async fn source_task(
+    cx: Context,
+    source: SourceConfig,
+    limit: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) {
     loop {
         // The database alone remembers what was polled when, so a restart
         // or a reload never causes a burst of polls of fresh sources.
@@ -148,7 +157,8 @@ async fn source_task(cx: Context, source: SourceConfig, limit: Arc<Semaphore>, c
             p = limit.clone().acquire_owned() => p,
         };
         let Ok(_permit) = permit else { return };
-        pipeline::refresh(&cx, &source, Utc::now()).await;
+        let report = pipeline::refresh(&cx, &source, Utc::now()).await;
+        metrics.record_poll(&report);
     }
 }
 
@@ -166,6 +176,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     run_with(config, store, listener, shutdown_signal()).await
 }
 
+/// How often the main loop checks health, feeds the watchdog and updates STATUS=.
+fn tick_period() -> Duration {
+    sd_notify::watchdog_enabled()
+        .map(|d| d / 2)
+        .unwrap_or(Duration::from_secs(30))
+        .clamp(Duration::from_millis(100), Duration::from_secs(30))
+}
+
+/// Tells systemd (when `NOTIFY_SOCKET` is set; a no-op otherwise).
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        warn!("cannot notify systemd: {e}");
+    }
+}
+
 /// Runs the daemon on an open store and a bound listener until `stop` resolves.
 pub async fn run_with(
     mut config: Config,
@@ -175,11 +200,13 @@ pub async fn run_with(
 ) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let state = AppState::new(store.clone(), config.feed.clone());
+    let metrics = Arc::new(Metrics::new());
+    let state = AppState::new(store.clone(), &config, metrics.clone());
     let addr = listener.local_addr().ok();
     let http_stop = shutdown.clone();
+    let app = http::router(state.clone());
     let server = tokio::spawn(async move {
-        axum::serve(listener, http::router(state.clone()))
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move { http_stop.cancelled().await })
             .await
     });
@@ -192,21 +219,65 @@ pub async fn run_with(
     let mut scheduler = Scheduler {
         cx: context(&config, store.clone())?,
         limit: Arc::new(Semaphore::new(config.daemon.max_concurrent_fetches)),
+        metrics: metrics.clone(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         running: HashMap::new(),
     };
     scheduler.apply(&config.sources);
+    // The database is open and the listener bound.
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("polling {} sources", config.sources.len())),
+    ]);
 
     let mut hangups = hangup_stream();
+    let mut ticks = tokio::time::interval(tick_period());
+    let mut last_prune: Option<chrono::DateTime<Utc>> = None;
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => break,
+            _ = ticks.tick() => {
+                state.heartbeat();
+                let db = store.clone();
+                let status = tokio::task::spawn_blocking(move || db.sources()).await;
+                match status {
+                    Ok(Ok(sources)) => {
+                        let failing = sources.iter().filter(|s| s.consecutive_failures > 0 && config.sources.iter().any(|c| c.name == s.name)).count();
+                        let status = format!("polling {} sources, {failing} failing", config.sources.len());
+                        // WATCHDOG=1 only while the database answers.
+                        notify(&[sd_notify::NotifyState::Watchdog, sd_notify::NotifyState::Status(&status)]);
+                    }
+                    Ok(Err(e)) => {
+                        error!("health check: {e}");
+                        notify(&[sd_notify::NotifyState::Status(&format!("database unavailable: {e}"))]);
+                    }
+                    Err(_) => error!("health check task failed"),
+                }
+                let now = Utc::now();
+                if last_prune.is_none_or(|t| now - t >= chrono::TimeDelta::hours(6)) {
+                    last_prune = Some(now);
+                    let retention = config.daemon.retention;
+                    let db = store.clone();
+                    match tokio::task::spawn_blocking(move || db.prune(retention.days, retention.keep_per_source_min, now)).await {
+                        Ok(Ok(p)) if p.entries > 0 => info!(entries = p.entries, "retention pruned old entries"),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => warn!("retention: {e}"),
+                        Err(_) => warn!("retention task failed"),
+                    }
+                }
+            }
             _ = next_hangup(&mut hangups) => {
                 info!(config = %config.path.display(), "SIGHUP: reloading the configuration");
+                let reloading = sd_notify::NotifyState::monotonic_usec_now();
+                match &reloading {
+                    Ok(usec) => notify(&[sd_notify::NotifyState::Reloading, usec.clone()]),
+                    Err(_) => notify(&[sd_notify::NotifyState::Reloading]),
+                }
                 let path = config.path.clone();
-                match tokio::task::spawn_blocking(move || config::load(&path)).await {
+                let state_dir = config.state_dir.clone();
+                match tokio::task::spawn_blocking(move || config::load_with(&path, state_dir.as_deref())).await {
                     Ok(Ok(new)) => {
                         if new.daemon.database != config.daemon.database || new.daemon.listen != config.daemon.listen {
                             warn!("database and listen changes take effect at the next restart");
@@ -214,15 +285,26 @@ pub async fn run_with(
                         scheduler.apply(&new.sources);
                         config.sources = new.sources;
                         config.feed = new.feed;
+                        config.dedup = new.dedup;
+                        config.daemon.retention = new.daemon.retention;
+                        state.set_config(&config);
                         info!(sources = config.sources.len(), "configuration reloaded");
                     }
                     Ok(Err(e)) => error!("the new configuration is invalid, keeping the old one:\n{e}"),
                     Err(_) => error!("the reload task failed, keeping the old configuration"),
                 }
+                notify(&[
+                    sd_notify::NotifyState::Ready,
+                    sd_notify::NotifyState::Status(&format!("polling {} sources", config.sources.len())),
+                ]);
             }
         }
     }
 
+    notify(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("stopping"),
+    ]);
     info!(
         "stopping: no new polls; waiting up to {} s for polls in flight",
         SHUTDOWN_GRACE.as_secs()

@@ -18,9 +18,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use crate::config::FeedConfig;
+use crate::config::{Config, FeedConfig};
+use crate::metrics::Metrics;
+use crate::opml::Outline;
 use crate::publish::{self, FeedMeta, Format};
 use crate::store::{Store, StoreError};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 /// Errors of the HTTP layer, mapped to status codes without leaking internals.
 #[derive(Debug, thiserror::Error)]
@@ -67,27 +71,58 @@ struct Rendered {
 pub struct AppState {
     store: Arc<Store>,
     feed: Mutex<FeedConfig>,
+    outlines: Mutex<Vec<Outline>>,
     cache: Mutex<HashMap<Format, Arc<Rendered>>>,
+    metrics: Arc<Metrics>,
+    heartbeat: AtomicI64,
+    heartbeat_every: Duration,
+}
+
+fn outlines(config: &Config) -> Vec<Outline> {
+    config
+        .sources
+        .iter()
+        .map(|s| Outline {
+            title: s.name.clone(),
+            xml_url: s.location.to_string(),
+            html_url: None,
+            folders: s.tags.clone(),
+        })
+        .collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AppState {
-    /// State for a server over `store` describing its feeds with `feed`.
-    pub fn new(store: Arc<Store>, feed: FeedConfig) -> Arc<AppState> {
+    /// State for a server over `store` describing its feeds as `config` says.
+    pub fn new(store: Arc<Store>, config: &Config, metrics: Arc<Metrics>) -> Arc<AppState> {
         Arc::new(AppState {
             store,
-            feed: Mutex::new(feed),
+            feed: Mutex::new(config.feed.clone()),
+            outlines: Mutex::new(outlines(config)),
             cache: Mutex::new(HashMap::new()),
+            metrics,
+            heartbeat: AtomicI64::new(Utc::now().timestamp()),
+            heartbeat_every: Duration::from_secs(30),
         })
     }
 
-    /// Replaces the feed metadata (after a config reload) and drops the cache.
-    pub fn set_feed(&self, feed: FeedConfig) {
-        *self.feed.lock().unwrap_or_else(|p| p.into_inner()) = feed;
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    /// Takes the feed metadata and sources of a reloaded config and drops the cache.
+    pub fn set_config(&self, config: &Config) {
+        *lock(&self.feed) = config.feed.clone();
+        *lock(&self.outlines) = outlines(config);
+        lock(&self.cache).clear();
+    }
+
+    /// Records that the scheduler loop is alive (for `/healthz`).
+    pub fn heartbeat(&self) {
+        self.heartbeat.store(Utc::now().timestamp(), Ordering::Relaxed);
     }
 
     fn feed(&self) -> FeedConfig {
-        self.feed.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.feed).clone()
     }
 }
 
@@ -124,8 +159,52 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/sources", get(sources))
+        .route("/metrics", get(metrics))
+        .route("/opml", get(opml))
         .route("/{file}", get(feed))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
+}
+
+/// Counts every request by route template and status.
+async fn count_requests(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = match request.uri().path() {
+        p @ ("/feed.atom" | "/feed.rss" | "/feed.json" | "/healthz" | "/sources" | "/metrics" | "/opml") => {
+            p.to_string()
+        }
+        _ => "other".to_string(),
+    };
+    let response = next.run(request).await;
+    state.metrics.record_http(&route, response.status().as_u16());
+    response
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
+    let store = state.store.clone();
+    let (sources, entries, size) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        Ok((store.sources()?, store.entry_count()?, store.size_bytes()))
+    })
+    .await
+    .map_err(|_| HttpError::Task)??;
+    let body = state.metrics.render(&sources, entries, size);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response())
+}
+
+async fn opml(State(state): State<Arc<AppState>>) -> Response {
+    let outlines = lock(&state.outlines).clone();
+    let body = crate::opml::render(&state.feed().title, &outlines, Utc::now());
+    ([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], body).into_response()
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
@@ -136,6 +215,14 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, HttpErr
     })
     .await
     .map_err(|_| HttpError::Task)??;
+    let age = Utc::now().timestamp() - state.heartbeat.load(Ordering::Relaxed);
+    if age > 3 * state.heartbeat_every.as_secs() as i64 {
+        return Ok((
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("scheduler stalled: no heartbeat for {age} s\n"),
+        )
+            .into_response());
+    }
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!("ok: {entries} entries\n"),

@@ -23,6 +23,8 @@
 //! | [`pipeline`] | one source's refresh end to end, in its own span |
 //! | [`publish`] | rendering Atom, RSS and JSON Feed |
 //! | [`http`] | the axum routes and caching headers |
+//! | [`metrics`] | the Prometheus exposition |
+//! | [`opml`] | OPML import and export |
 //! | [`daemon`] | tasks, timers, signals, shutdown |
 //! | [`cli`] | the command line and exit codes |
 
@@ -32,8 +34,10 @@ pub mod daemon;
 pub mod dedup;
 pub mod fetch;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod pipeline;
 pub mod publish;

@@ -445,6 +445,9 @@ fn ingest(
                 Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
                 _ => None,
             };
+            if by_item.is_none() && w.was_pruned(source_id, &e.item_id)? {
+                continue;
+            }
             let mut identity = dedup::decide(Candidates { by_item, by_link });
             if identity == Identity::New
                 && let Some(fp) = fp

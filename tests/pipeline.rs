@@ -322,3 +322,34 @@ async fn every_output_parses_back_with_feed_rs() {
         stored.iter().map(|e| (&e.title, e.credits.len())).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn retention_prunes_old_entries_keeps_the_newest_per_source_and_never_resurrects() {
+    let server = FeedServer::start().await;
+    let mut feed = String::from("<rss version=\"2.0\"><channel><title>Vecchia</title>");
+    for (i, year) in [(1, 2019), (2, 2020), (3, 2021)] {
+        feed.push_str(&format!(
+            "<item><guid>{i}</guid><title>Notizia {i}</title><link>https://v.example.it/{i}</link><description>testo {i}</description><pubDate>Mon, 06 Jan {year}10:00:00 +0000</pubDate></item>"
+        ));
+    }
+    feed.push_str("</channel></rss>");
+    server.set("/old.xml", Route::feed("application/rss+xml", feed));
+    let sb = Sandbox::new();
+    let config = sb.config(&source_block("vecchia", &server.url("/old.xml")));
+    let mut cx = context(&config).await;
+    poll_all(&cx, &config).await;
+    assert_eq!(cx.store.entry_count().unwrap(), 3);
+    let pruned = cx.store.prune(30, 1, chrono::Utc::now()).unwrap();
+    assert_eq!(pruned.entries, 2);
+    let left = cx.store.newest(10, 0).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].title, "Notizia 3", "the newest entry of the source is kept");
+    cx.force = true;
+    let r = poll_all(&cx, &config).await;
+    assert_eq!(
+        (r[0].outcome.as_str(), r[0].new),
+        ("ok", 0),
+        "pruned items do not come back as new"
+    );
+    assert_eq!(cx.store.entry_count().unwrap(), 1);
+}

@@ -35,6 +35,23 @@ impl<'t> Writer<'t> {
         self.changed.get()
     }
 
+    pub(super) fn mark_changed(&self) {
+        self.changed.set(true);
+    }
+
+    /// Whether retention pruned this source's item (it must not come back as new).
+    pub fn was_pruned(&self, source_id: i64, item_id: &str) -> Result<bool, StoreError> {
+        self.tx
+            .query_row(
+                "SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_id = ?2",
+                params![source_id, item_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(self.err("looking up pruned items"))
+    }
+
     pub(super) fn err(&self, doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         self.store.err(doing)
     }

@@ -11,6 +11,7 @@
 //! run it off the async threads (`spawn_blocking`) and hand it model types.
 
 mod entries;
+mod maintenance;
 mod sources;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, SchemaVersion};
 
 pub use entries::Writer;
+pub use maintenance::Pruned;
 pub use sources::{FetchState, PollRecord, SourceState};
 
 static MIGRATIONS_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
