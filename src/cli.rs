@@ -13,7 +13,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
 use crate::daemon;
-use crate::http;
 use crate::pipeline::{self, PollReport};
 use crate::publish::Format;
 
@@ -61,8 +60,11 @@ pub enum Command {
     Check,
     /// Show each source's status from the database.
     Sources,
-    /// Write the merged feed to stdout or atomically to a file.
+    /// Write a merged feed to stdout or atomically to a file.
     Export {
+        /// The output to write (`all`, or an `[[output]]` name).
+        #[arg(long, default_value = "all")]
+        output: String,
         /// Feed format.
         #[arg(long, short, value_enum, default_value_t = ExportFormat::Atom)]
         format: ExportFormat,
@@ -246,9 +248,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("{message}");
             Ok(0)
         }
-        Command::Export { format, out } => {
+        Command::Export { output, format, out } => {
             let config = load_config(&cli)?;
-            export(&config, (*format).into(), out.as_deref()).await?;
+            export(&config, output, (*format).into(), out.as_deref()).await?;
             Ok(0)
         }
     }
@@ -465,41 +467,24 @@ fn print_table(rows: &[Vec<String>]) {
     }
 }
 
-async fn export(config: &Config, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
+async fn export(config: &Config, output: &str, format: Format, out: Option<&Path>) -> anyhow::Result<()> {
+    let Some(selected) = config.output(output) else {
+        let names: Vec<_> = std::iter::once(crate::config::ALL_OUTPUT)
+            .chain(config.outputs.iter().map(|o| o.name.as_str()))
+            .collect();
+        return Err(UsageError(format!("no output named {output:?}; outputs: {}", names.join(", "))).into());
+    };
     let store = daemon::open_store(config).await?;
     let feed = config.feed.clone();
-    let body = tokio::task::spawn_blocking(move || http::render_all(&store, &feed, format, Utc::now())).await??;
+    let page =
+        tokio::task::spawn_blocking(move || crate::outputs::render(&store, &feed, &selected, format, 1, Utc::now()))
+            .await??;
     match out {
-        None => {
-            std::io::stdout().write_all(body.as_bytes())?;
-        }
-        Some(path) => write_atomically(path, body.as_bytes())?,
+        None => std::io::stdout().write_all(page.body.as_bytes())?,
+        Some(path) => crate::outputs::write_atomically(path, page.body.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?,
     }
     Ok(())
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and
-/// a rename, so a reader never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::anyhow!("cannot write {}: {e}", path.display())
-    })
 }
 
 /// Whether an error should exit with status 2.

@@ -85,6 +85,67 @@ pub struct Config {
     pub dedup: DedupConfig,
     /// `[[source]]`: the feeds to poll, in file order.
     pub sources: Vec<SourceConfig>,
+    /// `[[output]]`: named merged feeds besides `all`, in file order.
+    pub outputs: Vec<OutputConfig>,
+}
+
+/// The name of the merged feed of every entry, which always exists.
+pub const ALL_OUTPUT: &str = "all";
+
+/// One `[[output]]`: a named merged feed.
+#[derive(Debug, Clone)]
+pub struct OutputConfig {
+    /// Unique `[a-z0-9-]+` name; served at `/outputs/{name}.{atom,rss,json}`.
+    pub name: String,
+    /// Optional title (defaults to the `[feed]` title and the name).
+    pub title: Option<String>,
+    /// Entries carrying any of these tags are selected…
+    pub tags: Vec<String>,
+    /// …and entries from any of these sources (both empty: every entry).
+    pub sources: Vec<String>,
+    /// Keep only entries whose title+text matches one of these (when non-empty).
+    pub include: Vec<Regex>,
+    /// Drop entries whose title+text matches one of these.
+    pub exclude: Vec<Regex>,
+    /// Write `{path}.atom`, `.rss`, `.json` after each poll that changes the store.
+    pub path: Option<PathBuf>,
+}
+
+impl OutputConfig {
+    /// The implicit output of every entry.
+    pub fn all() -> OutputConfig {
+        OutputConfig {
+            name: ALL_OUTPUT.into(),
+            title: None,
+            tags: vec![],
+            sources: vec![],
+            include: vec![],
+            exclude: vec![],
+            path: None,
+        }
+    }
+
+    /// Whether an entry with this title and text passes the regex filters.
+    pub fn accepts(&self, text: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(text)))
+            && !self.exclude.iter().any(|r| r.is_match(text))
+    }
+}
+
+impl Config {
+    /// The output named `name` (`all` included).
+    pub fn output(&self, name: &str) -> Option<OutputConfig> {
+        if name == ALL_OUTPUT {
+            return Some(
+                self.outputs
+                    .iter()
+                    .find(|o| o.name == ALL_OUTPUT)
+                    .cloned()
+                    .unwrap_or_else(OutputConfig::all),
+            );
+        }
+        self.outputs.iter().find(|o| o.name == name).cloned()
+    }
 }
 
 /// `[dedup]`: rule 1 (same source and item id) always applies.
@@ -149,6 +210,8 @@ pub struct FeedConfig {
     pub base_url: Url,
     /// Entries per page of a merged feed.
     pub entries: usize,
+    /// A WebSub hub to advertise and ping when outputs change.
+    pub websub_hub: Option<Url>,
 }
 
 /// Which network addresses a source may be fetched from (the SSRF guard).
@@ -224,6 +287,24 @@ struct RawConfig {
     dedup: RawDedup,
     #[serde(default, rename = "source")]
     sources: Vec<Spanned<RawSource>>,
+    #[serde(default, rename = "output")]
+    outputs: Vec<Spanned<RawOutput>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    name: Spanned<String>,
+    title: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    path: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -258,6 +339,7 @@ struct RawFeed {
     author: Option<String>,
     base_url: Option<Spanned<String>>,
     entries: Option<Spanned<i64>>,
+    websub_hub: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -486,6 +568,49 @@ impl Validator<'_> {
                 sources.push(src);
             }
         }
+        let mut outputs: Vec<OutputConfig> = Vec::new();
+        for o in raw.outputs {
+            let o = o.into_inner();
+            let name = o.name.get_ref().clone();
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                self.report(
+                    o.name.span(),
+                    format!("output name {name:?} must use only a-z, 0-9 and '-'"),
+                );
+                continue;
+            }
+            if outputs.iter().any(|x| x.name == name) {
+                self.report(
+                    o.name.span(),
+                    format!("output name {name:?} is used twice: names must be unique"),
+                );
+                continue;
+            }
+            for s in &o.sources {
+                if !sources.iter().any(|x: &SourceConfig| &x.name == s.get_ref()) {
+                    self.report(
+                        s.span(),
+                        format!(
+                            "output {name:?} names source {:?}, which is not configured",
+                            s.get_ref()
+                        ),
+                    );
+                }
+            }
+            outputs.push(OutputConfig {
+                name,
+                title: o.title,
+                tags: o.tags,
+                sources: o.sources.into_iter().map(Spanned::into_inner).collect(),
+                include: self.regexes(&o.include),
+                exclude: self.regexes(&o.exclude),
+                path: o.path.map(|p| dir.join(p)),
+            });
+        }
         Config {
             path: path.to_path_buf(),
             state_dir: None,
@@ -493,6 +618,7 @@ impl Validator<'_> {
             feed,
             dedup,
             sources,
+            outputs,
         }
     }
 
@@ -641,7 +767,15 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|n| self.positive(n, "entries", 10_000))
             .unwrap_or(100) as usize;
+        let websub_hub = raw.websub_hub.as_ref().and_then(|h| match Url::parse(h.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ => {
+                self.report(h.span(), format!("websub_hub {:?} must be an http(s) URL", h.get_ref()));
+                None
+            }
+        });
         FeedConfig {
+            websub_hub,
             title: raw.title.unwrap_or_else(|| "Tributary".into()),
             description: raw.description,
             author: raw.author.unwrap_or_else(|| "Tributary".into()),
@@ -945,6 +1079,28 @@ include = ["(unclosed"]
         std::fs::write(&cfg, "[daemon]\ndatabase = \"/srv/db/t.db\"\n").unwrap();
         let c = load_with(&cfg, Some(Path::new("/var/lib/tributary"))).unwrap();
         assert_eq!(c.daemon.database, Path::new("/srv/db/t.db"));
+    }
+
+    #[test]
+    fn outputs_are_validated() {
+        let text = "[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\n\n[[output]]\nname = \"esteri\"\ntags = [\"esteri\"]\nsources = [\"a\", \"zz\"]\n";
+        let p = problems(text);
+        assert_eq!((p[0].line, p[0].column), (8, 17));
+        assert!(
+            p[0].message.contains("\"zz\", which is not configured"),
+            "{}",
+            p[0].message
+        );
+        let ok = parse(
+            "[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\n[[output]]\nname = \"esteri\"\ntags = [\"esteri\"]\nexclude = [\"(?i)oroscopo\"]\npath = \"public/esteri\"\n",
+            Path::new("/t/t.toml"),
+        )
+        .unwrap();
+        let o = ok.output("esteri").unwrap();
+        assert_eq!(o.path.as_deref(), Some(Path::new("/t/public/esteri")));
+        assert!(!o.accepts("Oroscopo di oggi"));
+        assert_eq!(ok.output("all").unwrap().name, "all");
+        assert!(ok.output("nope").is_none());
     }
 
     #[test]

@@ -70,6 +70,7 @@ struct Scheduler {
     cx: Context,
     limit: Arc<Semaphore>,
     metrics: Arc<Metrics>,
+    changed: tokio::sync::mpsc::UnboundedSender<()>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     running: HashMap<String, Running>,
@@ -111,6 +112,7 @@ impl Scheduler {
                     s.clone(),
                     self.limit.clone(),
                     self.metrics.clone(),
+                    self.changed.clone(),
                     cancel.clone(),
                 ));
                 self.running.insert(
@@ -130,6 +132,7 @@ async fn source_task(
     source: SourceConfig,
     limit: Arc<Semaphore>,
     metrics: Arc<Metrics>,
+    changed: tokio::sync::mpsc::UnboundedSender<()>,
     cancel: CancellationToken,
 ) {
     loop {
@@ -159,6 +162,9 @@ async fn source_task(
         let Ok(_permit) = permit else { return };
         let report = pipeline::refresh(&cx, &source, Utc::now()).await;
         metrics.record_poll(&report);
+        if report.new + report.updated + report.merged_link + report.merged_text > 0 {
+            let _ = changed.send(());
+        }
     }
 }
 
@@ -205,21 +211,28 @@ pub async fn run_with(
     let addr = listener.local_addr().ok();
     let http_stop = shutdown.clone();
     let app = http::router(state.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_stop.cancelled().await })
-            .await
-    });
+    let server = tokio::spawn(crate::serve::serve(
+        listener,
+        app,
+        crate::serve::Limits::default(),
+        http_stop,
+    ));
     info!(
         listen = %addr.map(|a| a.to_string()).unwrap_or_default(),
         sources = config.sources.len(),
         database = %store.path().display(),
         "tributary is running"
     );
+    let (changed_tx, mut changed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let announcer = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(config.daemon.user_agent.clone())
+        .build()?;
     let mut scheduler = Scheduler {
         cx: context(&config, store.clone())?,
         limit: Arc::new(Semaphore::new(config.daemon.max_concurrent_fetches)),
         metrics: metrics.clone(),
+        changed: changed_tx,
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         running: HashMap::new(),
@@ -238,6 +251,11 @@ pub async fn run_with(
     loop {
         tokio::select! {
             _ = &mut stop => break,
+            Some(()) = changed_rx.recv() => {
+                // Coalesce a burst of polls into one announcement.
+                while changed_rx.try_recv().is_ok() {}
+                tracker.spawn(announce(store.clone(), config.clone(), announcer.clone()));
+            }
             _ = ticks.tick() => {
                 state.heartbeat();
                 let db = store.clone();
@@ -314,13 +332,54 @@ pub async fn run_with(
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
         warn!("abandoning polls still running; their transactions are not committed");
     }
-    match tokio::time::timeout(Duration::from_secs(2), server).await {
-        Ok(Ok(Err(e))) => error!("HTTP server error: {e}"),
-        Ok(Err(e)) => error!("HTTP server task failed: {e}"),
-        _ => {}
+    if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(5), server).await {
+        error!("HTTP server task failed: {e}");
     }
     info!("stopped");
     Ok(())
+}
+
+/// After a poll changed entries: rewrite the output files that have a
+/// `path`, and tell the WebSub hub which feeds changed.
+async fn announce(store: Arc<Store>, config: Config, client: reqwest::Client) {
+    let outputs: Vec<_> = std::iter::once(config.output(crate::config::ALL_OUTPUT))
+        .flatten()
+        .chain(
+            config
+                .outputs
+                .iter()
+                .filter(|o| o.name != crate::config::ALL_OUTPUT)
+                .cloned(),
+        )
+        .collect();
+    let (feed, files) = (config.feed.clone(), outputs.clone());
+    match tokio::task::spawn_blocking(move || crate::outputs::write_files(&store, &feed, &files, Utc::now())).await {
+        Ok(Ok(written)) if !written.is_empty() => info!(files = written.len(), "output files written"),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => warn!("writing output files: {e}"),
+        Err(_) => warn!("the task writing output files failed"),
+    }
+    let Some(hub) = &config.feed.websub_hub else { return };
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("hub.mode", "publish");
+        for o in &outputs {
+            for format in crate::publish::Format::ALL {
+                let url = format!("{}{}", config.feed.base_url, crate::outputs::path_of(&o.name, format));
+                form.append_pair("hub.url", &url);
+            }
+        }
+        form.finish()
+    };
+    let request = client
+        .post(hub.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body);
+    match request.send().await {
+        Ok(r) if r.status().is_success() => info!(hub = %hub, "WebSub hub notified"),
+        Ok(r) => warn!(hub = %hub, "the WebSub hub answered HTTP {}", r.status().as_u16()),
+        Err(e) => warn!(hub = %hub, "cannot reach the WebSub hub: {e}"),
+    }
 }
 
 #[cfg(unix)]

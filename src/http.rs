@@ -1,29 +1,34 @@
-//! The HTTP face: merged feeds and health over axum.
+//! The HTTP face: merged feeds, status and health over axum.
 //!
 //! Owns routes, caching headers and the mapping of errors to status codes.
-//! Rendered feeds are cached per format and re-rendered only when the
-//! store's data version moves, so readers polling every minute cost a hash
-//! lookup, not a query. Database work runs off the async threads.
+//! Rendered pages are cached per (output, format, page) with their gzip and
+//! brotli forms, and re-rendered only when the store's data version moves,
+//! so readers polling every minute cost a hash lookup, not a query. Strong
+//! ETags per encoding, `Last-Modified`, 304s, `Cache-Control` from the
+//! shortest schedule. Database work runs off the async threads.
 //!
-//! It reads the store and calls `publish`; it never fetches or parses.
+//! It reads the store (through `outputs`) and calls `publish`; it never
+//! fetches or parses.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, FeedConfig};
+use crate::config::{ALL_OUTPUT, Config, FeedConfig, OutputConfig};
 use crate::metrics::Metrics;
 use crate::opml::Outline;
-use crate::publish::{self, FeedMeta, Format};
+use crate::outputs;
+use crate::publish::Format;
 use crate::store::{Store, StoreError};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Errors of the HTTP layer, mapped to status codes without leaking internals.
@@ -57,22 +62,104 @@ impl IntoResponse for HttpError {
     }
 }
 
-/// A rendered feed and its validators.
+/// A rendered page, its compressed forms and validators.
 #[derive(Debug)]
 struct Rendered {
     version: u64,
     body: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
     etag: String,
     last_modified: DateTime<Utc>,
 }
+
+/// Content codings we serve, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+impl Rendered {
+    fn encoded(&self, coding: Coding) -> Bytes {
+        match coding {
+            Coding::Identity => self.body.clone(),
+            Coding::Gzip => self
+                .gzip
+                .get_or_init(|| {
+                    use std::io::Write;
+                    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    // Compressing into a Vec cannot fail.
+                    let _ = e.write_all(&self.body);
+                    Bytes::from(e.finish().unwrap_or_default())
+                })
+                .clone(),
+            Coding::Brotli => self
+                .brotli
+                .get_or_init(|| {
+                    let mut out = Vec::new();
+                    let params = brotli::enc::BrotliEncoderParams {
+                        quality: 6,
+                        ..Default::default()
+                    };
+                    let _ = brotli::BrotliCompress(&mut &self.body[..], &mut out, &params);
+                    Bytes::from(out)
+                })
+                .clone(),
+        }
+    }
+
+    /// A strong ETag per representation: each coding is its own.
+    fn etag(&self, coding: Coding) -> String {
+        let bare = self.etag.trim_matches('"');
+        match coding {
+            Coding::Identity => self.etag.clone(),
+            Coding::Gzip => format!("\"{bare}-gz\""),
+            Coding::Brotli => format!("\"{bare}-br\""),
+        }
+    }
+}
+
+/// The coding to use for an `Accept-Encoding` header.
+fn negotiate(headers: &HeaderMap) -> Coding {
+    let Some(accept) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+        return Coding::Identity;
+    };
+    let accepts = |name: &str| {
+        accept.split(',').any(|part| {
+            let mut it = part.split(';');
+            let coding = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            coding.eq_ignore_ascii_case(name) && q > 0.0
+        })
+    };
+    if accepts("br") {
+        Coding::Brotli
+    } else if accepts("gzip") {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+type CacheKey = (String, Format, usize);
+
+/// Most cached pages kept; beyond it the cache starts over.
+const CACHE_PAGES: usize = 512;
 
 /// Shared state of the server.
 #[derive(Debug)]
 pub struct AppState {
     store: Arc<Store>,
     feed: Mutex<FeedConfig>,
+    outputs: Mutex<Vec<OutputConfig>>,
+    max_age: AtomicU64,
     outlines: Mutex<Vec<Outline>>,
-    cache: Mutex<HashMap<Format, Arc<Rendered>>>,
+    cache: Mutex<HashMap<CacheKey, Arc<Rendered>>>,
     metrics: Arc<Metrics>,
     heartbeat: AtomicI64,
     heartbeat_every: Duration,
@@ -91,6 +178,18 @@ fn outlines(config: &Config) -> Vec<Outline> {
         .collect()
 }
 
+/// `Cache-Control: max-age`: the shortest poll interval, within 1 min … 1 h.
+fn max_age(config: &Config) -> u64 {
+    let now = Utc::now();
+    config
+        .sources
+        .iter()
+        .map(|s| s.schedule.interval_at(now).as_secs())
+        .min()
+        .unwrap_or(900)
+        .clamp(60, 3600)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -101,6 +200,8 @@ impl AppState {
         Arc::new(AppState {
             store,
             feed: Mutex::new(config.feed.clone()),
+            outputs: Mutex::new(config.outputs.clone()),
+            max_age: AtomicU64::new(max_age(config)),
             outlines: Mutex::new(outlines(config)),
             cache: Mutex::new(HashMap::new()),
             metrics,
@@ -112,6 +213,8 @@ impl AppState {
     /// Takes the feed metadata and sources of a reloaded config and drops the cache.
     pub fn set_config(&self, config: &Config) {
         *lock(&self.feed) = config.feed.clone();
+        *lock(&self.outputs) = config.outputs.clone();
+        self.max_age.store(max_age(config), Ordering::Relaxed);
         *lock(&self.outlines) = outlines(config);
         lock(&self.cache).clear();
     }
@@ -126,32 +229,9 @@ impl AppState {
     }
 }
 
-/// The feed metadata of the merged feed `all` in `format`.
-pub fn feed_meta(feed: &FeedConfig, format: Format) -> FeedMeta {
-    let self_url = feed
-        .base_url
-        .join(&format!("feed.{}", format.extension()))
-        .map(|u| u.to_string())
-        .unwrap_or_else(|_| feed.base_url.to_string());
-    FeedMeta {
-        title: feed.title.clone(),
-        description: feed.description.clone(),
-        id: format!("{}feed", feed.base_url),
-        self_url,
-        site_url: feed.base_url.to_string(),
-        author: feed.author.clone(),
-        language: None,
-        next_url: None,
-        previous_url: None,
-        hub_url: None,
-        generator_version: env!("CARGO_PKG_VERSION").to_string(),
-    }
-}
-
-/// Renders the merged feed `all` from the store (blocking).
+/// Renders the first page of output `all` (blocking), for `tributary export`.
 pub fn render_all(store: &Store, feed: &FeedConfig, format: Format, now: DateTime<Utc>) -> Result<String, StoreError> {
-    let entries = store.newest(feed.entries, 0)?;
-    Ok(publish::render(format, &feed_meta(feed, format), &entries, now))
+    Ok(outputs::render(store, feed, &OutputConfig::all(), format, 1, now)?.body)
 }
 
 /// The router.
@@ -162,6 +242,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/opml", get(opml))
         .route("/{file}", get(feed))
+        .route("/outputs/{file}", get(output_feed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }
@@ -261,22 +342,76 @@ async fn sources(State(state): State<Arc<AppState>>) -> Result<Response, HttpErr
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// `?page=N` of a feed request.
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+}
+
 async fn feed(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
+    Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    let format = file
-        .strip_prefix("feed.")
-        .and_then(Format::from_extension)
-        .ok_or_else(|| {
-            HttpError::NotFound(format!(
-                "no such page: /{file}\nfeeds: /feed.atom /feed.rss /feed.json\n"
-            ))
-        })?;
-    let rendered = rendered(&state, format).await?;
+    let format = file.strip_prefix("feed.").and_then(Format::from_extension).ok_or_else(|| {
+        HttpError::NotFound(format!(
+            "no such page: /{file}\nfeeds: /feed.atom /feed.rss /feed.json, /outputs/NAME.atom|rss|json, /opml, /sources, /metrics, /healthz\n"
+        ))
+    })?;
+    serve_page(&state, ALL_OUTPUT, format, q, &headers).await
+}
+
+async fn output_feed(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let names = || {
+        std::iter::once(ALL_OUTPUT.to_string())
+            .chain(lock(&state.outputs).iter().map(|o| o.name.clone()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (name, ext) = file.rsplit_once('.').unwrap_or((file.as_str(), ""));
+    let format = Format::from_extension(ext).ok_or_else(|| {
+        HttpError::NotFound(format!(
+            "no such format {ext:?} for /outputs/{file}: use .atom, .rss or .json\n"
+        ))
+    })?;
+    if name != ALL_OUTPUT && !lock(&state.outputs).iter().any(|o| o.name == name) {
+        return Err(HttpError::NotFound(format!(
+            "no output named {name:?}; outputs: {}\n",
+            names()
+        )));
+    }
+    serve_page(&state, name, format, q, &headers).await
+}
+
+async fn serve_page(
+    state: &Arc<AppState>,
+    output: &str,
+    format: Format,
+    q: PageQuery,
+    headers: &HeaderMap,
+) -> Result<Response, HttpError> {
+    let page = match q.page.as_deref() {
+        None => 1,
+        Some(p) => p
+            .parse::<usize>()
+            .ok()
+            .filter(|p| (1..=100_000).contains(p))
+            .ok_or_else(|| HttpError::NotFound(format!("page {p:?} is not a page number (1, 2, …)\n")))?,
+    };
+    let rendered = rendered(state, output, format, page).await?;
+    let coding = negotiate(headers);
+    let etag = rendered.etag(coding);
     let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        Some(tags) => tags.split(',').any(|t| t.trim() == rendered.etag || t.trim() == "*"),
+        Some(tags) => tags
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == rendered.etag || t == "*"),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
@@ -286,18 +421,30 @@ async fn feed(
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        Response::new(Body::from(rendered.body.clone()))
+        Response::new(Body::from(rendered.encoded(coding)))
     };
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
+    match coding {
+        Coding::Brotli => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+        }
+        Coding::Gzip => {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        Coding::Identity => {}
+    }
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
     let lm = rendered.last_modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     if let Ok(v) = HeaderValue::from_str(&lm) {
         h.insert(header::LAST_MODIFIED, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", state.max_age.load(Ordering::Relaxed))) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -306,36 +453,54 @@ async fn feed(
     Ok(response)
 }
 
-async fn rendered(state: &Arc<AppState>, format: Format) -> Result<Arc<Rendered>, HttpError> {
+async fn rendered(
+    state: &Arc<AppState>,
+    output: &str,
+    format: Format,
+    page: usize,
+) -> Result<Arc<Rendered>, HttpError> {
     let version = state.store.data_version();
-    if let Some(r) = state.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&format)
+    let key: CacheKey = (output.to_string(), format, page);
+    if let Some(r) = lock(&state.cache).get(&key)
         && r.version == version
     {
         return Ok(r.clone());
     }
     let store = state.store.clone();
     let feed = state.feed();
+    let config = if output == ALL_OUTPUT {
+        lock(&state.outputs)
+            .iter()
+            .find(|o| o.name == ALL_OUTPUT)
+            .cloned()
+            .unwrap_or_else(OutputConfig::all)
+    } else {
+        lock(&state.outputs)
+            .iter()
+            .find(|o| o.name == output)
+            .cloned()
+            .ok_or_else(|| HttpError::NotFound(format!("no output named {output:?}\n")))?
+    };
     let r = tokio::task::spawn_blocking(move || -> Result<Rendered, StoreError> {
         let now = Utc::now();
-        let entries = store.newest(feed.entries, 0)?;
-        let body = publish::render(format, &feed_meta(&feed, format), &entries, now);
-        let last_modified = publish::feed_updated(&entries, now);
-        let etag = etag_of(&body);
+        let page = outputs::render(&store, &feed, &config, format, page, now)?;
         Ok(Rendered {
             version,
-            body: Bytes::from(body),
-            etag,
-            last_modified,
+            etag: etag_of(&page.body),
+            body: Bytes::from(page.body),
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            last_modified: page.updated,
         })
     })
     .await
     .map_err(|_| HttpError::Task)??;
     let r = Arc::new(r);
-    state
-        .cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(format, r.clone());
+    let mut cache = lock(&state.cache);
+    if cache.len() >= CACHE_PAGES {
+        cache.clear();
+    }
+    cache.insert(key, r.clone());
     Ok(r)
 }
 

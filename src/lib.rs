@@ -25,6 +25,8 @@
 //! | [`http`] | the axum routes and caching headers |
 //! | [`metrics`] | the Prometheus exposition |
 //! | [`opml`] | OPML import and export |
+//! | [`outputs`] | named merged feeds: selection, pages, files |
+//! | [`serve`] | the HTTP server loop: timeouts, connection limit |
 //! | [`daemon`] | tasks, timers, signals, shutdown |
 //! | [`cli`] | the command line and exit codes |
 
@@ -38,8 +40,10 @@ pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod opml;
+pub mod outputs;
 pub mod parse;
 pub mod pipeline;
 pub mod publish;
 pub mod schedule;
+pub mod serve;
 pub mod store;

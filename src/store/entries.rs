@@ -315,14 +315,52 @@ impl Store {
     /// The newest `limit` entries after skipping `offset`, newest first,
     /// each with its credits (first-seen first) and tags.
     pub fn newest(&self, limit: usize, offset: usize) -> Result<Vec<StoredEntry>, StoreError> {
+        self.newest_matching(&[], &[], limit, offset)
+    }
+
+    /// Like [`Store::newest`], restricted to entries carrying one of `tags`
+    /// or credited to one of `sources` (both empty: every entry).
+    pub fn newest_matching(
+        &self,
+        tags: &[String],
+        sources: &[String],
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
         self.read("reading the merged feed", |c| {
-            let mut st = c.prepare_cached(
+            let marks = |n: usize| vec!["?"; n].join(",");
+            let mut filters = Vec::new();
+            if !tags.is_empty() {
+                filters.push(format!(
+                    "id IN (SELECT entry_id FROM entry_tags WHERE tag IN ({}))",
+                    marks(tags.len())
+                ));
+            }
+            if !sources.is_empty() {
+                filters.push(format!(
+                    "id IN (SELECT es.entry_id FROM entry_sources es JOIN sources s ON s.id = es.source_id WHERE s.name IN ({}))",
+                    marks(sources.len())
+                ));
+            }
+            let filter = if filters.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", filters.join(" OR "))
+            };
+            let mut st = c.prepare_cached(&format!(
                 "SELECT id, uid, title, link, summary_html, content_html, author, language, published_at, updated_at
-                 FROM entries ORDER BY published_at DESC, id DESC LIMIT ?1 OFFSET ?2",
-            )?;
+                 FROM entries {filter} ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?"
+            ))?;
+            let mut args: Vec<rusqlite::types::Value> = tags
+                .iter()
+                .chain(sources)
+                .map(|t| rusqlite::types::Value::Text(t.clone()))
+                .collect();
+            args.push((limit as i64).into());
+            args.push((offset as i64).into());
             let mut ids = Vec::new();
             let mut out: Vec<StoredEntry> = st
-                .query_map(params![limit as i64, offset as i64], |r| {
+                .query_map(rusqlite::params_from_iter(args), |r| {
                     ids.push(r.get::<_, i64>(0)?);
                     Ok(StoredEntry {
                         uid: r.get(1)?,
@@ -339,15 +377,18 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            if ids.is_empty() {
+                return Ok(out);
+            }
             let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-            let page = "SELECT id FROM entries ORDER BY published_at DESC, id DESC LIMIT ?1 OFFSET ?2";
-            let mut st = c.prepare_cached(&format!(
+            let id_marks = marks(ids.len());
+            let mut st = c.prepare(&format!(
                 "SELECT es.entry_id, s.name, s.title, s.url, s.site_link, es.item_id, es.link
                  FROM entry_sources es JOIN sources s ON s.id = es.source_id
-                 WHERE es.entry_id IN ({page})
+                 WHERE es.entry_id IN ({id_marks})
                  ORDER BY es.first_seen_at, s.name, es.item_id"
             ))?;
-            let mut rows = st.query(params![limit as i64, offset as i64])?;
+            let mut rows = st.query(rusqlite::params_from_iter(ids.iter()))?;
             while let Some(r) = rows.next()? {
                 if let Some(&i) = index.get(&r.get::<_, i64>(0)?) {
                     out[i].credits.push(Credit {
@@ -360,10 +401,10 @@ impl Store {
                     });
                 }
             }
-            let mut st = c.prepare_cached(&format!(
-                "SELECT entry_id, tag FROM entry_tags WHERE entry_id IN ({page}) ORDER BY entry_id, tag"
+            let mut st = c.prepare(&format!(
+                "SELECT entry_id, tag FROM entry_tags WHERE entry_id IN ({id_marks}) ORDER BY entry_id, tag"
             ))?;
-            let mut rows = st.query(params![limit as i64, offset as i64])?;
+            let mut rows = st.query(rusqlite::params_from_iter(ids.iter()))?;
             while let Some(r) = rows.next()? {
                 if let Some(&i) = index.get(&r.get::<_, i64>(0)?) {
                     out[i].categories.push(r.get(1)?);

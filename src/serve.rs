@@ -1,0 +1,103 @@
+//! The HTTP server loop: accepting connections within limits.
+//!
+//! `axum::serve` sets no header-read timeout and accepts without bound, so
+//! a few slow clients could hold sockets forever. This loop serves the axum
+//! router over hyper's HTTP/1 connection builder with a header-read timeout,
+//! a cap on open connections (beyond it new ones are closed at once), a
+//! maximum connection lifetime, and graceful shutdown. It knows nothing of
+//! feeds: it takes a router and a cancellation token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, warn};
+
+/// Limits of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time a client has to send its request headers.
+    pub header_read_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Longest life of one (keep-alive) connection.
+    pub max_connection_age: Duration,
+    /// Time given to open connections to finish after shutdown begins.
+    pub drain: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_connection_age: Duration::from_secs(600),
+            drain: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` is cancelled.
+pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: CancellationToken) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let tracker = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off a little
+                // instead of spinning.
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            debug!(%peer, "connection limit reached; closing the new connection");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let stop = shutdown.clone();
+        tracker.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let age = tokio::time::sleep(limits.max_connection_age);
+            tokio::pin!(age);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        debug!(%peer, "connection ended: {e}");
+                    }
+                }
+                _ = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(limits.drain, conn.as_mut()).await;
+                }
+                _ = &mut age => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(limits.drain, conn.as_mut()).await;
+                }
+            }
+            drop(slot);
+        });
+    }
+    tracker.close();
+    let _ = tokio::time::timeout(limits.drain, tracker.wait()).await;
+}

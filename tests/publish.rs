@@ -1,0 +1,344 @@
+//! Publishing: named outputs, paging, content codings, caching headers,
+//! WebSub, output files and the server's limits, over loopback HTTP.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+use tributary::http::{AppState, router};
+use tributary::metrics::Metrics;
+use tributary::serve::{Limits, serve};
+
+fn rss(prefix: &str, n: usize, extra: &str) -> String {
+    let mut s = format!("<rss version=\"2.0\"><channel><title>{prefix}</title>");
+    for i in 1..=n {
+        s.push_str(&format!(
+            "<item><guid>{prefix}-{i}</guid><title>{prefix} {i}{extra}</title><link>https://{prefix}.example.it/{i}</link><description>Testo della notizia {prefix} numero {i}.</description><pubDate>Mon, {:02} Nov 2026 10:00:00 +0000</pubDate></item>",
+            i + 1
+        ));
+    }
+    s.push_str("</channel></rss>");
+    s
+}
+
+struct Served {
+    base: String,
+    stop: CancellationToken,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn serve_config(
+    config: &tributary::config::Config,
+    store: Arc<tributary::store::Store>,
+    limits: Limits,
+) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let app = router(AppState::new(store, config, Arc::new(Metrics::new())));
+    tokio::spawn(serve(listener, app, limits, stop.clone()));
+    Served {
+        base: format!("http://{addr}"),
+        stop,
+    }
+}
+
+async fn setup(extra_config: &str) -> (Sandbox, tributary::config::Config, Context) {
+    let server = FeedServer::start().await;
+    server.set("/esteri.xml", Route::feed("application/rss+xml", rss("esteri", 3, "")));
+    server.set("/sport.xml", Route::feed("application/rss+xml", rss("sport", 2, "")));
+    server.set(
+        "/oroscopo.xml",
+        Route::feed("application/rss+xml", rss("oroscopo", 1, " — Oroscopo")),
+    );
+    let sb = Sandbox::new();
+    let config = sb.config(&format!(
+        "{}tags = [\"esteri\"]\n{}tags = [\"sport\"]\n{}tags = [\"esteri\"]\n{extra_config}",
+        source_block("esteri", &server.url("/esteri.xml")),
+        source_block("sport", &server.url("/sport.xml")),
+        source_block("stelle", &server.url("/oroscopo.xml")),
+    ));
+    let cx = context(&config).await;
+    let r = poll_all(&cx, &config).await;
+    assert!(r.iter().all(|r| r.outcome == "ok"), "{r:?}");
+    drop(server);
+    (sb, config, cx)
+}
+
+use tributary::pipeline::Context;
+
+const ESTERI: &str = "[[output]]\nname = \"esteri\"\ntags = [\"esteri\"]\nexclude = [\"(?i)oroscopo\"]\n";
+
+#[tokio::test]
+async fn named_outputs_select_by_tag_and_filter_and_unknown_ones_are_404() {
+    let (_sb, config, cx) = setup(ESTERI).await;
+    let s = serve_config(&config, cx.store.clone(), Limits::default()).await;
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{}/outputs/esteri.json", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    let titles: Vec<_> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        titles,
+        ["esteri 3", "esteri 2", "esteri 1"],
+        "sport is not tagged esteri, the horoscope is excluded"
+    );
+    assert_eq!(v["feed_url"], "http://127.0.0.1:8080/outputs/esteri.json");
+    let all = client.get(format!("{}/outputs/all.atom", s.base)).send().await.unwrap();
+    assert_eq!(all.status(), 200);
+    assert_eq!(all.text().await.unwrap().matches("<entry").count(), 6);
+
+    let missing = client
+        .get(format!("{}/outputs/cronaca.atom", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.text().await.unwrap(),
+        "no output named \"cronaca\"; outputs: all, esteri\n"
+    );
+    let wrong = client
+        .get(format!("{}/outputs/esteri.xml", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    assert!(wrong.text().await.unwrap().contains("use .atom, .rss or .json"));
+    assert_eq!(
+        client
+            .get(format!("{}/feed.xml", s.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn pages_link_to_each_other_per_rfc_5005() {
+    let (_sb, mut config, cx) = setup("").await;
+    config.feed.entries = 2;
+    let s = serve_config(&config, cx.store.clone(), Limits::default()).await;
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let p1 = get(format!("{}/feed.atom", s.base)).await;
+    assert_eq!(p1.matches("<entry").count(), 2);
+    assert!(
+        p1.contains("rel=\"next\"") && p1.contains("href=\"http://127.0.0.1:8080/feed.atom?page=2\""),
+        "{p1}"
+    );
+    assert!(!p1.contains("rel=\"previous\""));
+    let p3 = get(format!("{}/feed.atom?page=3", s.base)).await;
+    assert_eq!(p3.matches("<entry").count(), 2);
+    assert!(p3.contains("rel=\"previous\"") && !p3.contains("rel=\"next\""), "{p3}");
+    let j2: serde_json::Value = serde_json::from_str(&get(format!("{}/feed.json?page=2", s.base)).await).unwrap();
+    assert_eq!(j2["next_url"], "http://127.0.0.1:8080/feed.json?page=3");
+    let mut seen: Vec<String> = vec![];
+    for page in 1..=3 {
+        let j: serde_json::Value =
+            serde_json::from_str(&get(format!("{}/feed.json?page={page}", s.base)).await).unwrap();
+        seen.extend(
+            j["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_string()),
+        );
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (6, 6), "pages neither overlap nor skip");
+    let bad = client
+        .get(format!("{}/feed.atom?page=zero", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 404);
+}
+
+#[tokio::test]
+async fn gzip_and_brotli_with_their_own_strong_etags_and_304s() {
+    let (_sb, config, cx) = setup("").await;
+    let s = serve_config(&config, cx.store.clone(), Limits::default()).await;
+    // A client that does not decompress by itself.
+    let client = reqwest::Client::builder().no_gzip().no_brotli().build().unwrap();
+    let plain = client.get(format!("{}/feed.rss", s.base)).send().await.unwrap();
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=900",
+        "from the shortest schedule"
+    );
+    let plain_etag = plain.headers()["etag"].to_str().unwrap().to_string();
+    let plain_body = plain.bytes().await.unwrap();
+
+    let gz = client
+        .get(format!("{}/feed.rss", s.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert_eq!(gz.headers()["vary"], "accept-encoding");
+    let gz_etag = gz.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(gz_etag, plain_etag);
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&gz.bytes().await.unwrap()[..])
+        .read_to_end(&mut out)
+        .unwrap();
+    assert_eq!(out, plain_body);
+
+    let br = client
+        .get(format!("{}/feed.rss", s.base))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    let mut out = Vec::new();
+    brotli::BrotliDecompress(&mut &br.bytes().await.unwrap()[..], &mut out).unwrap();
+    assert_eq!(out, plain_body);
+
+    let again = client
+        .get(format!("{}/feed.rss", s.base))
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", &gz_etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let since = client
+        .get(format!("{}/feed.rss", s.base))
+        .header("if-modified-since", "Wed, 01 Dec 2100 00:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(since.status(), 304);
+}
+
+#[tokio::test]
+async fn websub_hub_is_advertised_and_pinged_and_output_files_are_written() {
+    let hub = FeedServer::start().await;
+    hub.set("/hub", Route::status(204));
+    let feeds = FeedServer::start().await;
+    feeds.set("/a.xml", Route::feed("application/rss+xml", rss("esteri", 2, "")));
+    let sb = Sandbox::new();
+    let mut text = std::fs::read_to_string(sb.config("").path).unwrap();
+    text = text.replace("[feed]\n", &format!("[feed]\nwebsub_hub = \"{}\"\n", hub.url("/hub")));
+    text.push_str(&format!(
+        "{}tags = [\"esteri\"]\nschedule = \"@daily\"\n",
+        source_block("esteri", &feeds.url("/a.xml"))
+    ));
+    text.push_str("[[output]]\nname = \"esteri\"\ntags = [\"esteri\"]\npath = \"public/esteri\"\n");
+    std::fs::write(sb.path("tributary.toml"), text).unwrap();
+    let config = tributary::config::load(&sb.path("tributary.toml")).unwrap();
+    let store = tributary::daemon::open_store(&config).await.unwrap();
+    let listener = tributary::daemon::bind(&config).await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(tributary::daemon::run_with(
+        config.clone(),
+        store.clone(),
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    hub.wait_for("/hub", 1).await;
+    stop_tx.send(()).unwrap();
+    daemon.await.unwrap().unwrap();
+    let ping = &hub.seen("/hub")[0];
+    assert_eq!(ping.headers["content-type"], "application/x-www-form-urlencoded");
+    for f in ["public/esteri.atom", "public/esteri.rss", "public/esteri.json"] {
+        let body = std::fs::read_to_string(sb.path(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(body.contains("esteri 2"), "{f}");
+    }
+    let atom = std::fs::read_to_string(sb.path("public/esteri.atom")).unwrap();
+    assert!(
+        atom.contains(&format!("rel=\"hub\" href=\"{}\"", hub.url("/hub"))),
+        "{atom}"
+    );
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_the_connection_limit_holds() {
+    let (_sb, config, cx) = setup("").await;
+    let limits = Limits {
+        header_read_timeout: Duration::from_millis(300),
+        max_connections: 2,
+        ..Limits::default()
+    };
+    let s = serve_config(&config, cx.store.clone(), limits).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // Two clients that start a request and never finish their headers.
+    let mut slow = vec![];
+    for _ in 0..2 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        slow.push(c);
+    }
+    // A third connection beyond the limit is closed at once.
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = third.read(&mut buf).await.unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    // The slow ones are dropped after the header-read timeout…
+    for c in &mut slow {
+        let mut rest = Vec::new();
+        let _ = c.read_to_end(&mut rest).await;
+    }
+    // …and the server serves again.
+    let r = reqwest::get(format!("{}/healthz", s.base)).await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn export_writes_a_named_output_atomically() {
+    let (sb, config, _cx) = setup(ESTERI).await;
+    let out = sb.path("site/esteri.json");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["export", "--output", "esteri", "--format", "json", "-o"])
+        .arg(&out)
+        .arg("--config")
+        .arg(&config.path)
+        .env_remove("TRIBUTARY_CONFIG")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 3);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["export", "--output", "nope"])
+        .arg("--config")
+        .arg(&config.path)
+        .env_remove("TRIBUTARY_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("outputs: all, esteri"));
+}
