@@ -247,7 +247,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Counts every request by route template and status.
+/// Longest time a request may take inside the server.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Counts every request by route template and status, within [`REQUEST_TIMEOUT`].
 async fn count_requests(
     State(state): State<Arc<AppState>>,
     request: axum::extract::Request,
@@ -259,7 +262,12 @@ async fn count_requests(
         }
         _ => "other".to_string(),
     };
-    let response = next.run(request).await;
+    // Handlers only read caches and the database; one that takes this long
+    // is stuck, and the client gets an answer instead of a hanging socket.
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(r) => r,
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "request timed out; try again later\n").into_response(),
+    };
     state.metrics.record_http(&route, response.status().as_u16());
     response
 }

@@ -261,6 +261,12 @@ async fn poll(
     let store = cx.store.clone();
     let (name, url) = (source.name.clone(), source.location.to_string());
     let (source_id, state) = blocking(&source.name, move || {
+        // The common case reads; only a new source or a changed URL writes.
+        if let Some((id, known_url, state)) = store.fetch_state_of(&name)?
+            && known_url == url
+        {
+            return Ok((id, state));
+        }
         Ok(store.write(|w| {
             let id = w.source_id(&name, &url)?;
             Ok((id, w.fetch_state(id)?))

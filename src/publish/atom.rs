@@ -115,10 +115,11 @@ fn write_entry(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
             x.text_element("content", &[("type", "html")], summary)?;
         }
         (None, None) => {
-            // RFC 4287 §4.1.1: an entry without content needs an alternate
-            // link; without one, the title stands in as a text summary.
+            // RFC 4287 §4.1.1: an entry without atom:content must have an
+            // alternate link (a summary does not count); without one, the
+            // title stands in as text content.
             if entry.link.is_none() {
-                x.text_element("summary", &[("type", "text")], &entry.title)?;
+                x.text_element("content", &[("type", "text")], &entry.title)?;
             }
         }
     }
@@ -220,8 +221,11 @@ mod tests {
         let bare = &feed.entries[1];
         assert_eq!(bare.id, "urn:tributary:entry:ffee");
         assert_eq!(bare.title.as_ref().unwrap().content, "Nota senza collegamento");
-        assert_eq!(bare.summary.as_ref().unwrap().content, "Nota senza collegamento");
-        assert!(bare.content.is_none());
+        assert!(bare.summary.is_none());
+        assert_eq!(
+            bare.content.as_ref().and_then(|c| c.body.as_deref()),
+            Some("Nota senza collegamento")
+        );
         assert!(bare.links.is_empty());
 
         // Summary only: the summary becomes the content.

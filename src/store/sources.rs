@@ -96,30 +96,9 @@ impl Writer<'_> {
     /// What a poll of the source needs to know before fetching.
     pub fn fetch_state(&self, source_id: i64) -> Result<FetchState, StoreError> {
         self.tx
-            .query_row(
-                "SELECT etag, last_modified, current_url, pending_redirect, last_poll_at, consecutive_failures,
-                        retry_after_at, min_interval_secs
-                 FROM sources WHERE id = ?1",
-                [source_id],
-                |r| {
-                    Ok(FetchState {
-                        validators: Validators {
-                            etag: r.get(0)?,
-                            last_modified: r.get(1)?,
-                        },
-                        current_url: r.get(2)?,
-                        pending_redirect: r.get(3)?,
-                        poll: PollState {
-                            last_poll: r.get::<_, Option<i64>>(4)?.map(to_time),
-                            failures: r.get::<_, i64>(5)? as u32,
-                            retry_after: r.get::<_, Option<i64>>(6)?.map(to_time),
-                            min_interval: r
-                                .get::<_, Option<i64>>(7)?
-                                .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
-                        },
-                    })
-                },
-            )
+            .query_row(&format!("{FETCH_STATE_SQL} WHERE id = ?1"), [source_id], |r| {
+                fetch_state_row(r).map(|(_, _, st)| st)
+            })
             .map_err(self.err("reading a source's fetch state"))
     }
 
@@ -194,6 +173,32 @@ impl Writer<'_> {
     }
 }
 
+const FETCH_STATE_SQL: &str = "SELECT etag, last_modified, current_url, pending_redirect, last_poll_at,
+        consecutive_failures, retry_after_at, min_interval_secs, id, url FROM sources";
+
+fn fetch_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, FetchState)> {
+    Ok((
+        r.get(8)?,
+        r.get(9)?,
+        FetchState {
+            validators: Validators {
+                etag: r.get(0)?,
+                last_modified: r.get(1)?,
+            },
+            current_url: r.get(2)?,
+            pending_redirect: r.get(3)?,
+            poll: PollState {
+                last_poll: r.get::<_, Option<i64>>(4)?.map(to_time),
+                failures: r.get::<_, i64>(5)? as u32,
+                retry_after: r.get::<_, Option<i64>>(6)?.map(to_time),
+                min_interval: r
+                    .get::<_, Option<i64>>(7)?
+                    .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
+            },
+        },
+    ))
+}
+
 const STATE_SQL: &str = "SELECT s.name, s.url, s.title, s.last_poll_at, s.last_success_at, s.last_status,
         s.last_error, s.consecutive_failures,
         (SELECT count(*) FROM entry_sources es WHERE es.source_id = s.id),
@@ -224,6 +229,16 @@ impl Store {
         self.read("reading sources", |c| {
             let mut st = c.prepare_cached(&format!("{STATE_SQL} ORDER BY s.name"))?;
             st.query_map([], state)?.collect()
+        })
+    }
+
+    /// A registered source's row id, configured URL and fetch state, read
+    /// without taking the writer (so polls do not queue behind each other's
+    /// transactions just to start).
+    pub fn fetch_state_of(&self, name: &str) -> Result<Option<(i64, String, FetchState)>, StoreError> {
+        self.read("reading a source's fetch state", |c| {
+            c.query_row(&format!("{FETCH_STATE_SQL} WHERE name = ?1"), [name], fetch_state_row)
+                .optional()
         })
     }
 
