@@ -329,7 +329,7 @@ async fn retention_prunes_old_entries_keeps_the_newest_per_source_and_never_resu
     let mut feed = String::from("<rss version=\"2.0\"><channel><title>Vecchia</title>");
     for (i, year) in [(1, 2019), (2, 2020), (3, 2021)] {
         feed.push_str(&format!(
-            "<item><guid>{i}</guid><title>Notizia {i}</title><link>https://v.example.it/{i}</link><description>testo {i}</description><pubDate>Mon, 06 Jan {year}10:00:00 +0000</pubDate></item>"
+            "<item><guid>{i}</guid><title>Notizia {i}</title><link>https://v.example.it/{i}</link><description>testo {i}</description><pubDate>Mon, 06 Jan {year} 10:00:00 +0000</pubDate></item>"
         ));
     }
     feed.push_str("</channel></rss>");
