@@ -147,8 +147,13 @@ pub fn merge(current: &Entry, incoming: &Entry, own_edit: bool, now: DateTime<Ut
 
 // ------------------------------------------------------------ rule 3: text
 
-/// Words of the body's opening that form the lead fingerprint.
+/// Words of the body's opening whose shingles form the lead set, used to
+/// confirm a summary copy by containment.
 pub const LEAD_WORDS: usize = 128;
+/// Words of the body's opening hashed into the lead SimHash, used to find
+/// candidates: short enough that a 25-word summary hashes the same words as
+/// its full text.
+pub const LEAD_HASH_WORDS: usize = 20;
 /// Size of the bottom-k sketch.
 pub const SKETCH: usize = 128;
 /// Bodies with fewer distinct shingles carry too little evidence for rule 3.
@@ -234,13 +239,13 @@ pub fn fingerprint(title: &str, body_html: Option<&str>) -> Option<Fingerprint> 
         return None;
     }
     let title_shingles = shingles(&words(title));
-    let lead_words = &body[..body.len().min(LEAD_WORDS)];
-    let lead_shingles = shingles(lead_words);
+    let lead_shingles = shingles(&body[..body.len().min(LEAD_WORDS)]);
+    let lead_hash_shingles = shingles(&body[..body.len().min(LEAD_HASH_WORDS)]);
     let mut sketch = distinct.clone();
     sketch.truncate(SKETCH);
     Some(Fingerprint {
         simhash: simhash(title_shingles.iter().chain(body_shingles.iter()).copied()),
-        lead_simhash: simhash(lead_shingles.iter().copied()),
+        lead_simhash: simhash(lead_hash_shingles.into_iter()),
         shingles: distinct.len() as u32,
         sketch,
         lead: sorted_set(lead_shingles.into_iter()),
