@@ -28,6 +28,7 @@
 //! | [`outputs`] | named merged feeds: selection, pages, files |
 //! | [`serve`] | the HTTP server loop: timeouts, connection limit |
 //! | [`daemon`] | tasks, timers, signals, shutdown |
+//! | [`xmltext`] | the XML 1.0 character rules, shared by reader and writers |
 //! | [`cli`] | the command line and exit codes |
 
 pub mod cli;
@@ -47,3 +48,4 @@ pub mod publish;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod xmltext;

@@ -89,57 +89,8 @@ pub fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
     }
 }
 
-/// Removes the characters that XML 1.0 does not allow.
-///
-/// Kept are TAB, LF, CR, U+0020–U+D7FF, U+E000–U+FFFD and U+10000 upwards;
-/// removed are the other C0 controls and U+FFFE/U+FFFF. Borrows when nothing
-/// needs removing.
-pub fn strip_xml_illegal(s: &str) -> Cow<'_, str> {
-    let b = s.as_bytes();
-    let Some((mut pos, mut len)) = next_illegal(b, 0) else {
-        return Cow::Borrowed(s);
-    };
-    let mut out = String::with_capacity(s.len());
-    let mut start = 0;
-    loop {
-        out.push_str(&s[start..pos]);
-        start = pos + len;
-        match next_illegal(b, start) {
-            Some((p, l)) => {
-                pos = p;
-                len = l;
-            }
-            None => break,
-        }
-    }
-    out.push_str(&s[start..]);
-    Cow::Owned(out)
-}
-
-/// Finds the next XML-illegal character at or after `from`: its byte
-/// position and length.
-fn next_illegal(b: &[u8], from: usize) -> Option<(usize, usize)> {
-    let mut i = from;
-    while i < b.len() {
-        let off = b[i..]
-            .iter()
-            .position(|&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0xEF)?;
-        let p = i + off;
-        if b[p] != 0xEF {
-            return Some((p, 1));
-        }
-        // U+FFFE is EF BF BE, U+FFFF is EF BF BF.
-        if b.get(p + 1) == Some(&0xBF) && matches!(b.get(p + 2), Some(0xBE | 0xBF)) {
-            return Some((p, 3));
-        }
-        i = p + 1;
-    }
-    None
-}
-
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
+use crate::xmltext::is_xml_char;
+pub use crate::xmltext::strip_xml_illegal;
 
 // ---------------------------------------------------------------------------
 // Encoding

@@ -12,7 +12,6 @@ mod atom;
 mod json;
 mod rss;
 
-use std::borrow::Cow;
 use std::io;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
@@ -129,29 +128,11 @@ pub fn entry_id(uid: &str) -> String {
     format!("urn:tributary:entry:{uid}")
 }
 
-/// Removes the characters XML 1.0 does not allow in a document.
-///
-/// Kept are tab, line feed, carriage return, U+0020–U+D7FF, U+E000–U+FFFD and
-/// U+10000 and above; everything else (C0 controls, U+FFFE, U+FFFF) is dropped.
-/// Borrows when there is nothing to remove.
-pub fn strip_xml_illegal(s: &str) -> Cow<'_, str> {
-    if s.chars().all(is_xml_char) {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
-    }
-}
-
-/// Whether `c` matches the `Char` production of XML 1.0.
-fn is_xml_char(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n' | '\r'
-            | '\u{20}'..='\u{D7FF}'
-            | '\u{E000}'..='\u{FFFD}'
-            | '\u{10000}'..='\u{10FFFF}'
-    )
-}
+#[cfg(test)]
+use crate::xmltext::is_xml_char;
+pub use crate::xmltext::strip_xml_illegal;
+#[cfg(test)]
+use std::borrow::Cow;
 
 /// The earliest instant every output date format can represent.
 fn min_representable() -> DateTime<Utc> {
