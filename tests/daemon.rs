@@ -24,18 +24,8 @@ async fn daemon_polls_new_sources_at_once_serves_feeds_and_stops_cleanly() {
         "{}schedule = \"@daily\"\n",
         source_block("fonte", &server.url("/a.xml"))
     ));
-    let store = tributary::daemon::open_store(&config).await.unwrap();
-    let listener = tributary::daemon::bind(&config).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(tributary::daemon::run_with(
-        config.clone(),
-        store.clone(),
-        listener,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = RunningDaemon::start(&config).await;
+    let (addr, store) = (daemon.addr, daemon.store.clone());
 
     server.wait_for("/a.xml", 1).await;
     let client = reqwest::Client::new();
@@ -51,8 +41,7 @@ async fn daemon_polls_new_sources_at_once_serves_feeds_and_stops_cleanly() {
     assert_eq!(sources["sources"][0]["url"], server.url("/a.xml"));
     assert_eq!(missing.status(), 404);
 
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
     // Shutdown let the in-flight poll finish: its entry is stored.
     assert_eq!(store.entry_count().unwrap(), 1);
     assert_eq!(server.seen("/a.xml").len(), 1, "a daily source is polled once");
@@ -69,17 +58,8 @@ async fn merged_feeds_are_served_with_validators_and_304() {
     ));
     let cx = context(&config).await;
     poll_all(&cx, &config).await;
-    let listener = tributary::daemon::bind(&config).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(tributary::daemon::run_with(
-        config.clone(),
-        cx.store.clone(),
-        listener,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = RunningDaemon::start_with(&config, cx.store.clone()).await;
+    let addr = daemon.addr;
     let client = reqwest::Client::new();
     for (path, ctype) in [
         ("/feed.atom", "application/atom+xml; charset=utf-8"),
@@ -104,6 +84,5 @@ async fn merged_feeds_are_served_with_validators_and_304() {
             .unwrap();
         assert_eq!(again.status(), 304, "{path}");
     }
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
 }

@@ -230,18 +230,8 @@ async fn metrics_parse_and_carry_per_source_labels() {
             source_block("rotta", &server.url("/bad.xml"))
         )),
     );
-    let store = tributary::daemon::open_store(&config).await.unwrap();
-    let listener = tributary::daemon::bind(&config).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(tributary::daemon::run_with(
-        config.clone(),
-        store.clone(),
-        listener,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = RunningDaemon::start(&config).await;
+    let addr = daemon.addr;
     server.wait_for("/a.xml", 1).await;
     server.wait_for("/bad.xml", 1).await;
     let client = reqwest::Client::new();
@@ -299,8 +289,7 @@ async fn metrics_parse_and_carry_per_source_labels() {
         "{text}"
     );
     assert!(text.contains("tributary_entries 1"), "{text}");
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
 }
 
 #[test]

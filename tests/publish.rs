@@ -257,20 +257,9 @@ async fn websub_hub_is_advertised_and_pinged_and_output_files_are_written() {
     text.push_str("[[output]]\nname = \"esteri\"\ntags = [\"esteri\"]\npath = \"public/esteri\"\n");
     std::fs::write(sb.path("tributary.toml"), text).unwrap();
     let config = tributary::config::load(&sb.path("tributary.toml")).unwrap();
-    let store = tributary::daemon::open_store(&config).await.unwrap();
-    let listener = tributary::daemon::bind(&config).await.unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(tributary::daemon::run_with(
-        config.clone(),
-        store.clone(),
-        listener,
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = RunningDaemon::start(&config).await;
     hub.wait_for("/hub", 1).await;
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
     let ping = &hub.seen("/hub")[0];
     assert_eq!(ping.headers["content-type"], "application/x-www-form-urlencoded");
     for f in ["public/esteri.atom", "public/esteri.rss", "public/esteri.json"] {

@@ -221,3 +221,48 @@ pub fn repo_file(rel: &str) -> PathBuf {
 }
 
 pub const ITALIAN_TITLE: &str = "L’Alleanza Sino-Russa non è un fenomeno passeggero…";
+
+/// A daemon running in this process on a loopback port.
+pub struct RunningDaemon {
+    pub addr: SocketAddr,
+    pub store: Arc<Store>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningDaemon {
+    /// Opens the config's store, binds its listener and runs the daemon.
+    pub async fn start(config: &Config) -> RunningDaemon {
+        let store = tributary::daemon::open_store(config).await.unwrap();
+        Self::start_with(config, store).await
+    }
+
+    /// Runs the daemon over an already open store.
+    pub async fn start_with(config: &Config, store: Arc<Store>) -> RunningDaemon {
+        let listener = tributary::daemon::bind(config).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(tributary::daemon::run_with(
+            config.clone(),
+            store.clone(),
+            listener,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        RunningDaemon {
+            addr,
+            store,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    /// Stops it the way SIGTERM does and waits until it has finished.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await.unwrap().unwrap();
+    }
+}
