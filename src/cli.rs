@@ -101,6 +101,8 @@ pub enum DbAction {
     Vacuum,
     /// Apply `[daemon] retention` now.
     Prune,
+    /// Verify the whole database file (PRAGMA integrity_check); exit 1 on damage.
+    Check,
 }
 
 /// Formats for `export`.
@@ -234,6 +236,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     tokio::task::spawn_blocking(move || s.vacuum()).await??;
                     format!("vacuumed: {before} → {} bytes", store.size_bytes())
                 }
+                DbAction::Check => {
+                    let path = store.path().display().to_string();
+                    let report = tokio::task::spawn_blocking(move || store.integrity_check()).await??;
+                    if report == ["ok"] {
+                        format!("{path}: ok")
+                    } else {
+                        format!(
+                            "DAMAGED {path}:\n{}\nrestore a copy made with `tributary db backup`",
+                            report.join("\n")
+                        )
+                    }
+                }
                 DbAction::Prune => {
                     let p = tokio::task::spawn_blocking(move || {
                         store.prune(retention.days, retention.keep_per_source_min, Utc::now())
@@ -246,7 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
             };
             println!("{message}");
-            Ok(0)
+            Ok(if message.starts_with("DAMAGED") { 1 } else { 0 })
         }
         Command::Export { output, format, out } => {
             let config = load_config(&cli)?;

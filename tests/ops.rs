@@ -366,6 +366,9 @@ fn db_backup_vacuum_and_prune() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     assert!(run(&["db", "vacuum"]).status.success());
+    let check = run(&["db", "check"]);
+    assert!(check.status.success());
+    assert!(String::from_utf8_lossy(&check.stdout).ends_with(": ok\n"));
     let out = run(&["db", "prune"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("pruned 0 entries older than 90 days"));
 }

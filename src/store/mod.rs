@@ -182,12 +182,8 @@ impl Store {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
-        if let Ok(false) = conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0).map(|s| s == "ok")) {
-            return Err(StoreError::NotOurs {
-                path: path.to_path_buf(),
-                detail: "PRAGMA quick_check reports corruption".into(),
-            });
-        }
+        // No integrity scan here: on a multi-gigabyte store it would delay
+        // every start and every command; `tributary db check` runs it.
         Ok(Store {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
