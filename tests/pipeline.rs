@@ -353,3 +353,52 @@ async fn retention_prunes_old_entries_keeps_the_newest_per_source_and_never_resu
     );
     assert_eq!(cx.store.entry_count().unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_full_disk_fails_the_poll_clearly_keeps_the_feed_and_recovers() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/a.xml",
+        Route::feed("application/rss+xml", rss(&[("1", "Prima", "https://f.example.it/1")])),
+    );
+    let sb = Sandbox::new();
+    let config = sb.config(&source_block("fonte", &server.url("/a.xml")));
+    let cx = context(&config).await;
+    poll_all(&cx, &config).await;
+    let before = render(&cx.store, &config, Format::Atom);
+
+    // The disk "fills up": no page can be added.
+    let used = cx.store.limit_pages(Some(0)).unwrap();
+    cx.store.limit_pages(Some(used)).unwrap();
+    let big: Vec<(String, String, String)> = (2..200)
+        .map(|i| {
+            (
+                i.to_string(),
+                format!("Notizia {i} {}", "lunga ".repeat(200)),
+                format!("https://f.example.it/{i}"),
+            )
+        })
+        .collect();
+    let items: Vec<(&str, &str, &str)> = big
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    server.set("/a.xml", Route::feed("application/rss+xml", rss(&items)));
+    let r = poll_all(&cx, &config).await;
+    let err = r[0].error.as_deref().unwrap();
+    assert_eq!(r[0].outcome, "database", "{r:?}");
+    assert!(err.contains(&config.daemon.database.display().to_string()), "{err}");
+    assert!(err.contains("full"), "{err}");
+    assert_eq!(cx.store.entry_count().unwrap(), 1, "nothing half-written");
+    assert_eq!(
+        render(&cx.store, &config, Format::Atom),
+        before,
+        "the last merged feed is still served"
+    );
+    assert_eq!(cx.store.integrity_check().unwrap(), ["ok"]);
+
+    // Space returns: the next poll stores everything.
+    cx.store.limit_pages(None).unwrap();
+    let r = poll_all(&cx, &config).await;
+    assert_eq!((r[0].outcome.as_str(), r[0].new), ("ok", 198), "{r:?}");
+}

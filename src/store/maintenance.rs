@@ -86,6 +86,20 @@ impl Store {
             .map_err(self.err("vacuuming"))
     }
 
+    /// Caps the database file at `pages` pages (`PRAGMA max_page_count`) on
+    /// the writer, or lifts the cap with `None`; returns the pages in use.
+    /// Writes beyond the cap fail as on a full disk, which is how the
+    /// disk-full behaviour is rehearsed.
+    pub fn limit_pages(&self, pages: Option<u64>) -> Result<u64, StoreError> {
+        let conn = self.lock_writer();
+        let err = self.err("setting the page limit");
+        let used: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).map_err(&err)?;
+        let limit = pages.map(|p| p as i64).unwrap_or(i64::from(u32::MAX));
+        conn.query_row(&format!("PRAGMA max_page_count = {limit}"), [], |_| Ok(()))
+            .map_err(&err)?;
+        Ok(used as u64)
+    }
+
     /// Bytes used by the database file and its write-ahead log.
     pub fn size_bytes(&self) -> u64 {
         let wal = self.path.with_extension(
