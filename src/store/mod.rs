@@ -340,6 +340,37 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_migration_leaves_the_previous_schema_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        let latest = schema_version() as i64;
+        // Pretend the last migration never ran, and put an object in the way
+        // of its second statement so that applying it fails halfway.
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE pruned_items; CREATE TABLE pruned_items_at (x);")
+            .unwrap();
+        c.pragma_update(None, "user_version", latest - 1).unwrap();
+        drop(c);
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Migration { .. }), "{err}");
+        assert!(err.to_string().contains(&path.display().to_string()));
+        let c = Connection::open(&path).unwrap();
+        let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, latest - 1, "the version did not move");
+        let index: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'pruned_items'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(index, 0, "the table its first statement created was rolled back");
+        let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(ok, "ok");
+    }
+
+    #[test]
     fn unwritable_folder_names_the_path() {
         let err = Store::open(Path::new("/proc/tributary-test/t.db")).unwrap_err();
         assert!(err.to_string().contains("/proc/tributary-test"), "{err}");
