@@ -349,7 +349,7 @@ async fn poll(config: &Config, only: &[String], force: bool) -> anyhow::Result<i
 fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
     let mut rows = vec![
         [
-            "SOURCE", "OUTCOME", "HTTP", "ITEMS", "NEW", "UPDATED", "MERGED", "MS", "ERROR",
+            "SOURCE", "OUTCOME", "HTTP", "ITEMS", "NEW", "UPDATED", "BY LINK", "BY TEXT", "MS", "ERROR",
         ]
         .map(String::from)
         .to_vec(),

@@ -81,6 +81,19 @@ fn default_config_polls_offline_and_exports_the_italian_article() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("cronache-esteri"), "{stdout}");
+    let header: Vec<&str> = stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.trim().is_empty())
+        .collect();
+    let row: Vec<&str> = stdout.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        header.len(),
+        row.len() + 1,
+        "one header per column (ERROR is empty): {stdout}"
+    );
     assert!(stdout.contains("merged by link: 1"), "{stdout}");
 
     let out = tributary().arg("poll").arg("--config").arg(&config).output().unwrap();
