@@ -572,11 +572,7 @@ impl Validator<'_> {
         for o in raw.outputs {
             let o = o.into_inner();
             let name = o.name.get_ref().clone();
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
+            if !is_valid_name(&name) {
                 self.report(
                     o.name.span(),
                     format!("output name {name:?} must use only a-z, 0-9 and '-'"),
@@ -794,11 +790,7 @@ impl Validator<'_> {
         let raw = raw.into_inner();
         let before = self.problems.len();
         let name = raw.name.get_ref().clone();
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
+        if !is_valid_name(&name) {
             self.report(
                 raw.name.span(),
                 format!("source name {name:?} must use only a-z, 0-9 and '-' (e.g. \"ansa-mondo\")"),
@@ -933,6 +925,14 @@ impl Validator<'_> {
         }
         Some(Location::File(path))
     }
+}
+
+/// Source and output names: non-empty, `[a-z0-9-]+`.
+fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn default_listen() -> SocketAddr {
