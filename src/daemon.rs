@@ -56,6 +56,7 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
             by_text: config.dedup.by_text,
             text_window_secs: config.dedup.text_window.as_secs() as i64,
         },
+        ingest_slots: pipeline::ingest_slots(),
     })
 }
 
@@ -135,12 +136,15 @@ async fn source_task(
     changed: tokio::sync::mpsc::UnboundedSender<()>,
     cancel: CancellationToken,
 ) {
+    // A failed poll the database may not have been able to record (disk
+    // full, I/O error, locked): when it was and how many failures in a row.
+    let mut last_failure: Option<(chrono::DateTime<Utc>, u32)> = None;
     loop {
         // The database alone remembers what was polled when, so a restart
         // or a reload never causes a burst of polls of fresh sources.
         let store = cx.store.clone();
         let name = source.name.clone();
-        let state = match tokio::task::spawn_blocking(move || store.poll_state(&name)).await {
+        let mut state = match tokio::task::spawn_blocking(move || store.poll_state(&name)).await {
             Ok(Ok(state)) => state.unwrap_or_default(),
             Ok(Err(e)) => {
                 warn!(source = %source.name, "cannot read the source's poll state, polling now: {e}");
@@ -148,6 +152,14 @@ async fn source_task(
             }
             Err(_) => PollState::default(),
         };
+        // If the database missed that failure, back off from memory: a
+        // database that cannot record a poll must not cause a poll loop.
+        if let Some((at, failures)) = last_failure
+            && state.last_poll.is_none_or(|t| t.timestamp() < at.timestamp())
+        {
+            state.last_poll = Some(at);
+            state.failures = state.failures.max(failures);
+        }
         let now = Utc::now();
         let due = schedule::next_due(&source.schedule, &state, &source.name, cx.jitter, now);
         let wait = (due - now).to_std().unwrap_or_default();
@@ -160,7 +172,9 @@ async fn source_task(
             p = limit.clone().acquire_owned() => p,
         };
         let Ok(_permit) = permit else { return };
-        let report = pipeline::refresh(&cx, &source, Utc::now()).await;
+        let at = Utc::now();
+        let report = pipeline::refresh(&cx, &source, at).await;
+        last_failure = report.failed().then_some((at, state.failures + 1));
         metrics.record_poll(&report);
         if report.new + report.updated + report.merged_link + report.merged_text > 0 {
             let _ = changed.send(());

@@ -110,6 +110,14 @@ impl Rendered {
         }
     }
 
+    fn encoded_if_ready(&self, coding: Coding) -> Option<Bytes> {
+        match coding {
+            Coding::Identity => Some(self.body.clone()),
+            Coding::Gzip => self.gzip.get().cloned(),
+            Coding::Brotli => self.brotli.get().cloned(),
+        }
+    }
+
     /// A strong ETag per representation: each coding is its own.
     fn etag(&self, coding: Coding) -> String {
         let bare = self.etag.trim_matches('"');
@@ -119,6 +127,18 @@ impl Rendered {
             Coding::Brotli => format!("\"{bare}-br\""),
         }
     }
+}
+
+/// The body in `coding`, compressing it (once per page) off the async
+/// threads so that a brotli pass never stalls other connections.
+async fn encoded(rendered: &Arc<Rendered>, coding: Coding) -> Result<Bytes, HttpError> {
+    if let Some(b) = rendered.encoded_if_ready(coding) {
+        return Ok(b);
+    }
+    let r = rendered.clone();
+    tokio::task::spawn_blocking(move || r.encoded(coding))
+        .await
+        .map_err(|_| HttpError::Task)
 }
 
 /// The coding to use for an `Accept-Encoding` header.
@@ -159,7 +179,7 @@ pub struct AppState {
     outputs: Mutex<Vec<OutputConfig>>,
     max_age: AtomicU64,
     outlines: Mutex<Vec<Outline>>,
-    cache: Mutex<HashMap<CacheKey, Arc<Rendered>>>,
+    cache: Mutex<HashMap<CacheKey, Arc<Slot>>>,
     metrics: Arc<Metrics>,
     heartbeat: AtomicI64,
     heartbeat_every: Duration,
@@ -429,7 +449,7 @@ async fn serve_page(
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        Response::new(Body::from(rendered.encoded(coding)))
+        Response::new(Body::from(encoded(&rendered, coding).await?))
     };
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
@@ -461,6 +481,21 @@ async fn serve_page(
     Ok(response)
 }
 
+/// One cached page: the last complete render, and the gate that lets a
+/// single request at a time render it anew.
+#[derive(Debug, Default)]
+struct Slot {
+    page: Mutex<Option<Arc<Rendered>>>,
+    render: tokio::sync::Mutex<()>,
+}
+
+/// The page of `key` as of the store's current data version.
+///
+/// Single flight: when the store moved on, the first request renders the
+/// page while the others keep getting the previous complete page (never a
+/// half-updated one); a request with no previous page waits for the render
+/// instead of starting its own. So a thousand readers during a poll cost one
+/// render per key at a time, not a thousand.
 async fn rendered(
     state: &Arc<AppState>,
     output: &str,
@@ -469,11 +504,54 @@ async fn rendered(
 ) -> Result<Arc<Rendered>, HttpError> {
     let version = state.store.data_version();
     let key: CacheKey = (output.to_string(), format, page);
-    if let Some(r) = lock(&state.cache).get(&key)
-        && r.version == version
-    {
+    let slot = {
+        let mut cache = lock(&state.cache);
+        if let Some(slot) = cache.get(&key) {
+            slot.clone()
+        } else {
+            if cache.len() >= CACHE_PAGES {
+                cache.clear();
+            }
+            cache.entry(key).or_default().clone()
+        }
+    };
+    let current = lock(&slot.page).clone();
+    if let Some(r) = current.as_ref().filter(|r| r.version >= version) {
         return Ok(r.clone());
     }
+    let _gate = match slot.render.try_lock() {
+        Ok(gate) => gate,
+        Err(_) => match current {
+            Some(stale) => return Ok(stale),
+            None => slot.render.lock().await,
+        },
+    };
+    // Whoever held the gate may have rendered a page new enough.
+    if let Some(r) = lock(&slot.page).as_ref().filter(|r| r.version >= version) {
+        return Ok(r.clone());
+    }
+    let mut r = render_page(state, output, format, page).await?;
+    // Last-Modified is the newest entry date, but a page whose content
+    // changed since the last render was modified now at the latest: a story
+    // dated before the newest one must still move it, or readers that
+    // revalidate with If-Modified-Since alone would never get that story.
+    if let Some(previous) = lock(&slot.page).as_ref() {
+        r.last_modified = if previous.etag == r.etag {
+            previous.last_modified
+        } else {
+            r.last_modified.max(previous.last_modified).max(Utc::now())
+        };
+    }
+    let r = Arc::new(r);
+    state.metrics.page_rendered();
+    *lock(&slot.page) = Some(r.clone());
+    Ok(r)
+}
+
+/// Renders one page off the async threads, stamped with the data version
+/// read before its query.
+async fn render_page(state: &Arc<AppState>, output: &str, format: Format, page: usize) -> Result<Rendered, HttpError> {
+    let version = state.store.data_version();
     let store = state.store.clone();
     let feed = state.feed();
     let config = if output == ALL_OUTPUT {
@@ -503,12 +581,6 @@ async fn rendered(
     })
     .await
     .map_err(|_| HttpError::Task)??;
-    let r = Arc::new(r);
-    let mut cache = lock(&state.cache);
-    if cache.len() >= CACHE_PAGES {
-        cache.clear();
-    }
-    cache.insert(key, r.clone());
     Ok(r)
 }
 

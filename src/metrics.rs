@@ -39,6 +39,7 @@ pub struct Metrics {
     entries: Gauge,
     database_bytes: Gauge,
     sources: Gauge,
+    pages_rendered: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,6 +69,7 @@ impl Metrics {
             entries: Gauge::default(),
             database_bytes: Gauge::default(),
             sources: Gauge::default(),
+            pages_rendered: Counter::default(),
         };
         {
             let mut r = m.registry.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,6 +115,11 @@ impl Metrics {
                 m.database_bytes.clone(),
             );
             r.register("tributary_sources", "Sources known to the database", m.sources.clone());
+            r.register(
+                "tributary_pages_rendered",
+                "Feed pages rendered for HTTP readers (one per page and data version at most)",
+                m.pages_rendered.clone(),
+            );
         }
         m
     }
@@ -139,6 +146,11 @@ impl Metrics {
         self.duration
             .get_or_create(&vec![source()])
             .observe(r.duration_ms as f64 / 1000.0);
+    }
+
+    /// Counts one page rendered for HTTP readers.
+    pub fn page_rendered(&self) {
+        self.pages_rendered.inc();
     }
 
     /// Counts one HTTP request.

@@ -540,11 +540,48 @@ pub fn clean_text(s: &str) -> String {
 
 /// `s` without the characters [`clean_text`] removes; no normalization.
 fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
-    if s.chars().any(is_unwanted_char) {
-        Cow::Owned(s.chars().filter(|c| !is_unwanted_char(*c)).collect())
-    } else {
-        Cow::Borrowed(s)
+    match first_unwanted(s) {
+        Some(at) => {
+            let mut out = String::with_capacity(s.len());
+            out.push_str(&s[..at]);
+            out.extend(s[at..].chars().filter(|c| !is_unwanted_char(*c)));
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(s),
     }
+}
+
+/// Byte offset of the first character [`is_unwanted_char`] refuses, read off
+/// the UTF-8 bytes: this runs over every HTML body several times, and almost
+/// always finds nothing.
+fn first_unwanted(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let mut i = 0;
+    while i < b.len() {
+        let x = b[i];
+        let (len, unwanted) = match x {
+            b'\t' | b'\n' | b'\r' => (1, false),
+            0x00..=0x1F | 0x7F => (1, true),
+            0x20..=0x7E => (1, false),
+            // U+0080–U+009F.
+            0xC2 => (2, (0x80..=0x9F).contains(&at(i + 1))),
+            0xC0..=0xDF => (2, false),
+            // U+FDD0–U+FDEF and U+FFFE, U+FFFF.
+            0xEF => (
+                3,
+                (at(i + 1) == 0xB7 && (0x90..=0xAF).contains(&at(i + 2))) || (at(i + 1) == 0xBF && at(i + 2) >= 0xBE),
+            ),
+            0xE0..=0xEE => (3, false),
+            // U+nFFFE, U+nFFFF of the other planes.
+            _ => (4, at(i + 1) & 0x0F == 0x0F && at(i + 2) == 0xBF && at(i + 3) >= 0xBE),
+        };
+        if unwanted {
+            return Some(i);
+        }
+        i += len;
+    }
+    None
 }
 
 fn is_unwanted_char(c: char) -> bool {
@@ -1020,15 +1057,26 @@ fn finish_markup(html: &str) -> String {
     // end of a tag into text and the text after it into attributes. A
     // combining grapheme joiner after every `>` that precedes a combining
     // mark blocks any composition with the `>`.
-    let mut guarded = String::with_capacity(stripped.len());
-    let mut prev_gt = false;
-    for c in stripped.chars() {
-        if prev_gt && canonical_combining_class(c) != 0 {
-            guarded.push('\u{34F}');
+    let combining_after_gt = |at: usize| {
+        stripped[at + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| canonical_combining_class(c) != 0)
+    };
+    let guarded = if memchr::memchr_iter(b'>', stripped.as_bytes()).any(combining_after_gt) {
+        let mut guarded = String::with_capacity(stripped.len() + 8);
+        let mut prev_gt = false;
+        for c in stripped.chars() {
+            if prev_gt && canonical_combining_class(c) != 0 {
+                guarded.push('\u{34F}');
+            }
+            guarded.push(c);
+            prev_gt = c == '>';
         }
-        guarded.push(c);
-        prev_gt = c == '>';
-    }
+        guarded
+    } else {
+        stripped.into_owned()
+    };
     let normalized = match is_nfc_quick(guarded.chars()) {
         IsNormalized::Yes => guarded,
         _ => guarded.nfc().collect(),
@@ -1645,6 +1693,28 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn byte_scan_for_unwanted_characters_agrees_with_the_character_rule() {
+        let ranges = [
+            0..0x800u32,
+            0xD000..0xD800,
+            0xE000..0x1_0100,
+            0x1_FF00..0x2_0100,
+            0xE_FFF0..0xF_0010,
+            0x10_FF00..0x11_0000,
+        ];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            let s = format!("ab{c}cd");
+            let expected = s.char_indices().find(|(_, c)| is_unwanted_char(*c)).map(|(i, _)| i);
+            assert_eq!(first_unwanted(&s), expected, "U+{:04X}", u32::from(c));
+            assert_eq!(
+                strip_unwanted_chars(&s),
+                s.chars().filter(|c| !is_unwanted_char(*c)).collect::<String>()
+            );
+        }
+        assert_eq!(first_unwanted("città “x” \u{7}"), Some("città “x” ".len()));
     }
 
     /// Start tags of serialized output, with attribute names and decoded values.

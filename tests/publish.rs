@@ -331,3 +331,146 @@ async fn export_writes_a_named_output_atomically() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("outputs: all, esteri"));
 }
+
+/// F3: a crowd of readers across the three formats, with a poll landing in
+/// the middle, gets complete pages only and costs one render per page and
+/// data version, not one per request.
+#[tokio::test]
+async fn concurrent_readers_share_one_render_per_page_and_version() {
+    let server = FeedServer::start().await;
+    server.set("/esteri.xml", Route::feed("application/rss+xml", rss("esteri", 3, "")));
+    let sb = Sandbox::new();
+    let config = sb.config(&source_block("esteri", &server.url("/esteri.xml")));
+    let cx = context(&config).await;
+    assert!(poll_all(&cx, &config).await.iter().all(|r| r.outcome == "ok"));
+
+    let metrics = Arc::new(Metrics::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let _stop = stop.clone().drop_guard();
+    let app = router(AppState::new(cx.store.clone(), &config, metrics.clone()));
+    tokio::spawn(serve(listener, app, Limits::default(), stop));
+
+    let client = reqwest::Client::new();
+    let crowd = |n: usize| {
+        (0..n)
+            .map(|i| {
+                let (client, base) = (client.clone(), base.clone());
+                tokio::spawn(async move {
+                    let ext = ["atom", "rss", "json"][i % 3];
+                    let r = client.get(format!("{base}/feed.{ext}")).send().await.unwrap();
+                    (ext, r.status().as_u16(), r.text().await.unwrap())
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let entries = |ext: &str, body: &str| match ext {
+        "atom" => body.matches("<entry>").count(),
+        "rss" => body.matches("<item>").count(),
+        _ => serde_json::from_str::<serde_json::Value>(body).unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+    };
+    let rendered = |metrics: &Metrics| {
+        let text = metrics.render(&[], 0, 0);
+        text.lines()
+            .find_map(|l| l.strip_prefix("tributary_pages_rendered_total "))
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+
+    let first = crowd(300);
+    for t in first {
+        let (ext, status, body) = t.await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(entries(ext, &body), 3, "{ext}: {body}");
+    }
+    assert_eq!(rendered(&metrics), 3, "one render per format for 300 readers");
+
+    // A poll brings two more stories while a second crowd reads.
+    server.set("/esteri.xml", Route::feed("application/rss+xml", rss("esteri", 5, "")));
+    let second = crowd(300);
+    assert!(poll_all(&cx, &config).await.iter().all(|r| r.new == 2));
+    let mut seen = std::collections::BTreeSet::new();
+    for t in second {
+        let (ext, status, body) = t.await.unwrap();
+        assert_eq!(status, 200);
+        let n = entries(ext, &body);
+        assert!(
+            n == 3 || n == 5,
+            "{ext} page is neither the old nor the new one: {n} entries"
+        );
+        seen.insert(n);
+    }
+    // Once the poll is in, the next reader sees it.
+    for ext in ["atom", "rss", "json"] {
+        let body = client
+            .get(format!("{base}/feed.{ext}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(entries(ext, &body), 5, "{ext} after the poll");
+    }
+    let renders = rendered(&metrics);
+    assert!(
+        (6..=9).contains(&renders),
+        "at most one render per format and data version, got {renders} for 603 readers (pages seen: {seen:?})"
+    );
+}
+
+/// F2: a story dated before the newest one stored still moves
+/// Last-Modified, so readers that revalidate with If-Modified-Since alone
+/// get it.
+#[tokio::test]
+async fn an_older_dated_story_still_moves_last_modified() {
+    let two_hours_ago = chrono::Utc::now() - chrono::TimeDelta::hours(2);
+    let item = |guid: &str, date: chrono::DateTime<chrono::Utc>| {
+        format!(
+            "<item><guid>{guid}</guid><title>Notizia {guid}</title><link>https://lm.example.it/{guid}</link><description>Testo {guid}.</description><pubDate>{}</pubDate></item>",
+            date.to_rfc2822()
+        )
+    };
+    let channel = |items: &str| format!("<rss version=\"2.0\"><channel><title>LM</title>{items}</channel></rss>");
+    let server = FeedServer::start().await;
+    server.set(
+        "/lm.xml",
+        Route::feed("application/rss+xml", channel(&item("a", two_hours_ago))),
+    );
+    let sb = Sandbox::new();
+    let config = sb.config(&source_block("lm", &server.url("/lm.xml")));
+    {
+        // Stored by an earlier run of the daemon.
+        let cx = context(&config).await;
+        assert_eq!(
+            tributary::pipeline::refresh(&cx, &config.sources[0], two_hours_ago)
+                .await
+                .new,
+            1
+        );
+    }
+    let cx = context(&config).await;
+    let s = serve_config(&config, cx.store.clone(), Limits::default()).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/feed.atom", s.base);
+    let first = client.get(&url).send().await.unwrap();
+    let lm = first.headers()["last-modified"].to_str().unwrap().to_string();
+    let unchanged = client.get(&url).header("if-modified-since", &lm).send().await.unwrap();
+    assert_eq!(unchanged.status(), 304);
+
+    let older = item("b", two_hours_ago - chrono::TimeDelta::hours(1));
+    server.set(
+        "/lm.xml",
+        Route::feed("application/rss+xml", channel(&(item("a", two_hours_ago) + &older))),
+    );
+    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    let after = client.get(&url).header("if-modified-since", &lm).send().await.unwrap();
+    assert_eq!(after.status(), 200, "Last-Modified moved past {lm}");
+    assert!(after.text().await.unwrap().contains("Notizia b"));
+}

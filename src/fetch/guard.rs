@@ -10,6 +10,7 @@
 //! follows redirects itself and re-checks each one).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
@@ -42,6 +43,11 @@ pub fn refused_reason(ip: IpAddr) -> Option<&'static str> {
                 // 6to4 embeds an IPv4 address in bits 16..48.
                 let s = v6.segments();
                 v4_reason(Ipv4Addr::from(((s[1] as u32) << 16) | s[2] as u32))
+            } else if seg0 == 0x2001 && v6.segments()[1] == 0 {
+                // Teredo (2001::/32) tunnels IPv4 and hides an IPv4 address
+                // in its bits: never a feed server, and a way around the
+                // IPv4 checks.
+                Some("Teredo tunnel")
             } else if seg0 == 0x2001 && v6.segments()[1] == 0x0db8 {
                 Some("documentation")
             } else {
@@ -102,21 +108,68 @@ pub struct Refused {
     pub reason: &'static str,
 }
 
+/// Where host names are looked up: the system resolver, or a function
+/// given by the embedder (the tests play DNS with one, so no query ever
+/// leaves the machine). Whatever answers, the guard checks every address.
+#[derive(Clone, Default)]
+pub struct Lookup {
+    custom: Option<Arc<LookupFn>>,
+}
+
+/// A lookup function: a host name to its addresses.
+pub type LookupFn = dyn Fn(&str) -> std::io::Result<Vec<IpAddr>> + Send + Sync;
+
+impl Lookup {
+    /// The system resolver (`getaddrinfo`).
+    pub fn system() -> Lookup {
+        Lookup::default()
+    }
+
+    /// Answers from `f` instead of the system resolver.
+    pub fn with(f: impl Fn(&str) -> std::io::Result<Vec<IpAddr>> + Send + Sync + 'static) -> Lookup {
+        Lookup {
+            custom: Some(Arc::new(f)),
+        }
+    }
+
+    async fn addrs(&self, host: &str) -> std::io::Result<Vec<SocketAddr>> {
+        match &self.custom {
+            Some(f) => Ok(f(host)?.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect()),
+            None => Ok(tokio::net::lookup_host((host, 0)).await?.collect()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.custom.is_some() {
+            "Lookup(custom)"
+        } else {
+            "Lookup(system)"
+        })
+    }
+}
+
 /// A resolver that drops nothing silently: if any address of a name is
 /// refused, the whole lookup fails (a mix of public and private answers is a
-/// DNS-rebinding pattern).
+/// DNS-rebinding pattern). The addresses it returns are the ones the
+/// connector dials, so what was checked is what is used: a name is looked
+/// up again, and checked again, for every new connection.
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
     /// The policy applied to every answer.
     pub policy: AddressPolicy,
+    /// Where names are looked up.
+    pub lookup: Lookup,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let policy = self.policy.clone();
+        let lookup = self.lookup.clone();
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> = lookup.addrs(&host).await?;
             for a in &addrs {
                 if let Some(reason) = check(&policy, a.ip()) {
                     return Err(Box::new(Refused {
@@ -180,6 +233,7 @@ mod tests {
             ("::ffff:10.0.0.1", "private"),
             ("64:ff9b::a00:1", "private"),
             ("2002:c0a8:0101::1", "private"),
+            ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo tunnel"),
         ] {
             assert_eq!(refused_reason(ip(addr)), Some(why), "{addr}");
             assert_eq!(check(&AddressPolicy::PublicOnly, ip(addr)), Some(why), "{addr}");

@@ -291,6 +291,7 @@ pub struct Fetcher {
 #[derive(Debug)]
 struct Inner {
     settings: FetchSettings,
+    lookup: guard::Lookup,
     clients: Mutex<HashMap<AddressPolicy, reqwest::Client>>,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -313,10 +314,17 @@ fn host_key(url: &Url) -> String {
 impl Fetcher {
     /// Builds a fetcher; clients are built per address policy on first use.
     pub fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
+        Fetcher::with_lookup(settings, guard::Lookup::system())
+    }
+
+    /// Builds a fetcher whose host names are looked up by `lookup` (every
+    /// answer still goes through the SSRF guard).
+    pub fn with_lookup(settings: FetchSettings, lookup: guard::Lookup) -> Result<Fetcher, FetchError> {
         let fetcher = Fetcher {
             inner: Arc::new(Inner {
                 global: Arc::new(Semaphore::new(settings.max_concurrent.max(1))),
                 settings,
+                lookup,
                 clients: Mutex::new(HashMap::new()),
                 hosts: Mutex::new(HashMap::new()),
                 throttles: Mutex::new(HashMap::new()),
@@ -350,7 +358,10 @@ impl Fetcher {
             .timeout(s.timeout)
             .read_timeout(s.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(guard::GuardedResolver { policy: policy.clone() }))
+            .dns_resolver(Arc::new(guard::GuardedResolver {
+                policy: policy.clone(),
+                lookup: self.inner.lookup.clone(),
+            }))
             .pool_max_idle_per_host(s.max_per_host.max(1))
             .build()
             .map_err(|e| FetchError::Client(e.to_string()))?;

@@ -126,13 +126,20 @@ fn explain(
         .unwrap_or(text.trim_start())
         .to_ascii_lowercase();
     let looks_html = head.starts_with("<!doctype html") || head.contains("<html") || head.contains("<body");
-    let not_a_feed =
-        matches!(e, ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)) || (syntax == Syntax::Xml && looks_html);
+    // JSON that is not even trying to be a JSON Feed (an API error object, a
+    // list…): no `version` and no `items` at the top.
+    let foreign_json = syntax == Syntax::Json
+        && serde_json::from_str::<serde_json::Value>(text)
+            .is_ok_and(|v| v.get("version").is_none() && v.get("items").is_none());
+    let not_a_feed = matches!(e, ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot))
+        || (syntax == Syntax::Xml && looks_html)
+        || foreign_json;
     if not_a_feed {
         let what = match media_type {
             Some(m) if m.contains("html") || looks_html => format!("{m} (an HTML page)"),
             Some(m) => m.to_string(),
             None if looks_html => "an HTML page".to_string(),
+            None if foreign_json => "a JSON document that is not a JSON Feed".to_string(),
             None => "a document with no RSS, Atom or JSON Feed root".to_string(),
         };
         return ParseError::NotAFeed { url, what };
@@ -355,6 +362,29 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "not a feed: got text/html (an HTML page) from https://example.org/feed"
+        );
+    }
+
+    #[test]
+    fn json_that_is_no_feed_is_not_a_feed() {
+        let url = Url::parse("https://example.org/api").unwrap();
+        let mut d = doc(br#"{"error": "not found"}"#, &url);
+        d.media_type = Some("application/json");
+        let err = parse(d).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not a feed: got application/json from https://example.org/api"
+        );
+        let err = parse(doc(b"[1, 2]", &url)).unwrap_err();
+        assert!(matches!(err, ParseError::NotAFeed { .. }), "{err}");
+        let err = parse(doc(
+            br#"{"version": "https://jsonfeed.org/version/1.1", "items": 3}"#,
+            &url,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(err, ParseError::Invalid { .. }),
+            "a broken JSON Feed stays invalid: {err}"
         );
     }
 

@@ -139,7 +139,8 @@ fn write_source(x: &mut XmlOut, credit: &Credit, entry: &StoredEntry) -> io::Res
     if is_http_url(&credit.source_url) {
         x.empty("link", &[("rel", "self"), ("href", &credit.source_url)])?;
     }
-    if let Some(site) = credit.source_site.as_deref() {
+    // The site link is the source feed's own claim: only http(s) is republished.
+    if let Some(site) = credit.source_site.as_deref().filter(|s| is_http_url(s)) {
         x.empty("link", &[("rel", "alternate"), ("href", site)])?;
     }
     x.simple("updated", &rfc3339(entry.updated))?;

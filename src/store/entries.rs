@@ -41,15 +41,30 @@ impl<'t> Writer<'t> {
 
     /// Whether retention pruned this source's item (it must not come back as new).
     pub fn was_pruned(&self, source_id: i64, item_id: &str) -> Result<bool, StoreError> {
-        self.tx
-            .query_row(
-                "SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_id = ?2",
-                params![source_id, item_id],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|r| r.is_some())
-            .map_err(self.err("looking up pruned items"))
+        self.row(
+            "SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_id = ?2",
+            params![source_id, item_id],
+            |_| Ok(()),
+        )
+        .optional()
+        .map(|r| r.is_some())
+        .map_err(self.err("looking up pruned items"))
+    }
+
+    /// `query_row` over a cached statement: a poll runs the same few
+    /// statements for every item, so they are prepared once per connection.
+    pub(super) fn row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.tx.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    /// `execute` over a cached statement (see [`Writer::row`]).
+    pub(super) fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.tx.prepare_cached(sql)?.execute(params)
     }
 
     pub(super) fn err(&self, doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -58,124 +73,118 @@ impl<'t> Writer<'t> {
 
     /// The id of the source named `name`, creating its row on first use.
     pub fn source_id(&self, name: &str, url: &str) -> Result<i64, StoreError> {
-        self.tx
-            .query_row(
-                "INSERT INTO sources (name, url) VALUES (?1, ?2)
+        self.row(
+            "INSERT INTO sources (name, url) VALUES (?1, ?2)
                  ON CONFLICT(name) DO UPDATE SET url = excluded.url,
                     current_url = CASE WHEN sources.url = excluded.url THEN sources.current_url END,
                     pending_redirect = CASE WHEN sources.url = excluded.url THEN sources.pending_redirect END
                  RETURNING id",
-                params![name, url],
-                |r| r.get(0),
-            )
-            .map_err(self.err("registering a source"))
+            params![name, url],
+            |r| r.get(0),
+        )
+        .map_err(self.err("registering a source"))
     }
 
     /// Rule 1 candidate: the entry this source's item id maps to, and the
     /// content hash it had.
     pub fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, String)>, StoreError> {
-        self.tx
-            .query_row(
-                "SELECT entry_id, content_hash FROM entry_sources WHERE source_id = ?1 AND item_id = ?2",
-                params![source_id, item_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(self.err("looking up an item"))
+        self.row(
+            "SELECT entry_id, content_hash FROM entry_sources WHERE source_id = ?1 AND item_id = ?2",
+            params![source_id, item_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(self.err("looking up an item"))
     }
 
     /// Rule 2 candidate: the entry holding this canonical link.
     pub fn find_link(&self, canonical: &str) -> Result<Option<i64>, StoreError> {
-        self.tx
-            .query_row("SELECT id FROM entries WHERE canonical_link = ?1", [canonical], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(self.err("looking up a link"))
+        self.row("SELECT id FROM entries WHERE canonical_link = ?1", [canonical], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(self.err("looking up a link"))
     }
 
     /// The stored content of an entry, and the source whose text it shows.
     pub fn load(&self, entry_id: i64) -> Result<(Entry, i64), StoreError> {
-        self.tx
-            .query_row(
-                "SELECT title, link, canonical_link, summary_html, content_html, author, language,
+        self.row(
+            "SELECT title, link, canonical_link, summary_html, content_html, author, language,
                         published_at, updated_at, content_source_id
                  FROM entries WHERE id = ?1",
-                [entry_id],
-                |r| {
-                    Ok((
-                        Entry {
-                            item_id: String::new(),
-                            title: r.get(0)?,
-                            link: r.get(1)?,
-                            canonical_link: r.get(2)?,
-                            summary_html: r.get(3)?,
-                            content_html: r.get(4)?,
-                            author: r.get(5)?,
-                            categories: Vec::new(),
-                            language: r.get(6)?,
-                            published: to_time(r.get(7)?),
-                            updated: to_time(r.get(8)?),
-                            content_hash: String::new(),
-                        },
-                        r.get(9)?,
-                    ))
-                },
-            )
-            .map_err(self.err("loading an entry"))
+            [entry_id],
+            |r| {
+                Ok((
+                    Entry {
+                        item_id: String::new(),
+                        title: r.get(0)?,
+                        link: r.get(1)?,
+                        canonical_link: r.get(2)?,
+                        summary_html: r.get(3)?,
+                        content_html: r.get(4)?,
+                        author: r.get(5)?,
+                        categories: Vec::new(),
+                        language: r.get(6)?,
+                        published: to_time(r.get(7)?),
+                        updated: to_time(r.get(8)?),
+                        content_hash: String::new(),
+                    },
+                    r.get(9)?,
+                ))
+            },
+        )
+        .map_err(self.err("loading an entry"))
     }
 
     /// Stores a new story; returns its row id.
     pub fn insert(&self, uid: &str, e: &Entry, source_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
         self.changed.set(true);
-        self.tx
-            .query_row(
-                "INSERT INTO entries (uid, canonical_link, link, title, summary_html, content_html, author,
+        self.row(
+            "INSERT INTO entries (uid, canonical_link, link, title, summary_html, content_html, author,
                                       language, published_at, updated_at, first_seen_at, content_source_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
-                params![
-                    uid,
-                    e.canonical_link,
-                    e.link,
-                    e.title,
-                    e.summary_html,
-                    e.content_html,
-                    e.author,
-                    e.language,
-                    e.published.timestamp(),
-                    e.updated.timestamp(),
-                    now.timestamp(),
-                    source_id
-                ],
-                |r| r.get(0),
-            )
-            .map_err(self.err("inserting an entry"))
+            params![
+                uid,
+                e.canonical_link,
+                e.link,
+                e.title,
+                e.summary_html,
+                e.content_html,
+                e.author,
+                e.language,
+                e.published.timestamp(),
+                e.updated.timestamp(),
+                now.timestamp(),
+                source_id
+            ],
+            |r| r.get(0),
+        )
+        .map_err(self.err("inserting an entry"))
     }
 
     /// Rewrites a stored story with merged content.
     pub fn update(&self, entry_id: i64, e: &Entry, content_source_id: i64) -> Result<(), StoreError> {
         self.changed.set(true);
-        self.tx
-            .execute(
-                "UPDATE entries SET title = ?2, link = ?3, summary_html = ?4, content_html = ?5, author = ?6,
+        self.exec(
+            "UPDATE entries SET title = ?2, link = ?3, summary_html = ?4, content_html = ?5, author = ?6,
                         language = ?7, published_at = ?8, updated_at = ?9, content_source_id = ?10,
                         canonical_link = coalesce(canonical_link, ?11)
                  WHERE id = ?1",
-                params![
-                    entry_id,
-                    e.title,
-                    e.link,
-                    e.summary_html,
-                    e.content_html,
-                    e.author,
-                    e.language,
-                    e.published.timestamp(),
-                    e.updated.timestamp(),
-                    content_source_id,
-                    e.canonical_link,
-                ],
-            )
-            .map_err(self.err("updating an entry"))?;
+            params![
+                entry_id,
+                e.title,
+                e.link,
+                e.summary_html,
+                e.content_html,
+                e.author,
+                e.language,
+                e.published.timestamp(),
+                e.updated.timestamp(),
+                content_source_id,
+                e.canonical_link,
+            ],
+        )
+        .map_err(self.err("updating an entry"))?;
         Ok(())
     }
 
@@ -282,8 +291,8 @@ impl Writer<'_> {
         published: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let err = self.err("storing a fingerprint");
-        self.tx
-            .execute(
+        self
+            .exec(
                 "INSERT OR REPLACE INTO entry_fingerprints (entry_id, simhash, lead_simhash, shingles, sketch, lead, published_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -297,8 +306,7 @@ impl Writer<'_> {
                 ],
             )
             .map_err(&err)?;
-        self.tx
-            .execute("DELETE FROM entry_bands WHERE entry_id = ?1", [entry_id])
+        self.exec("DELETE FROM entry_bands WHERE entry_id = ?1", [entry_id])
             .map_err(&err)?;
         let mut st = self
             .tx

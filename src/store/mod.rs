@@ -161,6 +161,8 @@ impl Store {
             .map_err(|e| open_err(format!("cannot switch to WAL mode: {e}{}", hint(&e))))?;
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
             .map_err(sql)?;
+        // Every statement of a poll stays prepared.
+        conn.set_prepared_statement_cache_capacity(64);
         let ms = migrations();
         match ms.current_version(&conn) {
             Ok(SchemaVersion::Outside(v)) => {

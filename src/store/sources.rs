@@ -95,11 +95,10 @@ pub struct SourceState {
 impl Writer<'_> {
     /// What a poll of the source needs to know before fetching.
     pub fn fetch_state(&self, source_id: i64) -> Result<FetchState, StoreError> {
-        self.tx
-            .query_row(&format!("{FETCH_STATE_SQL} WHERE id = ?1"), [source_id], |r| {
-                fetch_state_row(r).map(|(_, _, st)| st)
-            })
-            .map_err(self.err("reading a source's fetch state"))
+        self.row(&format!("{FETCH_STATE_SQL} WHERE id = ?1"), [source_id], |r| {
+            fetch_state_row(r).map(|(_, _, st)| st)
+        })
+        .map_err(self.err("reading a source's fetch state"))
     }
 
     /// Stores a poll's outcome on the source row and in the fetch log.
@@ -110,7 +109,7 @@ impl Writer<'_> {
         let due = p.next_due.map(|t| t.timestamp());
         let min = p.min_interval_secs.map(|s| s as i64);
         match &p.error {
-            None => self.tx.execute(
+            None => self.exec(
                 "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_status = ?3, last_error = NULL,
                         consecutive_failures = 0, items_last_poll = CASE WHEN ?5 = 'ok' THEN ?4 ELSE items_last_poll END,
                         not_modified_count = not_modified_count + (?5 = 'not-modified'),
@@ -118,7 +117,7 @@ impl Writer<'_> {
                  WHERE id = ?1",
                 params![source_id, at, p.status, p.items as i64, p.outcome, min, due],
             ),
-            Some(error) => self.tx.execute(
+            Some(error) => self.exec(
                 "UPDATE sources SET last_poll_at = ?2, last_status = ?3, last_error = ?4,
                         consecutive_failures = consecutive_failures + 1, retry_after_at = ?5, next_due_at = ?6
                  WHERE id = ?1",
@@ -127,48 +126,44 @@ impl Writer<'_> {
         }
         .map_err(&err)?;
         if let Some((current, pending)) = &p.redirect {
-            self.tx
-                .execute(
-                    "UPDATE sources SET current_url = ?2, pending_redirect = ?3 WHERE id = ?1",
-                    params![source_id, current, pending],
-                )
-                .map_err(&err)?;
-        }
-        if let Some(v) = &p.validators {
-            self.tx
-                .execute(
-                    "UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1",
-                    params![source_id, v.etag, v.last_modified],
-                )
-                .map_err(&err)?;
-        }
-        if let Some(f) = &p.feed {
-            self.tx
-                .execute(
-                    "UPDATE sources SET title = coalesce(?2, title), site_link = coalesce(?3, site_link) WHERE id = ?1",
-                    params![source_id, f.title, f.site_link],
-                )
-                .map_err(&err)?;
-        }
-        self.tx
-            .execute(
-                "INSERT INTO fetch_log (source_id, at, outcome, status, items_new, items_updated, items_merged,
-                                        bytes, duration_ms, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    source_id,
-                    at,
-                    p.outcome,
-                    p.status,
-                    p.new as i64,
-                    p.updated as i64,
-                    p.merged as i64,
-                    p.bytes as i64,
-                    p.duration_ms as i64,
-                    p.error
-                ],
+            self.exec(
+                "UPDATE sources SET current_url = ?2, pending_redirect = ?3 WHERE id = ?1",
+                params![source_id, current, pending],
             )
             .map_err(&err)?;
+        }
+        if let Some(v) = &p.validators {
+            self.exec(
+                "UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1",
+                params![source_id, v.etag, v.last_modified],
+            )
+            .map_err(&err)?;
+        }
+        if let Some(f) = &p.feed {
+            self.exec(
+                "UPDATE sources SET title = coalesce(?2, title), site_link = coalesce(?3, site_link) WHERE id = ?1",
+                params![source_id, f.title, f.site_link],
+            )
+            .map_err(&err)?;
+        }
+        self.exec(
+            "INSERT INTO fetch_log (source_id, at, outcome, status, items_new, items_updated, items_merged,
+                                        bytes, duration_ms, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                source_id,
+                at,
+                p.outcome,
+                p.status,
+                p.new as i64,
+                p.updated as i64,
+                p.merged as i64,
+                p.bytes as i64,
+                p.duration_ms as i64,
+                p.error
+            ],
+        )
+        .map_err(&err)?;
         Ok(())
     }
 }
