@@ -225,7 +225,8 @@ pub async fn run_with(
     let addr = listener.local_addr().ok();
     let http_stop = shutdown.clone();
     let app = http::router(state.clone());
-    let server = tokio::spawn(crate::serve::serve(
+    let readers = crate::serve::ReaderRuntime::new().context("cannot start the HTTP server's threads")?;
+    let server = readers.spawn(crate::serve::serve(
         listener,
         app,
         crate::serve::Limits::default(),

@@ -6,6 +6,11 @@
 //! a cap on open connections (beyond it new ones are closed at once), a
 //! maximum connection lifetime, and graceful shutdown. It knows nothing of
 //! feeds: it takes a router and a cancellation token.
+//!
+//! Readers are served on their own runtime whose threads run at a lower
+//! CPU priority ([`ReaderRuntime`]): when the machine is busy, a crowd of
+//! readers slows down instead of starving the poll that brings them news,
+//! and when it is idle they get every core.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +23,56 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
+
+/// Nice value of the reader threads (0 is normal, 19 the lowest priority).
+pub const READER_NICE: i32 = 10;
+
+/// The runtime readers are served on: one worker per core, each at
+/// [`READER_NICE`]. Lowering one's own priority needs no privilege; where it
+/// is refused anyway (a seccomp filter), readers run at normal priority.
+/// Dropping it, even inside another runtime, abandons its tasks.
+#[derive(Debug)]
+pub struct ReaderRuntime(Option<tokio::runtime::Runtime>);
+
+impl ReaderRuntime {
+    /// Starts the runtime's threads.
+    pub fn new() -> std::io::Result<ReaderRuntime> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(std::thread::available_parallelism().map_or(2, usize::from))
+            .thread_name("tributary-http")
+            .on_thread_start(lower_priority)
+            .enable_all()
+            .build()?;
+        Ok(ReaderRuntime(Some(rt)))
+    }
+
+    /// Runs `task` on the reader threads.
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.0 {
+            Some(rt) => rt.spawn(task),
+            None => tokio::spawn(task),
+        }
+    }
+}
+
+impl Drop for ReaderRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Lowers the calling thread's CPU priority (Linux: nice applies per thread).
+fn lower_priority() {
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), READER_NICE) {
+        debug!("reader threads keep normal priority: setpriority refused ({e})");
+    }
+}
 
 /// Limits of the server.
 #[derive(Debug, Clone, Copy)]
