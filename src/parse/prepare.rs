@@ -248,8 +248,20 @@ fn clean_xml(src: &str) -> String {
     let mut i = 0usize;
     // Offset in `out` of the first start tag.
     let mut root: Option<usize> = None;
+    // End of the start tag being scanned: a `<` before it is inside a
+    // quoted attribute value, not markup.
+    let mut tag_end = 0usize;
     while let Some(off) = memchr2(b'<', b'&', &b[i..]) {
         let p = i + off;
+        if b[p] == b'<' && p < tag_end {
+            // As in `a="x<![CDATA[y"`: the parser reads it as text of the
+            // value, so no comment, CDATA or declaration starts here.
+            out.push_str(&src[copied..p]);
+            out.push_str("&lt;");
+            copied = p + 1;
+            i = p + 1;
+            continue;
+        }
         if b[p] == b'&' {
             match reference_at(b, p) {
                 Reference::Keep(end) => i = end,
@@ -292,6 +304,7 @@ fn clean_xml(src: &str) -> String {
                     if root.is_none() {
                         root = Some(out.len() + (p - copied));
                     }
+                    tag_end = start_tag_end(b, p + 1);
                     i = p + 1;
                 }
                 _ => {
@@ -309,6 +322,23 @@ fn clean_xml(src: &str) -> String {
         fix_rss_version(&mut out, root);
     }
     replace_netscape_namespace(out)
+}
+
+/// Index of the `>` closing the start tag whose name starts at `from`, or
+/// the end of the input: the first `>` outside quotes, where a quote opens a
+/// quoted run anywhere in the tag, as the feed parser reads it.
+fn start_tag_end(b: &[u8], from: usize) -> usize {
+    let mut quote: Option<u8> = None;
+    for at in memchr::memchr3_iter(b'>', b'"', b'\'', &b[from..]) {
+        let c = b[from + at];
+        match quote {
+            None if c == b'>' => return from + at,
+            None => quote = Some(c),
+            Some(q) if q == c => quote = None,
+            Some(_) => {}
+        }
+    }
+    b.len()
 }
 
 /// Index just past `pat` searched from `from`, or the end of the input.
@@ -931,6 +961,32 @@ mod tests {
         assert!(!p.text.contains("<?xml"));
         let feed = parse(&p);
         assert_eq!(entry_titles(&feed), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn markup_openers_inside_attribute_values_are_text() {
+        // Found by fuzzing: `<![CDATA[` (or `<!--`) inside an attribute value
+        // was taken for a section running to the end of the document, so the
+        // declaration after it stayed, and feed-rs's XML reader panics on a
+        // mid-document encoding switch.
+        for opener in ["<![CDATA[", "<!--", "<?pi ", "<b>"] {
+            let doc = format!(
+                "<rss version=\"2.0\"><channel><title>T</title>\
+                 <item><title>A</title><enclosure url=\"https://example.org/{opener}x\" type='a<b' length=\"1\"/></item>\
+                 <?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\
+                 <item><title>B</title></item></channel></rss>"
+            );
+            let p = prepare_str(&doc);
+            assert!(!p.text.contains("<?xml"), "{opener}: {}", p.text);
+            let escaped = opener.replace('<', "&lt;");
+            assert!(
+                p.text
+                    .contains(&format!("url=\"https://example.org/{escaped}x\" type='a&lt;b'")),
+                "{}",
+                p.text
+            );
+            assert_eq!(entry_titles(&parse(&p)), vec!["A", "B"], "{opener}");
+        }
     }
 
     #[test]
