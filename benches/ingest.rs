@@ -29,7 +29,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use tributary::config::SourceConfig;
-use tributary::dedup::{self, Candidates, Identity, Rules};
+use tributary::dedup::{self, Rules};
 use tributary::model::{Entry, Fingerprint, NearCandidate, ParsedFeed};
 use tributary::normalize;
 use tributary::parse::{self, Document};
@@ -295,9 +295,8 @@ fn register(store: &Store, sources: &[SourceConfig]) -> Vec<i64> {
         .expect("the sources register")
 }
 
-/// The store half of `pipeline::ingest` (which is private): rule 1–3 lookups
-/// in the store, the decision, and the inserts, credits, tags and poll record,
-/// in one transaction. Kept line for line with src/pipeline.rs.
+/// The store half of a poll: `pipeline::store_entry` for every prepared
+/// entry, then the poll record, in one transaction.
 fn store_entries(
     store: &Store,
     source: &SourceConfig,
@@ -310,60 +309,9 @@ fn store_entries(
         items: p.entries.len(),
         ..IngestCounts::default()
     };
-    let window = TimeDelta::seconds(rules.text_window_secs);
     store.write(|w| {
         for (e, fp) in &p.entries {
-            let by_item = w
-                .find_item(source_id, &e.item_id)?
-                .map(|(id, hash)| (id, hash == e.content_hash));
-            let by_link = match &e.canonical_link {
-                Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
-                _ => None,
-            };
-            if by_item.is_none() && w.was_pruned(source_id, &e.item_id)? {
-                continue;
-            }
-            let mut identity = dedup::decide(Candidates { by_item, by_link });
-            if identity == Identity::New
-                && let Some(fp) = fp
-            {
-                let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
-                if let Some(id) = dedup::best_match(&e.title, fp, &candidates) {
-                    identity = Identity::SameText(id);
-                }
-            }
-            let tags = source.tags.iter().chain(e.categories.iter()).map(String::as_str);
-            let entry_id = match identity {
-                Identity::Unchanged(_) => continue,
-                Identity::New => {
-                    let uid = dedup::entry_uid(&source.name, &e.item_id);
-                    counts.new += 1;
-                    let id = w.insert(&uid, e, source_id, now)?;
-                    if let Some(fp) = fp {
-                        w.put_fingerprint(id, fp, &dedup::bands(fp), e.published)?;
-                    }
-                    id
-                }
-                Identity::Edited(id) | Identity::SameLink(id) | Identity::SameText(id) => {
-                    let own = matches!(identity, Identity::Edited(_));
-                    let (current, shown_from) = w.load(id)?;
-                    let (merged, took_text) = dedup::merge(&current, e, own && shown_from == source_id, now);
-                    if merged != current {
-                        w.update(id, &merged, if took_text { source_id } else { shown_from })?;
-                    }
-                    if took_text && let Some(fp) = fp {
-                        w.put_fingerprint(id, fp, &dedup::bands(fp), merged.published)?;
-                    }
-                    match identity {
-                        Identity::Edited(_) => counts.updated += 1,
-                        Identity::SameLink(_) => counts.merged_link += 1,
-                        _ => counts.merged_text += 1,
-                    }
-                    id
-                }
-            };
-            w.credit(source_id, &e.item_id, entry_id, e.link.as_deref(), &e.content_hash, now)?;
-            w.tag(entry_id, tags)?;
+            pipeline::store_entry(w, source, source_id, e, fp.as_ref(), rules, now, &mut counts)?;
         }
         w.record_poll(
             source_id,

@@ -18,11 +18,11 @@ use url::Url;
 use crate::config::SourceConfig;
 use crate::dedup::{self, Candidates, Identity};
 use crate::fetch::{Body, FetchError, Fetched, Fetcher, Request};
-use crate::model::{PollState, Validators};
+use crate::model::{Entry, Fingerprint, PollState, Validators};
 use crate::normalize;
 use crate::parse::{self, Document, ParseError};
 use crate::schedule;
-use crate::store::{FetchState, PollRecord, Store, StoreError};
+use crate::store::{FetchState, PollRecord, Store, StoreError, Writer};
 
 /// What a refresh needs: shared, cheap to clone.
 #[derive(Debug, Clone)]
@@ -112,16 +112,6 @@ impl PollReport {
     pub fn failed(&self) -> bool {
         self.error.is_some()
     }
-}
-
-#[derive(Default)]
-struct Counts {
-    items: usize,
-    new: usize,
-    updated: usize,
-    merged_link: usize,
-    merged_text: usize,
-    filtered: usize,
 }
 
 impl PollReport {
@@ -421,17 +411,9 @@ pub fn ingest_body(
         rules,
     };
     let before = PollState::default();
-    let c = ingest(store, source, source_id, body, at, |hint| {
+    ingest(store, source, source_id, body, at, |hint| {
         let due = due_after(source, Duration::ZERO, &before, now, true, None, hint);
         (hint, due, None)
-    })?;
-    Ok(IngestCounts {
-        items: c.items,
-        new: c.new,
-        updated: c.updated,
-        merged_link: c.merged_link,
-        merged_text: c.merged_text,
-        filtered: c.filtered,
     })
 }
 
@@ -457,7 +439,7 @@ fn ingest(
     body: Body,
     at: IngestAt,
     schedule_after: impl FnOnce(Option<Duration>) -> Schedule,
-) -> Result<Counts, PollError> {
+) -> Result<IngestCounts, PollError> {
     let IngestAt { now, elapsed_ms, rules } = at;
     let parsed = parse::parse(Document {
         bytes: &body.bytes,
@@ -473,9 +455,9 @@ fn ingest(
     };
     let mut seen = HashSet::new();
     let mut entries = Vec::with_capacity(parsed.items.len());
-    let mut counts = Counts {
+    let mut counts = IngestCounts {
         items: parsed.items.len(),
-        ..Counts::default()
+        ..IngestCounts::default()
     };
     for item in &parsed.items {
         // A feed that repeats an id: the first occurrence wins, every poll.
@@ -505,60 +487,9 @@ fn ingest(
                 .flatten()
         })
         .collect();
-    let window = TimeDelta::seconds(rules.text_window_secs);
     store.write(|w| {
         for (e, fp) in entries.iter().zip(&fingerprints) {
-            let by_item = w
-                .find_item(source_id, &e.item_id)?
-                .map(|(id, hash)| (id, hash == e.content_hash));
-            let by_link = match &e.canonical_link {
-                Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
-                _ => None,
-            };
-            if by_item.is_none() && w.was_pruned(source_id, &e.item_id)? {
-                continue;
-            }
-            let mut identity = dedup::decide(Candidates { by_item, by_link });
-            if identity == Identity::New
-                && let Some(fp) = fp
-            {
-                let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
-                if let Some(id) = dedup::best_match(&e.title, fp, &candidates) {
-                    identity = Identity::SameText(id);
-                }
-            }
-            let tags = source.tags.iter().chain(e.categories.iter()).map(String::as_str);
-            let entry_id = match identity {
-                Identity::Unchanged(_) => continue,
-                Identity::New => {
-                    let uid = dedup::entry_uid(&source.name, &e.item_id);
-                    counts.new += 1;
-                    let id = w.insert(&uid, e, source_id, now)?;
-                    if let Some(fp) = fp {
-                        w.put_fingerprint(id, fp, &dedup::bands(fp), e.published)?;
-                    }
-                    id
-                }
-                Identity::Edited(id) | Identity::SameLink(id) | Identity::SameText(id) => {
-                    let own = matches!(identity, Identity::Edited(_));
-                    let (current, shown_from) = w.load(id)?;
-                    let (merged, took_text) = dedup::merge(&current, e, own && shown_from == source_id, now);
-                    if merged != current {
-                        w.update(id, &merged, if took_text { source_id } else { shown_from })?;
-                    }
-                    if took_text && let Some(fp) = fp {
-                        w.put_fingerprint(id, fp, &dedup::bands(fp), merged.published)?;
-                    }
-                    match identity {
-                        Identity::Edited(_) => counts.updated += 1,
-                        Identity::SameLink(_) => counts.merged_link += 1,
-                        _ => counts.merged_text += 1,
-                    }
-                    id
-                }
-            };
-            w.credit(source_id, &e.item_id, entry_id, e.link.as_deref(), &e.content_hash, now)?;
-            w.tag(entry_id, tags)?;
+            store_entry(w, source, source_id, e, fp.as_ref(), rules, now, &mut counts)?;
         }
         w.record_poll(
             source_id,
@@ -584,4 +515,73 @@ fn ingest(
         Ok(())
     })?;
     Ok(counts)
+}
+
+/// Stores one normalized entry of a poll in the poll's transaction: the
+/// rule 1–3 lookups, the decision, then the insert or merge, its
+/// fingerprint, the source's credit and tags. Counts what it did.
+#[allow(clippy::too_many_arguments)]
+pub fn store_entry(
+    w: &Writer<'_>,
+    source: &SourceConfig,
+    source_id: i64,
+    e: &Entry,
+    fp: Option<&Fingerprint>,
+    rules: dedup::Rules,
+    now: DateTime<Utc>,
+    counts: &mut IngestCounts,
+) -> Result<(), StoreError> {
+    let window = TimeDelta::seconds(rules.text_window_secs);
+    let by_item = w
+        .find_item(source_id, &e.item_id)?
+        .map(|(id, hash)| (id, hash == e.content_hash));
+    let by_link = match &e.canonical_link {
+        Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
+        _ => None,
+    };
+    if by_item.is_none() && w.was_pruned(source_id, &e.item_id)? {
+        return Ok(());
+    }
+    let mut identity = dedup::decide(Candidates { by_item, by_link });
+    if identity == Identity::New
+        && let Some(fp) = fp
+    {
+        let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
+        if let Some(id) = dedup::best_match(&e.title, fp, &candidates) {
+            identity = Identity::SameText(id);
+        }
+    }
+    let tags = source.tags.iter().chain(e.categories.iter()).map(String::as_str);
+    let entry_id = match identity {
+        Identity::Unchanged(_) => return Ok(()),
+        Identity::New => {
+            let uid = dedup::entry_uid(&source.name, &e.item_id);
+            counts.new += 1;
+            let id = w.insert(&uid, e, source_id, now)?;
+            if let Some(fp) = fp {
+                w.put_fingerprint(id, fp, &dedup::bands(fp), e.published)?;
+            }
+            id
+        }
+        Identity::Edited(id) | Identity::SameLink(id) | Identity::SameText(id) => {
+            let own = matches!(identity, Identity::Edited(_));
+            let (current, shown_from) = w.load(id)?;
+            let (merged, took_text) = dedup::merge(&current, e, own && shown_from == source_id, now);
+            if merged != current {
+                w.update(id, &merged, if took_text { source_id } else { shown_from })?;
+            }
+            if took_text && let Some(fp) = fp {
+                w.put_fingerprint(id, fp, &dedup::bands(fp), merged.published)?;
+            }
+            match identity {
+                Identity::Edited(_) => counts.updated += 1,
+                Identity::SameLink(_) => counts.merged_link += 1,
+                _ => counts.merged_text += 1,
+            }
+            id
+        }
+    };
+    w.credit(source_id, &e.item_id, entry_id, e.link.as_deref(), &e.content_hash, now)?;
+    w.tag(entry_id, tags)?;
+    Ok(())
 }
