@@ -1,12 +1,14 @@
-# benchlib: what scripts/bench-poll and scripts/bench-peers share.
+# benchlib: what the bench-* scripts and scripts/load-test share.
 #
 # Tools (apt-get for nginx, GNU time and the peers; cargo for tributary), the
 # farm cache (scripts/bench-farm), nginx on 127.0.0.1 with the farm's config
-# and its access log, `/usr/bin/time -v` output, the machine description and
-# the marked section of docs/performance.md. Standard library only.
+# and its access log, a running daemon (its environment, HTTP GETs, the poll
+# counters of /metrics), `/usr/bin/time -v` output, the machine description
+# and the marked sections of docs/. Standard library only.
 #
 # Messages are prefixed with PROG, which each script sets to its own name.
 
+import gzip
 import hashlib
 import json
 import os
@@ -18,6 +20,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -260,6 +264,56 @@ class Nginx:
             "slowest_s": slowest[0],
             "slowest_path": slowest[1],
         }
+
+
+# ---------------------------------------------------------------------------
+# A running daemon
+# ---------------------------------------------------------------------------
+
+
+def daemon_env():
+    """The environment `tributary run` / `poll` gets: no proxies, no systemd
+    notify socket or state directory, warnings only."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(RUST_LOG="warn", NO_COLOR="1")
+    env.pop("NOTIFY_SOCKET", None)
+    env.pop("STATE_DIRECTORY", None)
+    return env
+
+
+def http_get(url, timeout=60, headers=None):
+    """(status, body) of a GET, the body gunzipped when the answer says gzip."""
+    req = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        body = r.read()
+        coding = r.headers.get("Content-Encoding")
+        if coding == "gzip":
+            body = gzip.decompress(body)
+        elif coding not in (None, "identity"):
+            raise ValueError(f"unexpected Content-Encoding {coding}")
+        return r.status, body
+
+
+def poll_counts(listen):
+    """From the daemon's /metrics: (sources polled at least once, polls per
+    outcome), or None when it did not answer. A source whose schedule comes
+    round again during a run counts once among the sources."""
+    try:
+        _, body = http_get(f"http://127.0.0.1:{listen}/metrics", timeout=30)
+    except (OSError, urllib.error.URLError):
+        return None
+    polled, outcomes = set(), {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line.startswith("tributary_polls_total{"):
+            continue
+        count = int(float(line.rsplit(" ", 1)[1]))
+        source = re.search(r'source="([^"]*)"', line)
+        outcome = re.search(r'outcome="([^"]*)"', line)
+        if count > 0:
+            polled.add(source.group(1) if source else line)
+        key = outcome.group(1) if outcome else "?"
+        outcomes[key] = outcomes.get(key, 0) + count
+    return len(polled), outcomes
 
 
 # ---------------------------------------------------------------------------
