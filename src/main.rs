@@ -5,10 +5,21 @@
 use clap::Parser;
 use tributary::cli::{self, Cli};
 
+/// Threads for blocking work (SQLite reads and writes, ingest). Every
+/// source task reads its poll state at start, so without a bound a daemon
+/// with 10,000 sources would start 512 threads (tokio's default), each
+/// with its own stack and SQLite connection, and keep that memory.
+/// Ingest is bounded by the cores and writes by the single writer, so a
+/// few threads more than the cores keep the work flowing.
+const BLOCKING_THREADS: usize = 16;
+
 fn main() {
     let cli = Cli::parse();
     cli::init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
