@@ -43,3 +43,50 @@ fn parse_survives_cdata_opener_in_attribute_before_late_declaration() {
         );
     }
 }
+
+/// The `feed` target's find: feed-rs 3 splits an author string into name and
+/// e-mail address by slicing one byte beside the address, which panics when
+/// that byte is inside a multi-byte character (`«mario@example.it»`, or a
+/// U+FFFD left by an invalid byte). The panic was contained, but the whole
+/// feed was lost on every poll as "the feed parser crashed".
+#[test]
+fn parse_survives_email_beside_a_multibyte_character_in_an_author() {
+    let input = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/regressions/feed-email-beside-multibyte-character-in-author"
+    ))
+    .unwrap();
+    // The first byte is the fuzz target's selector; the rest is the document.
+    let feed = parse_bytes(&input[1..], None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(feed.items.len(), 1);
+    assert_eq!(feed.items[0].title.as_deref(), Some("Prima"));
+
+    let authors = [
+        "«redazione@ecoadriatico.example.it»",
+        "Redazione «redazione@ecoadriatico.example.it»",
+        "redazione@ecoadriatico.example.it — Redazione",
+        "redazione@ecoadriatico.ex\u{FFFD}mple.it (Redazione)",
+        "&#171;redazione@ecoadriatico.example.it&#187;",
+    ];
+    for author in authors {
+        for element in ["author", "dc:creator", "managingEditor"] {
+            let (channel, item) = if element == "managingEditor" {
+                (format!("<{element}>{author}</{element}>"), String::new())
+            } else {
+                (String::new(), format!("<{element}>{author}</{element}>"))
+            };
+            let doc = format!(
+                "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>T</title>{channel}\
+                 <item><guid>1</guid><title>Prima</title>{item}</item>\
+                 <item><guid>2</guid><title>Seconda città</title></item></channel></rss>"
+            );
+            let feed = parse_bytes(doc.as_bytes(), None).unwrap_or_else(|e| panic!("{element} {author}: {e}"));
+            let titles: Vec<_> = feed.items.iter().map(|i| i.title.as_deref()).collect();
+            assert_eq!(titles, [Some("Prima"), Some("Seconda città")], "{element} {author}");
+        }
+    }
+    let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[
+        {"id":"1","title":"Prima","content_text":"x","authors":[{"name":"«redazione@ecoadriatico.example.it»"}]}]}"#;
+    let feed = parse_bytes(json.as_bytes(), None).unwrap_or_else(|e| panic!("JSON Feed: {e}"));
+    assert_eq!(feed.items.len(), 1);
+}

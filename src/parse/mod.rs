@@ -4,8 +4,10 @@
 //! repaired by [`prepare`] (charset, declarations, bare `&`, HTML entities,
 //! illegal characters, RSS version), dates go through our lenient
 //! [`dates::parse_date`], every parse gets a fresh feed-rs `Parser` (a reused
-//! one panics after an error), a panic inside feed-rs is contained and
-//! reported as this source's error, and item ids are deterministic: the
+//! one panics after an error), a panic inside feed-rs is contained (the
+//! known one, in splitting an author string next to a multi-byte character,
+//! gets one retry on a spaced-out copy) and otherwise reported as this
+//! source's error, and item ids are deterministic: the
 //! feed's own id, else `gen:` + a fixed-key hash of the link, else of the
 //! title, else of the content — never a random UUID.
 //!
@@ -17,9 +19,11 @@ pub mod prepare;
 
 use std::hash::Hasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use feed_rs::model::{Entry as FeedEntry, Feed, Link, Text};
+use regex::Regex;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use url::Url;
 
@@ -82,24 +86,76 @@ pub fn parse(doc: Document<'_>) -> Result<ParsedFeed, ParseError> {
     let shown = || display_url(doc.url);
     let prepared = prepare::prepare(doc.bytes, doc.charset);
     let base = matches!(doc.url.scheme(), "http" | "https").then(|| doc.url.as_str().to_string());
-    let text = prepared.text;
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // A fresh parser per document: feed-rs 3 panics when a parser is
-        // reused after a failed parse.
-        feed_rs::parser::Builder::new()
-            .base_uri(base.as_deref())
-            .timestamp_parser(dates::parse_date)
-            .id_generator(generate_id)
-            .sanitize_content(false)
-            .build()
-            .parse(text.as_bytes())
-    }));
+    let mut text = prepared.text;
+    let run = |text: &str| {
+        catch_unwind(AssertUnwindSafe(|| {
+            // A fresh parser per document: feed-rs 3 panics when a parser is
+            // reused after a failed parse.
+            feed_rs::parser::Builder::new()
+                .base_uri(base.as_deref())
+                .timestamp_parser(dates::parse_date)
+                .id_generator(generate_id)
+                .sanitize_content(false)
+                .build()
+                .parse(text.as_bytes())
+        }))
+    };
+    let mut outcome = run(&text);
+    if outcome.is_err()
+        && let Some(spaced) = space_out_emails(&text)
+    {
+        outcome = run(&spaced);
+        text = spaced;
+    }
     let feed = match outcome {
         Err(_) => return Err(ParseError::Panicked { url: shown() }),
         Ok(Err(e)) => return Err(explain(e, &text, prepared.syntax, doc.media_type, shown())),
         Ok(Ok(feed)) => feed,
     };
     Ok(convert(feed, &text))
+}
+
+/// feed-rs 3's pattern for the e-mail address in an author string
+/// (`Person::parse`), copied so the same matches are found.
+static PERSON_EMAIL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\b(<\[\()?(mailto:)?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})(>]\))?\b").ok());
+
+/// The document with a space between every e-mail address and a non-ASCII
+/// character (or a character reference) touching it; `None` when there is
+/// none.
+///
+/// feed-rs 3 splits an author string such as `«mario@example.it»` into name
+/// and address by slicing one byte before or after the address, which
+/// panics inside a multi-byte character: the whole feed would be lost. After
+/// such a panic the document is parsed once more in this form, where that
+/// byte is the space.
+fn space_out_emails(text: &str) -> Option<String> {
+    let regex = PERSON_EMAIL.as_ref()?;
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut copied = 0;
+    for m in regex.find_iter(text) {
+        let before = text[..m.start()].chars().next_back();
+        let after = text[m.end()..].chars().next();
+        let space_before = before.is_some_and(|c| !c.is_ascii() || c == ';');
+        let space_after = after.is_some_and(|c| !c.is_ascii() || c == '&' || c == '\\');
+        if !space_before && !space_after {
+            continue;
+        }
+        out.push_str(&text[copied..m.start()]);
+        if space_before {
+            out.push(' ');
+        }
+        out.push_str(m.as_str());
+        if space_after {
+            out.push(' ');
+        }
+        copied = m.end();
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
 }
 
 /// How a URL is shown in messages: file URLs as paths.
