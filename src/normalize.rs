@@ -991,7 +991,8 @@ pub fn content_hash(entry_title: &str, link: Option<&str>, summary: Option<&str>
 /// into another by a misplaced table, say), so the passes above are repeated
 /// on their own output until it no longer changes — usually one extra pass
 /// confirms it — and markup still unsettled after four passes is reduced to
-/// its text.
+/// its text. The confirming pass is skipped when [`reparses_unchanged`]
+/// shows the output is one the HTML parser reads back as written.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     let with_base;
     let builder: &ammonia::Builder<'static> = match base.filter(|u| is_http(u)) {
@@ -1002,6 +1003,14 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
         None => &NO_BASE_BUILDER,
     };
     let mut out = sanitize_pass(html, builder);
+    if reparses_unchanged(&out) {
+        debug_assert_eq!(
+            sanitize_pass(&out, builder),
+            out,
+            "a settled sanitization changed on another pass"
+        );
+        return out;
+    }
     for _ in 1..MAX_SANITIZE_PASSES {
         let again = sanitize_pass(&out, builder);
         if again == out {
@@ -1018,6 +1027,143 @@ fn sanitize_pass(html: &str, builder: &ammonia::Builder<'_>) -> String {
     let input = strip_unwanted_chars(html);
     let prepared = prepare_html(&input).unwrap_or_else(|| flatten_html(&input));
     finish_markup(&builder.clean(&prepared).to_string())
+}
+
+/// Allowed elements in the HTML parser's "special" category: a start `<li>`
+/// (`<dd>`, `<dt>`) looks for an open one to close only up to the nearest of
+/// these, other than `div` and `p`.
+const SPECIAL_TAGS: &[&str] = &[
+    "area",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "caption",
+    "center",
+    "col",
+    "colgroup",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "img",
+    "li",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+    "wbr",
+];
+
+/// Whether sanitized, serialized `html` is certain to come back unchanged
+/// from another [`sanitize_pass`], so that pass can be skipped.
+///
+/// Conservative: `true` only when the markup is already in canonical form
+/// ([`prepare_html`] and the character filter leave it alone), contains no
+/// carriage return (the parser turns it into a newline), and is a token
+/// stream on which the HTML tree builder does nothing but open and close:
+/// every end tag closes the element on top, every element is closed, no
+/// start tag closes an open `<p>`, `<li>`, `<dd>`/`<dt>`, heading or `<a>`
+/// or triggers ruby's implied end tags, and table parts appear only where
+/// they belong with nothing but whitespace text between them. The parser
+/// then builds the tree that was serialized, the allowlist keeps it as it
+/// is, and the serializer writes the same text. Anything else returns
+/// `false` and gets the confirming pass.
+fn reparses_unchanged(html: &str) -> bool {
+    if html.contains('\r') || matches!(strip_unwanted_chars(html), Cow::Owned(_)) {
+        return false;
+    }
+    if prepare_html(html).as_deref() != Some(html) {
+        return false;
+    }
+    let mut stack: Vec<&'static str> = Vec::new();
+    let open = |stack: &[&str], name: &str| stack.contains(&name);
+    for token in Tokenizer::new(html) {
+        let top = stack.last().copied();
+        let in_table_structure = matches!(top, Some("table" | "tbody" | "thead" | "tfoot" | "tr" | "colgroup"));
+        match token {
+            Token::Raw { .. } => return false,
+            Token::Text(text) => {
+                let whitespace = text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0c'));
+                if in_table_structure && !whitespace {
+                    return false;
+                }
+            }
+            Token::Start(tag) => {
+                let Some(name) = allowed_tag(&tag.name) else {
+                    return false;
+                };
+                if tag.self_closing && !is_void(name) {
+                    return false;
+                }
+                let fits = match top {
+                    Some("table") => matches!(name, "caption" | "colgroup" | "tbody" | "thead" | "tfoot"),
+                    Some("tbody" | "thead" | "tfoot") => name == "tr",
+                    Some("tr") => matches!(name, "td" | "th"),
+                    Some("colgroup") => name == "col",
+                    _ => !matches!(
+                        name,
+                        "caption" | "col" | "colgroup" | "tbody" | "td" | "tfoot" | "th" | "thead" | "tr"
+                    ),
+                };
+                if !fits {
+                    return false;
+                }
+                let closes_something = match name {
+                    _ if (CLOSES_P.contains(&name) || name == "table") && open(&stack, "p") => true,
+                    _ if is_heading(name) && top.is_some_and(is_heading) => true,
+                    "a" => open(&stack, "a"),
+                    "li" | "dd" | "dt" => {
+                        let same: &[&str] = if name == "li" { &["li"] } else { &["dd", "dt"] };
+                        stack
+                            .iter()
+                            .rev()
+                            .take_while(|n| !SPECIAL_TAGS.contains(n) || matches!(**n, "div" | "p") || same.contains(n))
+                            .any(|n| same.contains(n))
+                    }
+                    "rp" | "rt" | "rtc" => {
+                        open(&stack, "ruby") && matches!(top, Some("dd" | "dt" | "li" | "p" | "rp" | "rt" | "rtc"))
+                    }
+                    _ => false,
+                };
+                if closes_something {
+                    return false;
+                }
+                if !is_void(name) {
+                    stack.push(name);
+                }
+            }
+            Token::End(name) => {
+                if top != Some(name.as_str()) {
+                    return false;
+                }
+                stack.pop();
+            }
+        }
+    }
+    stack.is_empty()
 }
 
 /// The sanitizer for content without a usable base URL.
@@ -2140,6 +2286,40 @@ mod tests {
         );
         assert_eq!(sanitize_html(&out, Some(&base)), out);
         assert_eq!(sanitize_html(&out, None), out);
+    }
+
+    #[test]
+    fn confirming_pass_is_skipped_only_for_markup_the_parser_reads_back_as_written() {
+        for settled in [
+            "<p>Un caff\u{e8} \u{201c}corto\u{201d} <a href=\"https://example.org/\" rel=\"noopener noreferrer\">qui</a></p>",
+            "<ul><li>a<ul><li>b</li></ul></li></ul>",
+            "<dl><dt>t</dt><dd>d</dd></dl>",
+            "<table><tbody><tr><td>x</td></tr></tbody></table>",
+            "<b><i>x</i></b><br><pre>\n\ncode</pre>",
+            "<ruby>\u{6f22}<rt>kan</rt></ruby>",
+        ] {
+            assert!(reparses_unchanged(settled), "{settled}");
+            assert_eq!(sanitize_pass(settled, &NO_BASE_BUILDER), settled);
+        }
+        for unsettled in [
+            "<p><div>x</div></p>",
+            "<p><table><tbody><tr><td>x</td></tr></tbody></table></p>",
+            "<table><tr><td>x</td></tr></table>",
+            "<table>text<tbody></tbody></table>",
+            "<h1><h2>x</h2></h1>",
+            "<a href=\"https://a.example/\"><a href=\"https://b.example/\">x</a></a>",
+            "<li><li>x</li></li>",
+            "<dd><dt>x</dt></dd>",
+            "<ruby><rp><rt>x</rt></rp></ruby>",
+            "<b><i>x</b></i>",
+            "<b>unclosed",
+            "a\r\nb",
+            "<p/>",
+            "<td>x</td>",
+            "<p>x<!-- c --></p>",
+        ] {
+            assert!(!reparses_unchanged(unsettled), "{unsettled}");
+        }
     }
 
     #[test]
