@@ -19,6 +19,7 @@
 //! Pure functions over model types: the pipeline looks the candidates up in
 //! the store and passes them in, so this module never touches the database.
 
+use std::borrow::Cow;
 use std::hash::Hasher;
 
 use chrono::{DateTime, Utc};
@@ -169,36 +170,77 @@ pub const TITLE_MIN: f64 = 0.3;
 /// Lower-cased words of some HTML: tags dropped, entities decoded,
 /// punctuation as separators.
 pub fn words(html: &str) -> Vec<String> {
-    let mut text = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                text.push(' ');
-            }
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    let text = htmlize::unescape(&text);
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+    lowercase_words(&plain_text(html))
+        .into_iter()
+        .map(Cow::into_owned)
         .collect()
 }
 
-fn shingle_hash(words: &[String]) -> u64 {
+/// The text of some HTML: every tag replaced by a space, entities decoded.
+fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    let mut start = 0;
+    for (i, b) in html.bytes().enumerate() {
+        match b {
+            b'<' => {
+                if !in_tag {
+                    text.push_str(&html[start..i]);
+                }
+                text.push(' ');
+                in_tag = true;
+            }
+            b'>' if in_tag => {
+                in_tag = false;
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !in_tag {
+        text.push_str(&html[start..]);
+    }
+    htmlize::unescape(text).into_owned()
+}
+
+/// The words of some text, lower-cased; a word already in lower case is
+/// borrowed rather than copied (the same result as `str::to_lowercase` on
+/// each word, which is what stored fingerprints were computed with).
+fn lowercase_words(text: &str) -> Vec<Cow<'_, str>> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            if w.is_ascii() {
+                if w.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(w.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(w)
+                }
+            } else if w.chars().all(is_own_lowercase) {
+                Cow::Borrowed(w)
+            } else {
+                Cow::Owned(w.to_lowercase())
+            }
+        })
+        .collect()
+}
+
+/// Whether a character lower-cases to itself alone.
+fn is_own_lowercase(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    lower.next() == Some(c) && lower.next().is_none()
+}
+
+fn shingle_hash<S: AsRef<str>>(words: &[S]) -> u64 {
     let mut h = SipHasher13::new_with_keys(0x7368_696e_676c_6573, 0x7472_6962_7574_6172);
     for w in words {
-        h.write(w.as_bytes());
+        h.write(w.as_ref().as_bytes());
         h.write_u8(0xff);
     }
     h.finish()
 }
 
-fn shingles(words: &[String]) -> Vec<u64> {
+fn shingles<S: AsRef<str>>(words: &[S]) -> Vec<u64> {
     if words.len() < 3 {
         return if words.is_empty() {
             vec![]
@@ -232,13 +274,14 @@ fn sorted_set(hashes: impl Iterator<Item = u64>) -> Vec<u32> {
 /// The fingerprint of an entry's title and body (content, else summary);
 /// `None` when the body is too short to judge.
 pub fn fingerprint(title: &str, body_html: Option<&str>) -> Option<Fingerprint> {
-    let body = words(body_html?);
+    let text = plain_text(body_html?);
+    let body = lowercase_words(&text);
     let body_shingles = shingles(&body);
     let distinct = sorted_set(body_shingles.iter().copied());
     if (distinct.len() as u32) < MIN_SHINGLES {
         return None;
     }
-    let title_shingles = shingles(&words(title));
+    let title_shingles = shingles(&lowercase_words(&plain_text(title)));
     // The shingles of the first k words are the first k - 2 body shingles
     // (the body has at least MIN_SHINGLES + 2 words here).
     let lead_of = |k: usize| &body_shingles[..body.len().min(k).saturating_sub(2)];
@@ -456,6 +499,17 @@ mod tests {
             title: title.into(),
             fingerprint: fingerprint(title, Some(body)).unwrap(),
         }
+    }
+
+    #[test]
+    fn lowercase_words_match_lowercasing_each_word() {
+        let text = "Bologna ODOΣ Σ ΣΑΣ İstanbul ǅemal straße STRASSE ﬁne mobilità Città 42x Ωmega ǈ";
+        let slow: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        assert_eq!(lowercase_words(text), slow);
     }
 
     #[test]
