@@ -170,14 +170,14 @@ pub const TITLE_MIN: f64 = 0.3;
 /// Lower-cased words of some HTML: tags dropped, entities decoded,
 /// punctuation as separators.
 pub fn words(html: &str) -> Vec<String> {
-    lowercase_words(&plain_text(html))
+    lowercase_words(&text_between_tags(html))
         .into_iter()
         .map(Cow::into_owned)
         .collect()
 }
 
 /// The text of some HTML: every tag replaced by a space, entities decoded.
-fn plain_text(html: &str) -> String {
+fn text_between_tags(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut in_tag = false;
     let mut start = 0;
@@ -274,14 +274,14 @@ fn sorted_set(hashes: impl Iterator<Item = u64>) -> Vec<u32> {
 /// The fingerprint of an entry's title and body (content, else summary);
 /// `None` when the body is too short to judge.
 pub fn fingerprint(title: &str, body_html: Option<&str>) -> Option<Fingerprint> {
-    let text = plain_text(body_html?);
+    let text = text_between_tags(body_html?);
     let body = lowercase_words(&text);
     let body_shingles = shingles(&body);
     let distinct = sorted_set(body_shingles.iter().copied());
     if (distinct.len() as u32) < MIN_SHINGLES {
         return None;
     }
-    let title_shingles = shingles(&lowercase_words(&plain_text(title)));
+    let title_shingles = shingles(&lowercase_words(&text_between_tags(title)));
     // The shingles of the first k words are the first k - 2 body shingles
     // (the body has at least MIN_SHINGLES + 2 words here).
     let lead_of = |k: usize| &body_shingles[..body.len().min(k).saturating_sub(2)];
