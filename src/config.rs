@@ -127,8 +127,7 @@ impl OutputConfig {
 
     /// Whether an entry with this title and text passes the regex filters.
     pub fn accepts(&self, text: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(text)))
-            && !self.exclude.iter().any(|r| r.is_match(text))
+        passes_filters(&self.include, &self.exclude, || text)
     }
 }
 
@@ -269,9 +268,27 @@ pub struct SourceConfig {
 impl SourceConfig {
     /// Whether an item with this title and text passes the include/exclude filters.
     pub fn accepts(&self, text: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|r| r.is_match(text)))
-            && !self.exclude.iter().any(|r| r.is_match(text))
+        passes_filters(&self.include, &self.exclude, || text)
     }
+
+    /// [`accepts`](Self::accepts) with the text built only when a filter
+    /// needs it: most sources have none, and the text is a copy of the
+    /// whole item.
+    pub fn accepts_with<T: AsRef<str>>(&self, text: impl FnOnce() -> T) -> bool {
+        passes_filters(&self.include, &self.exclude, text)
+    }
+}
+
+/// The include/exclude rule shared by sources and outputs: some include
+/// pattern matches (or there is none) and no exclude pattern does. `text`
+/// is called only when there is a pattern to match.
+fn passes_filters<T: AsRef<str>>(include: &[Regex], exclude: &[Regex], text: impl FnOnce() -> T) -> bool {
+    if include.is_empty() && exclude.is_empty() {
+        return true;
+    }
+    let text = text();
+    let text = text.as_ref();
+    (include.is_empty() || include.iter().any(|r| r.is_match(text))) && !exclude.iter().any(|r| r.is_match(text))
 }
 
 // ---------------------------------------------------------------- stage 1: syntax

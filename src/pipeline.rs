@@ -465,13 +465,15 @@ fn ingest(
             continue;
         }
         let entry = normalize::normalize(item, &ncx);
-        let text = format!(
-            "{}\n{}\n{}",
-            entry.title,
-            entry.summary_html.as_deref().unwrap_or(""),
-            entry.content_html.as_deref().unwrap_or("")
-        );
-        if !source.accepts(&text) {
+        let text = || {
+            format!(
+                "{}\n{}\n{}",
+                entry.title,
+                entry.summary_html.as_deref().unwrap_or(""),
+                entry.content_html.as_deref().unwrap_or("")
+            )
+        };
+        if !source.accepts_with(text) {
             counts.filtered += 1;
             continue;
         }
