@@ -330,18 +330,27 @@ fn overlap(a: &[u32], b: &[u32]) -> usize {
 /// Jaccard similarity of two bodies estimated from their bottom-k sketches
 /// (exact when both bodies have at most [`SKETCH`] shingles).
 pub fn jaccard(a: &Fingerprint, b: &Fingerprint) -> f64 {
-    let mut union: Vec<u32> = a.sketch.iter().chain(b.sketch.iter()).copied().collect();
-    union.sort_unstable();
-    union.dedup();
-    union.truncate(SKETCH);
-    if union.is_empty() {
+    // One merge walk over the two sorted sketches: the first SKETCH hashes
+    // of their union, and how many of those both hold.
+    let (a, b) = (&a.sketch, &b.sketch);
+    let (mut i, mut j, mut union, mut both) = (0, 0, 0usize, 0usize);
+    while union < SKETCH && (i < a.len() || j < b.len()) {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => i += 1,
+            (Some(_), None) => i += 1,
+            _ => j += 1,
+        }
+        union += 1;
+    }
+    if union == 0 {
         return 0.0;
     }
-    let both = union
-        .iter()
-        .filter(|h| a.sketch.binary_search(h).is_ok() && b.sketch.binary_search(h).is_ok())
-        .count();
-    both as f64 / union.len() as f64
+    both as f64 / union as f64
 }
 
 /// Share of the shorter body's opening shingles found in the longer one's opening.
@@ -400,6 +409,54 @@ mod tests {
         assert_eq!(fp.shingles, 44);
         assert_eq!(fp.sketch[..4], [49_655_106, 147_144_205, 464_208_879, 471_659_448]);
         assert_eq!(fp.lead[..4], fp.sketch[..4]);
+    }
+
+    /// The bottom-k estimate as defined: the union's first SKETCH hashes,
+    /// and the share of them both sketches hold.
+    fn jaccard_by_definition(a: &[u32], b: &[u32]) -> f64 {
+        let mut union: Vec<u32> = a.iter().chain(b).copied().collect();
+        union.sort_unstable();
+        union.dedup();
+        union.truncate(SKETCH);
+        if union.is_empty() {
+            return 0.0;
+        }
+        let both = union.iter().filter(|h| a.contains(h) && b.contains(h)).count();
+        both as f64 / union.len() as f64
+    }
+
+    #[test]
+    fn jaccard_walk_matches_the_definition() {
+        let sketch = |seed: u32, n: usize, step: u32| -> Vec<u32> {
+            let mut v: Vec<u32> = (0..n as u32)
+                .map(|k| seed.wrapping_add(k.wrapping_mul(step)) % 5_000)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v.truncate(SKETCH);
+            v
+        };
+        let fp = |sketch: Vec<u32>| Fingerprint {
+            simhash: 0,
+            lead_simhash: 0,
+            shingles: sketch.len() as u32,
+            sketch,
+            lead: vec![],
+        };
+        let cases = [
+            (sketch(0, 0, 1), sketch(0, 0, 1)),
+            (sketch(0, 10, 1), sketch(0, 0, 1)),
+            (sketch(0, 10, 1), sketch(5, 10, 1)),
+            (sketch(0, 200, 7), sketch(0, 200, 7)),
+            (sketch(0, 200, 7), sketch(3, 200, 11)),
+            (sketch(100, 300, 13), sketch(0, 50, 3)),
+            (sketch(1, 128, 1), sketch(129, 128, 1)),
+        ];
+        for (a, b) in cases {
+            let want = jaccard_by_definition(&a, &b);
+            assert_eq!(jaccard(&fp(a.clone()), &fp(b.clone())), want, "{a:?} / {b:?}");
+            assert_eq!(jaccard(&fp(b), &fp(a)), want);
+        }
     }
 
     fn entry(title: &str, content: &str, day: u32) -> Entry {
