@@ -268,7 +268,7 @@ pub struct SourceConfig {
 impl SourceConfig {
     /// Whether an item with this title and text passes the include/exclude filters.
     pub fn accepts(&self, text: &str) -> bool {
-        passes_filters(&self.include, &self.exclude, || text)
+        self.accepts_with(|| text)
     }
 
     /// [`accepts`](Self::accepts) with the text built only when a filter

@@ -24,7 +24,6 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::Hasher;
-use std::sync::LazyLock;
 
 use chrono::{DateTime, Duration, Utc};
 use siphasher::sip128::{Hasher128, SipHasher13};
@@ -1029,13 +1028,14 @@ pub fn content_hash(entry_title: &str, link: Option<&str>, summary: Option<&str>
 /// its text. The confirming pass is skipped when [`reparses_unchanged`]
 /// shows the output is one the HTML parser reads back as written.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
-    match base.filter(|u| is_http(u)) {
-        Some(base) => BASE_BUILDER.with_borrow_mut(|builder| {
-            builder.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()));
-            sanitize_with(html, builder)
-        }),
-        None => sanitize_with(html, &NO_BASE_BUILDER),
-    }
+    let relative = match base.filter(|u| is_http(u)) {
+        Some(base) => ammonia::UrlRelative::RewriteWithBase(base.clone()),
+        None => ammonia::UrlRelative::Deny,
+    };
+    BUILDER.with_borrow_mut(|builder| {
+        builder.url_relative(relative);
+        sanitize_with(html, builder)
+    })
 }
 
 /// [`sanitize_html`] with the builder chosen.
@@ -1204,17 +1204,16 @@ fn reparses_unchanged(html: &str) -> bool {
     stack.is_empty()
 }
 
-/// The sanitizer for content without a usable base URL.
-static NO_BASE_BUILDER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| html_builder(None));
-
 thread_local! {
-    /// The sanitizer for content with a base URL, one per thread, given each
-    /// body's base before use: building one (a dozen hash sets) cost about as
-    /// much as a tenth of sanitizing a 5 KB body.
-    static BASE_BUILDER: RefCell<ammonia::Builder<'static>> = RefCell::new(html_builder(None));
+    /// The sanitizer, one per thread, told each body's base URL (or that
+    /// relative URLs go) before use: building one (a dozen hash sets) cost
+    /// about as much as a tenth of sanitizing a 5 KB body.
+    static BUILDER: RefCell<ammonia::Builder<'static>> = RefCell::new(html_builder());
 }
 
-fn html_builder(base: Option<&Url>) -> ammonia::Builder<'static> {
+/// The sanitizer's rules; relative URLs are dropped until
+/// [`sanitize_html`] gives it a base.
+fn html_builder() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
         .tags(ALLOWED_TAGS.iter().copied().collect())
@@ -1233,10 +1232,7 @@ fn html_builder(base: Option<&Url>) -> ammonia::Builder<'static> {
                 Some(Cow::Borrowed(value))
             }
         })
-        .url_relative(match base {
-            Some(base) => ammonia::UrlRelative::RewriteWithBase(base.clone()),
-            None => ammonia::UrlRelative::Deny,
-        });
+        .url_relative(ammonia::UrlRelative::Deny);
     builder
 }
 
@@ -2379,7 +2375,7 @@ mod tests {
             "<ruby>\u{6f22}<rt>kan</rt></ruby>",
         ] {
             assert!(reparses_unchanged(settled), "{settled}");
-            assert_eq!(sanitize_pass(settled, &NO_BASE_BUILDER), settled);
+            assert_eq!(sanitize_pass(settled, &html_builder()), settled);
         }
         for unsettled in [
             "<p><div>x</div></p>",
