@@ -48,7 +48,7 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
     let fetcher = Fetcher::new(FetchSettings::from_config(&config.daemon))?;
     Ok(Context {
         fetcher,
-        store,
+        store: store.clone(),
         force: false,
         jitter: config.daemon.jitter,
         rules: crate::dedup::Rules {
@@ -57,6 +57,7 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
             text_window_secs: config.dedup.text_window.as_secs() as i64,
         },
         ingest_slots: pipeline::ingest_slots(),
+        committer: pipeline::Committer::start(store.clone()).context("cannot start the database writer thread")?,
     })
 }
 

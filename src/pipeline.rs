@@ -5,7 +5,10 @@
 //! refresh runs in its own tracing span named after the source, never fails
 //! the caller — a failure is recorded on the source row and returned as a
 //! report — and commits the poll's entries together with the source's new
-//! validators in one transaction.
+//! validators in one transaction. Preparing a document (parse, normalize,
+//! fingerprint) runs on one slot per core; storing it runs on the single
+//! writer thread ([`Committer`]), which commits the polls waiting for it
+//! together.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -41,6 +44,8 @@ pub struct Context {
     /// store), one per core: fetched bodies wait here instead of all being
     /// parsed at once, which bounds memory and leaves CPU to the server.
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// The writer the prepared polls queue for.
+    pub committer: Committer,
 }
 
 /// Ingest slots for this machine: one per available core.
@@ -332,7 +337,6 @@ async fn poll(
         Fetched::Body(body) => {
             report.status = Some(body.status);
             report.bytes = body.bytes.len();
-            let store = cx.store.clone();
             let source2 = source.clone();
             let elapsed = started.elapsed().as_millis() as u64;
             let jitter = cx.jitter;
@@ -340,27 +344,32 @@ async fn poll(
             let before = state.poll;
             let cache_hints = source.cache_hints;
             let max_age = response.max_age;
-            let _slot = cx
+            let committer = cx.committer.clone();
+            let slot = cx
                 .ingest_slots
                 .acquire()
                 .await
                 .map_err(|_| PollError::Task(source.name.clone()))?;
-            let counts = blocking(&source.name, move || {
+            let answer = blocking(&source.name, move || {
                 let at = IngestAt {
                     now,
                     elapsed_ms: elapsed,
                     rules,
                 };
-                ingest(&store, &source2, source_id, *body, at, |feed_hint| {
+                let prepared = prepare(&source2, source_id, *body, at, |feed_hint| {
                     let min_interval = cache_hints
                         .then(|| max_age.max(feed_hint))
                         .flatten()
                         .map(|d| d.min(schedule::MAX_BACKOFF));
                     let due = due_after(&source2, jitter, &before, now, true, None, min_interval);
                     (min_interval, due, redirect)
-                })
+                })?;
+                committer.submit(prepared)
             })
             .await?;
+            // The slot is for preparing; the writer takes it from here.
+            drop(slot);
+            let counts = answer.await.map_err(|_| PollError::Task(source.name.clone()))??;
             report.items = counts.items;
             report.new = counts.new;
             report.updated = counts.updated;
@@ -411,10 +420,11 @@ pub fn ingest_body(
         rules,
     };
     let before = PollState::default();
-    ingest(store, source, source_id, body, at, |hint| {
+    let prepared = prepare(source, source_id, body, at, |hint| {
         let due = due_after(source, Duration::ZERO, &before, now, true, None, hint);
         (hint, due, None)
-    })
+    })?;
+    Ok(store.write(|w| prepared.apply(w))?)
 }
 
 /// When an ingest happens and under which rules.
@@ -431,15 +441,31 @@ type Schedule = (
     Option<(Option<String>, Option<String>)>,
 );
 
-/// Parse, normalize, dedup and store one fetched document, in one transaction.
-fn ingest(
-    store: &Store,
+/// A fetched document parsed, normalized and fingerprinted: everything a
+/// poll writes, owned, so that it can wait for the writer while the next
+/// document is being prepared.
+#[derive(Debug)]
+pub struct Prepared {
+    source: SourceConfig,
+    source_id: i64,
+    rules: dedup::Rules,
+    now: DateTime<Utc>,
+    entries: Vec<Entry>,
+    fingerprints: Vec<Option<Fingerprint>>,
+    /// Items and filtered items; the rest is counted when stored.
+    counts: IngestCounts,
+    /// The source's row after the poll, counts filled in when stored.
+    record: PollRecord,
+}
+
+/// Parse, normalize and fingerprint one fetched document; nothing is written.
+fn prepare(
     source: &SourceConfig,
     source_id: i64,
     body: Body,
     at: IngestAt,
     schedule_after: impl FnOnce(Option<Duration>) -> Schedule,
-) -> Result<IngestCounts, PollError> {
+) -> Result<Prepared, PollError> {
     let IngestAt { now, elapsed_ms, rules } = at;
     let parsed = parse::parse(Document {
         bytes: &body.bytes,
@@ -480,7 +506,7 @@ fn ingest(
         entries.push(entry);
     }
     let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
-    let fingerprints: Vec<_> = entries
+    let fingerprints = entries
         .iter()
         .map(|e| {
             rules
@@ -489,34 +515,125 @@ fn ingest(
                 .flatten()
         })
         .collect();
-    store.write(|w| {
-        for (e, fp) in entries.iter().zip(&fingerprints) {
-            store_entry(w, source, source_id, e, fp.as_ref(), rules, now, &mut counts)?;
+    let record = PollRecord {
+        at: now,
+        outcome: "ok".into(),
+        status: Some(body.status),
+        error: None,
+        items: counts.items,
+        bytes: body.bytes.len(),
+        duration_ms: elapsed_ms,
+        retry_after: None,
+        min_interval_secs: min_interval.map(|d| d.as_secs()),
+        next_due: Some(next_due),
+        redirect,
+        validators: Some(body.validators),
+        feed: Some(parsed.info),
+        ..PollRecord::default()
+    };
+    Ok(Prepared {
+        source: source.clone(),
+        source_id,
+        rules,
+        now,
+        entries,
+        fingerprints,
+        counts,
+        record,
+    })
+}
+
+impl Prepared {
+    /// Stores the poll's entries and the source's new row in `w`'s
+    /// transaction; may run again in a fresh transaction if it is rolled back.
+    fn apply(&self, w: &Writer<'_>) -> Result<IngestCounts, StoreError> {
+        let mut counts = self.counts;
+        for (e, fp) in self.entries.iter().zip(&self.fingerprints) {
+            store_entry(
+                w,
+                &self.source,
+                self.source_id,
+                e,
+                fp.as_ref(),
+                self.rules,
+                self.now,
+                &mut counts,
+            )?;
         }
-        w.record_poll(
-            source_id,
-            &PollRecord {
-                at: now,
-                outcome: "ok".into(),
-                status: Some(body.status),
-                error: None,
-                validators: Some(body.validators.clone()),
-                feed: Some(parsed.info.clone()),
-                items: counts.items,
-                new: counts.new,
-                updated: counts.updated,
-                merged: counts.merged_link + counts.merged_text,
-                bytes: body.bytes.len(),
-                duration_ms: elapsed_ms,
-                retry_after: None,
-                min_interval_secs: min_interval.map(|d| d.as_secs()),
-                next_due: Some(next_due),
-                redirect: redirect.clone(),
-            },
-        )?;
-        Ok(())
-    })?;
-    Ok(counts)
+        let record = PollRecord {
+            new: counts.new,
+            updated: counts.updated,
+            merged: counts.merged_link + counts.merged_text,
+            ..self.record.clone()
+        };
+        w.record_poll(self.source_id, &record)?;
+        Ok(counts)
+    }
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<IngestCounts, StoreError>>;
+
+/// Polls prepared and waiting for the writer, at most: a full queue holds
+/// back preparing (and so memory) until the writer catches up.
+const QUEUE: usize = 32;
+
+/// The most polls committed in one transaction.
+const MAX_BATCH: usize = 64;
+
+/// The single writer of prepared polls: a thread that takes every poll
+/// waiting when it is free and commits them in one transaction (group
+/// commit). Each poll's entries still move together with its validators,
+/// and a poll is reported stored only once its transaction is durable; what
+/// a batch saves is the commit and the index pages shared by its polls,
+/// written to the WAL once instead of once per poll. Stops when the last
+/// handle is dropped.
+#[derive(Debug, Clone)]
+pub struct Committer {
+    queue: std::sync::mpsc::SyncSender<(Prepared, Reply)>,
+}
+
+impl Committer {
+    /// Starts the writer thread for `store`.
+    pub fn start(store: Arc<Store>) -> std::io::Result<Committer> {
+        let (queue, waiting) = std::sync::mpsc::sync_channel::<(Prepared, Reply)>(QUEUE);
+        std::thread::Builder::new()
+            .name("tributary-writer".into())
+            .spawn(move || {
+                while let Ok(first) = waiting.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH
+                        && let Ok(next) = waiting.try_recv()
+                    {
+                        batch.push(next);
+                    }
+                    let (polls, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    // A panic fails this batch's polls (their replies are
+                    // dropped, the transaction rolled back), not the writer.
+                    let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        store.write_each(&polls, |w, p| p.apply(w))
+                    }));
+                    if let Ok(results) = results {
+                        for (reply, result) in replies.into_iter().zip(results) {
+                            // The poll may have been cancelled (shutdown): nothing to tell.
+                            let _ = reply.send(result);
+                        }
+                    }
+                }
+            })?;
+        Ok(Committer { queue })
+    }
+
+    /// Queues a prepared poll, blocking while the queue is full; the
+    /// receiver answers once the poll is committed or has failed.
+    fn submit(
+        &self,
+        poll: Prepared,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<IngestCounts, StoreError>>, PollError> {
+        let name = poll.source.name.clone();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue.send((poll, reply)).map_err(|_| PollError::Task(name))?;
+        Ok(answer)
+    }
 }
 
 /// Stores one normalized entry of a poll in the poll's transaction: the

@@ -245,6 +245,23 @@ impl Store {
         Ok(value)
     }
 
+    /// Runs `f` on each job, all in one write transaction, and returns each
+    /// job's result. Should any job fail, that transaction is rolled back and
+    /// every job runs again in a transaction of its own, so one bad job fails
+    /// alone and the others are stored; `f` must therefore be repeatable.
+    pub fn write_each<J, T>(
+        &self,
+        jobs: &[J],
+        f: impl Fn(&Writer<'_>, &J) -> Result<T, StoreError>,
+    ) -> Vec<Result<T, StoreError>> {
+        if jobs.len() > 1
+            && let Ok(values) = self.write(|w| jobs.iter().map(|j| f(w, j)).collect::<Result<Vec<T>, _>>())
+        {
+            return values.into_iter().map(Ok).collect();
+        }
+        jobs.iter().map(|j| self.write(|w| f(w, j))).collect()
+    }
+
     /// Runs a read-only query on a pooled connection.
     pub(crate) fn read<T>(
         &self,
@@ -300,6 +317,37 @@ mod tests {
     fn migrations_are_valid() {
         migrations().validate().unwrap();
         assert!(schema_version() >= 1);
+    }
+
+    #[test]
+    fn write_each_fails_only_the_failing_job_and_keeps_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db")).unwrap();
+        let jobs = ["a", "bad", "c"];
+        let results = s.write_each(&jobs, |w, name| {
+            w.source_id(name, "https://example.org/feed")?;
+            if *name == "bad" {
+                // A failure after a write: that write must not survive.
+                w.exec("INSERT INTO no_such_table VALUES (1)", [])
+                    .map_err(w.err("testing"))?;
+            }
+            Ok(name.len())
+        });
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[0].as_ref().ok(), Some(&1));
+        assert!(results[1].is_err(), "{:?}", results[1]);
+        assert_eq!(results[2].as_ref().ok(), Some(&1));
+        let names: Vec<String> = s.sources().unwrap().into_iter().map(|st| st.name).collect();
+        assert_eq!(names, ["a", "c"]);
+    }
+
+    #[test]
+    fn write_each_commits_a_batch_of_good_jobs_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("t.db")).unwrap();
+        let results = s.write_each(&["a", "b"], |w, name| w.source_id(name, "https://example.org/feed"));
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(s.sources().unwrap().len(), 2);
     }
 
     #[test]
