@@ -555,11 +555,20 @@ fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
 /// the UTF-8 bytes: this runs over every HTML body several times, and almost
 /// always finds nothing.
 fn first_unwanted(s: &str) -> Option<usize> {
+    /// Bytes checked at once for plain ASCII text, the common case: a
+    /// branch-free test the compiler turns into vector instructions.
+    const CHUNK: usize = 16;
+    let plain = |x: u8| (x.wrapping_sub(0x20) < 0x5F) | (x == b'\t') | (x == b'\n') | (x == b'\r');
     let b = s.as_bytes();
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     let mut i = 0;
     while i < b.len() {
-        let x = b[i];
+        while let Some(chunk) = b.get(i..i + CHUNK)
+            && chunk.iter().fold(true, |ok, &x| ok & plain(x))
+        {
+            i += CHUNK;
+        }
+        let Some(&x) = b.get(i) else { break };
         let (len, unwanted) = match x {
             b'\t' | b'\n' | b'\r' => (1, false),
             0x00..=0x1F | 0x7F => (1, true),
@@ -1902,6 +1911,21 @@ mod tests {
             );
         }
         assert_eq!(first_unwanted("città “x” \u{7}"), Some("città “x” ".len()));
+    }
+
+    #[test]
+    fn byte_scan_agrees_with_the_character_rule_across_ascii_chunks() {
+        // The scan skips plain ASCII 16 bytes at a time: an unwanted or
+        // multi-byte character at every offset around chunk boundaries.
+        for c in ['\u{7}', '\u{85}', '\u{FFFE}', '\u{10FFFF}', 'à', '“', '\t', '\u{1F600}'] {
+            for pad in 0..40 {
+                for tail in ["", "abc", "ò and more plain text after it, long enough"] {
+                    let s = format!("{}{c}{tail}", "x".repeat(pad));
+                    let expected = s.char_indices().find(|(_, c)| is_unwanted_char(*c)).map(|(i, _)| i);
+                    assert_eq!(first_unwanted(&s), expected, "U+{:04X} after {pad}", u32::from(c));
+                }
+            }
+        }
     }
 
     /// Start tags of serialized output, with attribute names and decoded values.
