@@ -167,7 +167,7 @@ impl Store {
         // Copy the log into the database every 16 MB of it rather than
         // SQLite's 4 MB: a cold poll rewrites the same index pages into the
         // file four times less often, and fewer commits wait for a copy
-        // (docs/performance.md, "Where a cold poll's time goes").
+        // (docs/performance.md, "Where a cold poll's time went before group commit").
         conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
             .map_err(sql)?;
         // Every statement of a poll stays prepared.
