@@ -57,7 +57,7 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
             text_window_secs: config.dedup.text_window.as_secs() as i64,
         },
         ingest_slots: pipeline::ingest_slots(),
-        committer: pipeline::Committer::start(store.clone()).context("cannot start the database writer thread")?,
+        committer: pipeline::Committer::start(store).context("cannot start the database writer thread")?,
     })
 }
 

@@ -40,9 +40,10 @@ pub struct Context {
     pub jitter: Duration,
     /// Which dedup rules apply.
     pub rules: dedup::Rules,
-    /// Slots for the CPU-bound part of a poll (parse, normalize, dedup,
-    /// store), one per core: fetched bodies wait here instead of all being
-    /// parsed at once, which bounds memory and leaves CPU to the server.
+    /// Slots for preparing a fetched document (parse, normalize,
+    /// fingerprint), one per core: fetched bodies wait here instead of all
+    /// being parsed at once, which bounds memory and leaves CPU to the
+    /// server. Storing happens on the [`Committer`], outside the slots.
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
     /// The writer the prepared polls queue for.
     pub committer: Committer,
@@ -571,7 +572,9 @@ impl Prepared {
     }
 }
 
-type Reply = tokio::sync::oneshot::Sender<Result<IngestCounts, StoreError>>;
+/// What the writer answers for one prepared poll.
+type Stored = Result<IngestCounts, StoreError>;
+type Reply = tokio::sync::oneshot::Sender<Stored>;
 
 /// Polls prepared and waiting for the writer, at most: a full queue holds
 /// back preparing (and so memory) until the writer catches up.
@@ -625,10 +628,7 @@ impl Committer {
 
     /// Queues a prepared poll, blocking while the queue is full; the
     /// receiver answers once the poll is committed or has failed.
-    fn submit(
-        &self,
-        poll: Prepared,
-    ) -> Result<tokio::sync::oneshot::Receiver<Result<IngestCounts, StoreError>>, PollError> {
+    fn submit(&self, poll: Prepared) -> Result<tokio::sync::oneshot::Receiver<Stored>, PollError> {
         let name = poll.source.name.clone();
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.queue.send((poll, reply)).map_err(|_| PollError::Task(name))?;
