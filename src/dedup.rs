@@ -374,22 +374,47 @@ fn title_overlap(a: &str, b: &str) -> f64 {
 }
 
 /// How strongly a candidate matches: `Some(score)` when confirmed.
-pub fn confirm(title: &str, fp: &Fingerprint, candidate: &NearCandidate) -> Option<f64> {
+///
+/// The bodies decide alone unless the shorter one is the other's opening (a
+/// summary against its full text); only then is the candidate's title
+/// needed, so `title_of` is asked for it then and only then: most
+/// candidates share a band key by chance and are rejected on their
+/// fingerprint, without reading their entry.
+pub fn confirm<E>(
+    title: &str,
+    fp: &Fingerprint,
+    candidate: &NearCandidate,
+    title_of: impl FnOnce(i64) -> Result<String, E>,
+) -> Result<Option<f64>, E> {
     let j = jaccard(fp, &candidate.fingerprint);
     if j >= JACCARD_MIN {
-        return Some(1.0 + j);
+        return Ok(Some(1.0 + j));
     }
     let c = lead_containment(fp, &candidate.fingerprint);
-    (c >= CONTAINMENT_MIN && title_overlap(title, &candidate.title) >= TITLE_MIN).then_some(c)
+    if c < CONTAINMENT_MIN {
+        return Ok(None);
+    }
+    Ok((title_overlap(title, &title_of(candidate.entry_id)?) >= TITLE_MIN).then_some(c))
 }
 
-/// The best confirmed candidate, if any.
-pub fn best_match(title: &str, fp: &Fingerprint, candidates: &[NearCandidate]) -> Option<i64> {
-    candidates
-        .iter()
-        .filter_map(|c| confirm(title, fp, c).map(|score| (score, c.entry_id)))
-        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
-        .map(|(_, id)| id)
+/// The best confirmed candidate, if any: the highest score, and of equal
+/// scores the oldest entry. `title_of` gives a candidate's title (see
+/// [`confirm`]).
+pub fn best_match<E>(
+    title: &str,
+    fp: &Fingerprint,
+    candidates: &[NearCandidate],
+    mut title_of: impl FnMut(i64) -> Result<String, E>,
+) -> Result<Option<i64>, E> {
+    let mut best: Option<(f64, i64)> = None;
+    for c in candidates {
+        if let Some(score) = confirm(title, fp, c, &mut title_of)?
+            && best.is_none_or(|(s, id)| score.total_cmp(&s).then(id.cmp(&c.entry_id)).is_gt())
+        {
+            best = Some((score, c.entry_id));
+        }
+    }
+    Ok(best.map(|(_, id)| id))
 }
 
 #[cfg(test)]
@@ -550,12 +575,23 @@ mod tests {
 
     const STORY: &str = "<p>Il consiglio comunale di Verona ha approvato ieri sera il nuovo piano per la mobilità sostenibile, che prevede quaranta chilometri di piste ciclabili entro il 2028.</p><p>La sindaca ha spiegato che i fondi arrivano per metà dal bilancio regionale e per metà da un prestito europeo, e che i cantieri partiranno in primavera nei quartieri a sud della città.</p><p>L’opposizione ha votato contro, sostenendo che il piano sottrae parcheggi ai commercianti del centro storico senza offrire alternative credibili.</p>";
 
-    fn cand(id: i64, title: &str, body: &str) -> NearCandidate {
-        NearCandidate {
+    /// A stored candidate and its title.
+    fn cand(id: i64, title: &str, body: &str) -> (NearCandidate, String) {
+        let c = NearCandidate {
             entry_id: id,
-            title: title.into(),
             fingerprint: fingerprint(title, Some(body)).unwrap(),
-        }
+        };
+        (c, title.to_string())
+    }
+
+    /// [`best_match`] over candidates whose titles are known.
+    fn best(title: &str, fp: &Fingerprint, cands: &[(NearCandidate, String)]) -> Option<i64> {
+        let list: Vec<NearCandidate> = cands.iter().map(|(c, _)| c.clone()).collect();
+        let title_of = |id| {
+            let (_, t) = cands.iter().find(|(c, _)| c.entry_id == id).unwrap();
+            Ok::<_, std::convert::Infallible>(t.clone())
+        };
+        best_match(title, fp, &list, title_of).unwrap()
     }
 
     #[test]
@@ -586,18 +622,15 @@ mod tests {
         .unwrap();
         let c = cand(7, title, STORY);
         assert!(
-            jaccard(&fp, &c.fingerprint) >= JACCARD_MIN,
+            jaccard(&fp, &c.0.fingerprint) >= JACCARD_MIN,
             "{}",
-            jaccard(&fp, &c.fingerprint)
+            jaccard(&fp, &c.0.fingerprint)
         );
-        assert_eq!(
-            best_match("ULTIM’ORA: Verona approva il piano ciclabile", &fp, &[c]),
-            Some(7)
-        );
+        assert_eq!(best("ULTIM’ORA: Verona approva il piano ciclabile", &fp, &[c]), Some(7));
         assert!(
             bands(&fp)
                 .iter()
-                .any(|b| bands(&cand(7, title, STORY).fingerprint).contains(b))
+                .any(|b| bands(&cand(7, title, STORY).0.fingerprint).contains(b))
         );
     }
 
@@ -607,14 +640,41 @@ mod tests {
         let summary = "Il consiglio comunale di Verona ha approvato ieri sera il nuovo piano per la mobilità sostenibile, che prevede quaranta chilometri di piste ciclabili entro il 2028.";
         let fp = fingerprint(title, Some(summary)).unwrap();
         let full = cand(3, title, STORY);
-        assert!(lead_containment(&fp, &full.fingerprint) >= CONTAINMENT_MIN);
-        assert_eq!(best_match(title, &fp, std::slice::from_ref(&full)), Some(3));
+        assert!(lead_containment(&fp, &full.0.fingerprint) >= CONTAINMENT_MIN);
+        assert_eq!(best(title, &fp, std::slice::from_ref(&full)), Some(3));
         assert_eq!(
             fp.lead_simhash & 0xffff,
             fingerprint(title, Some(summary)).unwrap().lead_simhash & 0xffff
         );
         // The same summary under an unrelated title is not trusted.
-        assert_eq!(best_match("Oroscopo di oggi", &fp, &[full]), None);
+        assert_eq!(best("Oroscopo di oggi", &fp, &[full]), None);
+    }
+
+    #[test]
+    fn titles_are_read_only_for_a_summary_against_its_opening() {
+        let title = "Verona approva il piano per le piste ciclabili";
+        let unrelated = cand(
+            1,
+            "Oroscopo di oggi",
+            "<p>Ariete: giornata favorevole per i viaggi e per le nuove conoscenze, mentre in amore serve pazienza con il partner che vi chiede più attenzione.</p>",
+        );
+        let full = cand(2, title, STORY);
+        let asked = std::cell::RefCell::new(Vec::new());
+        let title_of = |id: i64| {
+            asked.borrow_mut().push(id);
+            Err::<String, _>("no title here")
+        };
+        // Bodies decide alone: the same text confirms, an unrelated one is
+        // rejected, and neither entry is read.
+        let same = fingerprint(title, Some(STORY)).unwrap();
+        let cands = [unrelated.0.clone(), full.0.clone()];
+        assert_eq!(best_match(title, &same, &cands, title_of), Ok(Some(2)));
+        assert!(asked.borrow().is_empty(), "{asked:?}");
+        // A summary needs the title of the full text it opens, and only that one.
+        let summary = "Il consiglio comunale di Verona ha approvato ieri sera il nuovo piano per la mobilità sostenibile, che prevede quaranta chilometri di piste ciclabili entro il 2028.";
+        let fp = fingerprint(title, Some(summary)).unwrap();
+        assert_eq!(best_match(title, &fp, &cands, title_of), Err("no title here"));
+        assert_eq!(*asked.borrow(), [2]);
     }
 
     #[test]
@@ -625,7 +685,7 @@ mod tests {
             "<p>Ariete: giornata favorevole per i viaggi e per le nuove conoscenze, mentre in amore serve pazienza con il partner che vi chiede più attenzione.</p>",
         );
         let fp = fingerprint("Oroscopo di oggi", Some("<p>Toro: le stelle consigliano prudenza negli investimenti; una telefonata inattesa porterà buone notizie dal lavoro e una cena con gli amici di sempre.</p>")).unwrap();
-        assert_eq!(best_match("Oroscopo di oggi", &fp, &[a]), None);
+        assert_eq!(best("Oroscopo di oggi", &fp, &[a]), None);
     }
 
     #[test]
@@ -639,7 +699,7 @@ mod tests {
             ),
         );
         let fp = fingerprint("Frana sulla statale a Belluno", Some(&format!("{opening}<p>Una frana ha interrotto la statale tra Belluno e Cortina; decine di automobilisti sono rimasti bloccati e la protezione civile ha aperto un percorso alternativo.</p>"))).unwrap();
-        assert_eq!(best_match("Frana sulla statale a Belluno", &fp, &[a]), None);
+        assert_eq!(best("Frana sulla statale a Belluno", &fp, &[a]), None);
     }
 
     #[test]

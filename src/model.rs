@@ -189,8 +189,6 @@ pub struct Fingerprint {
 pub struct NearCandidate {
     /// The entry's row id.
     pub entry_id: i64,
-    /// Its title.
-    pub title: String,
     /// Its fingerprint.
     pub fingerprint: Fingerprint,
 }

@@ -666,7 +666,7 @@ pub fn store_entry(
         && let Some(fp) = fp
     {
         let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
-        if let Some(id) = dedup::best_match(&e.title, fp, &candidates) {
+        if let Some(id) = dedup::best_match(&e.title, fp, &candidates, |id| w.title(id))? {
             identity = Identity::SameText(id);
         }
     }
