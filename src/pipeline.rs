@@ -414,18 +414,48 @@ pub fn ingest_body(
     now: DateTime<Utc>,
     rules: dedup::Rules,
 ) -> Result<IngestCounts, PollError> {
-    let source_id = store.write(|w| w.source_id(&source.name, &source.location.to_string()))?;
+    let mut done = ingest_bodies(store, vec![(source, body)], now, rules);
+    done.pop().unwrap_or_else(|| Err(PollError::Task(source.name.clone())))
+}
+
+/// Ingests several documents as [`ingest_body`] does each, committed the way
+/// the writer commits the polls waiting for it: every document prepared,
+/// then all stored in one transaction (each in its own if that one fails).
+/// One result per document, in order.
+pub fn ingest_bodies(
+    store: &Store,
+    docs: Vec<(&SourceConfig, Body)>,
+    now: DateTime<Utc>,
+    rules: dedup::Rules,
+) -> Vec<Result<IngestCounts, PollError>> {
     let at = IngestAt {
         now,
         elapsed_ms: 0,
         rules,
     };
     let before = PollState::default();
-    let prepared = prepare(source, source_id, body, at, |hint| {
-        let due = due_after(source, Duration::ZERO, &before, now, true, None, hint);
-        (hint, due, None)
-    })?;
-    Ok(store.write(|w| prepared.apply(w))?)
+    let prepared: Vec<(String, Result<Prepared, PollError>)> = docs
+        .into_iter()
+        .map(|(source, body)| {
+            let source_id = store.write(|w| w.source_id(&source.name, &source.location.to_string()));
+            let prepared = source_id.map_err(PollError::from).and_then(|source_id| {
+                prepare(source, source_id, body, at, |hint| {
+                    let due = due_after(source, Duration::ZERO, &before, now, true, None, hint);
+                    (hint, due, None)
+                })
+            });
+            (source.name.clone(), prepared)
+        })
+        .collect();
+    let ready: Vec<&Prepared> = prepared.iter().filter_map(|(_, p)| p.as_ref().ok()).collect();
+    let mut stored = store.write_each(&ready, |w, p| p.apply(w)).into_iter();
+    prepared
+        .into_iter()
+        .map(|(name, p)| {
+            p?;
+            stored.next().map_or(Err(PollError::Task(name)), |r| Ok(r?))
+        })
+        .collect()
 }
 
 /// When an ingest happens and under which rules.
