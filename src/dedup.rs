@@ -8,8 +8,8 @@
 //!    source is credited;
 //! 3. near-identical text within a time window is the same entry: a 64-bit
 //!    SimHash over word 3-shingles finds candidates through 4×16-bit bands
-//!    (of the whole text, and of its opening words, so that a summary finds
-//!    its full text), and a candidate is confirmed only by the shingles
+//!    (and one of the body's opening words, through 2×32-bit bands, so
+//!    that a summary finds its full text), and a candidate is confirmed only by the shingles
 //!    themselves — Jaccard similarity of the bodies (an edited title, an
 //!    added footer), or containment of the shorter body's opening in the
 //!    longer one's (a summary-only copy) together with related titles.
@@ -298,18 +298,21 @@ pub fn fingerprint(title: &str, body_html: Option<&str>) -> Option<Fingerprint> 
     })
 }
 
-/// The 8 band keys of a fingerprint: 4×16 bits of each SimHash, tagged with
-/// their position, so that two fingerprints within Hamming distance 3 share
-/// at least one key.
-pub fn bands(fp: &Fingerprint) -> [i64; 8] {
-    let mut out = [0i64; 8];
-    for (k, hash) in [fp.simhash, fp.lead_simhash].into_iter().enumerate() {
-        for i in 0..4 {
-            out[k * 4 + i] = ((k as i64) << 20) | ((i as i64) << 16) | ((hash >> (16 * i)) & 0xffff) as i64;
-        }
-    }
-    out
+/// The 6 band keys of a fingerprint, each tagged with its position: 4×16
+/// bits of the text SimHash, so that two texts within Hamming distance 3
+/// share a key, and 2×32 bits of the lead SimHash (distance 1). A summary
+/// and its full text open with the same words, so their lead SimHashes are
+/// equal and any banding finds them; 32-bit keys keep that while a key
+/// shared by chance stays rare (at 450,000 entries a 16-bit key is shared
+/// by about 7 unrelated stories, a 32-bit one by none).
+pub fn bands(fp: &Fingerprint) -> [i64; 6] {
+    let text = |i: i64| (i << 16) | ((fp.simhash >> (16 * i)) & 0xffff) as i64;
+    let lead = |i: i64| LEAD_BAND | (i << 32) | ((fp.lead_simhash >> (32 * i)) & 0xffff_ffff) as i64;
+    [text(0), text(1), text(2), text(3), lead(0), lead(1)]
 }
+
+/// Tag of the lead SimHash's band keys (migration 05 writes the same).
+const LEAD_BAND: i64 = 1 << 36;
 
 fn overlap(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
@@ -648,6 +651,32 @@ mod tests {
         );
         // The same summary under an unrelated title is not trusted.
         assert_eq!(best("Oroscopo di oggi", &fp, &[full]), None);
+    }
+
+    #[test]
+    fn band_keys_find_close_text_and_equal_leads_and_never_mix_kinds() {
+        let fp = |simhash: u64, lead_simhash: u64| Fingerprint {
+            simhash,
+            lead_simhash,
+            shingles: 20,
+            sketch: vec![],
+            lead: vec![],
+        };
+        let a = fp(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+        // Any 3 flipped bits of the text SimHash leave a text key shared.
+        for (x, y, z) in [(0, 1, 2), (0, 16, 32), (15, 31, 47), (16, 40, 63), (5, 21, 37)] {
+            let b = fp(a.simhash ^ (1 << x) ^ (1 << y) ^ (1 << z), 0);
+            assert!(bands(&a)[..4].iter().any(|k| bands(&b)[..4].contains(k)), "{x} {y} {z}");
+        }
+        // An equal lead SimHash shares both lead keys, whatever the text.
+        let summary = fp(!a.simhash, a.lead_simhash);
+        assert_eq!(bands(&a)[4..], bands(&summary)[4..]);
+        assert!(!bands(&a)[..4].iter().any(|k| bands(&summary)[..4].contains(k)));
+        // A text key never equals a lead key, and positions are tagged apart.
+        let same_halves = fp(0x0001_0001_0001_0001, 0x0000_0001_0000_0001);
+        let keys = bands(&same_halves);
+        let distinct: std::collections::HashSet<i64> = keys.iter().copied().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:x?}");
     }
 
     #[test]

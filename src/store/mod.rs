@@ -403,20 +403,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         drop(Store::open(&path).unwrap());
-        let latest = schema_version() as i64;
-        // Pretend the last migration never ran, and put an object in the way
-        // of its second statement so that applying it fails halfway.
+        // Pretend migration 04 (pruned items) never ran, and put an object in
+        // the way of its second statement so that applying it fails halfway.
+        let before = 3;
         let c = Connection::open(&path).unwrap();
         c.execute_batch("DROP TABLE pruned_items; CREATE TABLE pruned_items_at (x);")
             .unwrap();
-        c.pragma_update(None, "user_version", latest - 1).unwrap();
+        c.pragma_update(None, "user_version", before).unwrap();
         drop(c);
         let err = Store::open(&path).unwrap_err();
         assert!(matches!(err, StoreError::Migration { .. }), "{err}");
         assert!(err.to_string().contains(&path.display().to_string()));
         let c = Connection::open(&path).unwrap();
         let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, latest - 1, "the version did not move");
+        assert_eq!(version, before, "the version did not move");
         let index: i64 = c
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'pruned_items'",
@@ -427,6 +427,51 @@ mod tests {
         assert_eq!(index, 0, "the table its first statement created was rolled back");
         let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(ok, "ok");
+    }
+
+    #[test]
+    fn migration_05_rewrites_lead_bands_as_dedup_computes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        // A store of version 4: one fingerprint (a lead SimHash with the top
+        // bit set, negative as stored) and its 8 keys of 16 bits.
+        let fp = crate::model::Fingerprint {
+            simhash: 0x0123_4567_89ab_cdef,
+            lead_simhash: 0xfedc_ba98_7654_3210,
+            shingles: 20,
+            sketch: vec![],
+            lead: vec![],
+        };
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 's', 'https://example.org/feed');
+             INSERT INTO entries (id, uid, title, published_at, updated_at, first_seen_at, content_source_id)
+                 VALUES (1, 'u', 't', 0, 0, 0, 1);",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO entry_fingerprints VALUES (1, ?1, ?2, 20, x'', x'', 0)",
+            [fp.simhash as i64, fp.lead_simhash as i64],
+        )
+        .unwrap();
+        for (k, hash) in [fp.simhash, fp.lead_simhash].into_iter().enumerate() {
+            for i in 0..4 {
+                let old = ((k as i64) << 20) | ((i as i64) << 16) | ((hash >> (16 * i)) & 0xffff) as i64;
+                c.execute("INSERT INTO entry_bands VALUES (?1, 1)", [old]).unwrap();
+            }
+        }
+        c.pragma_update(None, "user_version", 4).unwrap();
+        drop(c);
+        drop(Store::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        let mut st = c
+            .prepare("SELECT band FROM entry_bands WHERE entry_id = 1 ORDER BY band")
+            .unwrap();
+        let got: Vec<i64> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        let mut want = crate::dedup::bands(&fp).to_vec();
+        want.sort();
+        assert_eq!(got, want);
     }
 
     #[test]
