@@ -200,8 +200,7 @@ impl<'t> Writer<'t> {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let n = self
-            .tx
-            .execute(
+            .exec(
                 "INSERT INTO entry_sources (source_id, item_id, entry_id, link, content_hash, first_seen_at, last_seen_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
                  ON CONFLICT(source_id, item_id) DO UPDATE SET
