@@ -9,10 +9,11 @@
 //! 3. near-identical text within a time window is the same entry: a 64-bit
 //!    SimHash over word 3-shingles finds candidates through 4×16-bit bands
 //!    (and one of the body's opening words, through 2×32-bit bands, so
-//!    that a summary finds its full text), and a candidate is confirmed only by the shingles
-//!    themselves — Jaccard similarity of the bodies (an edited title, an
-//!    added footer), or containment of the shorter body's opening in the
-//!    longer one's (a summary-only copy) together with related titles.
+//!    that a summary finds its full text), and a candidate is confirmed
+//!    only by the shingles themselves — Jaccard similarity of the bodies
+//!    (an edited title, an added footer), or containment of the shorter
+//!    body's opening in the longer one's (a summary-only copy) together
+//!    with related titles.
 //!    Recurring template titles with different bodies share no body
 //!    shingles, so they never merge.
 //!
