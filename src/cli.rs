@@ -203,16 +203,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::ExportOpml => {
             let config = load_config(&cli)?;
-            let outlines: Vec<crate::opml::Outline> = config
-                .sources
-                .iter()
-                .map(|s| crate::opml::Outline {
-                    title: s.name.clone(),
-                    xml_url: s.location.to_string(),
-                    html_url: None,
-                    folders: s.tags.clone(),
-                })
-                .collect();
+            let outlines = crate::opml::Outline::from_config(&config);
             print!("{}", crate::opml::render(&config.feed.title, &outlines, Utc::now()));
             Ok(0)
         }
@@ -435,7 +426,9 @@ fn print_sources(config: &Config, states: &[crate::store::SourceState]) {
             st.map(|x| x.consecutive_failures.to_string())
                 .unwrap_or_else(|| "0".into()),
             due,
-            st.and_then(|x| x.last_error.clone()).unwrap_or_default(),
+            st.and_then(|x| x.last_error.as_deref())
+                .map(|e| crate::secrets::redact_text(e).into_owned())
+                .unwrap_or_default(),
         ]);
     }
     for st in states

@@ -235,10 +235,32 @@ pub enum Location {
     File(PathBuf),
 }
 
+impl Location {
+    /// The location exactly as configured, credentials included: the
+    /// source's identity in the database, never for display.
+    pub fn full(&self) -> String {
+        match self {
+            Location::Http(u) => u.as_str().to_string(),
+            Location::File(p) => p.display().to_string(),
+        }
+    }
+
+    /// The address as it may be published (feeds, OPML): an `http(s)` URL
+    /// without userinfo or credential-like parameters, a path as it is.
+    pub fn public(&self) -> String {
+        match self {
+            Location::Http(u) => crate::secrets::public_url(u.as_str()).unwrap_or_default(),
+            Location::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Shown with its secrets as `***` (`crate::secrets`): this is what logs,
+/// errors and status pages print.
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::Http(u) => f.write_str(u.as_str()),
+            Location::Http(u) => f.write_str(&crate::secrets::redact_url(u.as_str())),
             Location::File(p) => write!(f, "{}", p.display()),
         }
     }

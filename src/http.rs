@@ -26,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::opml::Outline;
 use crate::outputs;
 use crate::publish::Format;
+use crate::secrets;
 use crate::store::{Store, StoreError};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -185,19 +186,6 @@ pub struct AppState {
     heartbeat_every: Duration,
 }
 
-fn outlines(config: &Config) -> Vec<Outline> {
-    config
-        .sources
-        .iter()
-        .map(|s| Outline {
-            title: s.name.clone(),
-            xml_url: s.location.to_string(),
-            html_url: None,
-            folders: s.tags.clone(),
-        })
-        .collect()
-}
-
 /// `Cache-Control: max-age`: the shortest poll interval, within 1 min … 1 h.
 fn max_age(config: &Config) -> u64 {
     let now = Utc::now();
@@ -222,7 +210,7 @@ impl AppState {
             feed: Mutex::new(config.feed.clone()),
             outputs: Mutex::new(config.outputs.clone()),
             max_age: AtomicU64::new(max_age(config)),
-            outlines: Mutex::new(outlines(config)),
+            outlines: Mutex::new(Outline::from_config(config)),
             cache: Mutex::new(HashMap::new()),
             metrics,
             heartbeat: AtomicI64::new(Utc::now().timestamp()),
@@ -235,7 +223,7 @@ impl AppState {
         *lock(&self.feed) = config.feed.clone();
         *lock(&self.outputs) = config.outputs.clone();
         self.max_age.store(max_age(config), Ordering::Relaxed);
-        *lock(&self.outlines) = outlines(config);
+        *lock(&self.outlines) = Outline::from_config(config);
         lock(&self.cache).clear();
     }
 
@@ -351,13 +339,13 @@ async fn sources(State(state): State<Arc<AppState>>) -> Result<Response, HttpErr
         .map(|s| {
             serde_json::json!({
                 "name": s.name,
-                "url": s.url,
-                "current_url": s.current_url,
+                "url": secrets::redact_url(&s.url),
+                "current_url": s.current_url.as_deref().map(secrets::redact_url),
                 "title": s.title,
                 "last_poll": time(s.last_poll),
                 "last_success": time(s.last_success),
                 "last_status": s.last_status,
-                "last_error": s.last_error,
+                "last_error": s.last_error.as_deref().map(secrets::redact_text),
                 "consecutive_failures": s.consecutive_failures,
                 "retry_after": time(s.retry_after),
                 "next_due": time(s.next_due),

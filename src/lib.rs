@@ -28,6 +28,7 @@
 //! | [`outputs`] | named merged feeds: selection, pages, files |
 //! | [`serve`] | the HTTP server loop: timeouts, connection limit |
 //! | [`daemon`] | tasks, timers, signals, shutdown |
+//! | [`secrets`] | credentials in source URLs: what is published, what is shown as `***` |
 //! | [`xmltext`] | the XML 1.0 character rules, shared by reader and writers |
 //! | [`cli`] | the command line and exit codes |
 
@@ -46,6 +47,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod publish;
 pub mod schedule;
+pub mod secrets;
 pub mod serve;
 pub mod store;
 pub mod xmltext;

@@ -29,6 +29,8 @@ pub enum Syntax {
 /// Feed-level facts taken from a parsed document.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeedInfo {
+    /// The feed's own id (Atom `<id>`), if the format has one.
+    pub id: Option<String>,
     /// The feed's own title, plain text, if it has one.
     pub title: Option<String>,
     /// The feed's home page (`<link>` / `home_page_url`), absolute.
@@ -119,8 +121,11 @@ pub struct Credit {
     pub source: String,
     /// The source feed's title, when known.
     pub source_title: Option<String>,
-    /// The source feed's URL or file path as configured.
+    /// The source feed's URL or file path as configured, credentials
+    /// included: writers publish it only through `secrets::public_url`.
     pub source_url: String,
+    /// The source feed's own id (Atom `<id>`), when it has one.
+    pub source_feed_id: Option<String>,
     /// The source's home page, when known.
     pub source_site: Option<String>,
     /// The item id exactly as the source gave it.

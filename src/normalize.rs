@@ -601,6 +601,20 @@ fn is_unwanted_char(c: char) -> bool {
     ) || (u32::from(c) & 0xFFFE) == 0xFFFE
 }
 
+/// The feed-level facts cleaned as an entry's are: the title becomes plain
+/// text like an entry title ([`plain_text`]: a channel `<title>` holding
+/// `<script>` markup is published as its text, never as markup), and an id
+/// or site link that is blank after cleaning is dropped.
+pub fn feed_info(info: FeedInfo) -> FeedInfo {
+    let nonblank = |s: String| Some(s).filter(|s| !s.is_empty());
+    FeedInfo {
+        id: info.id.map(|id| clean_text(id.trim())).and_then(nonblank),
+        title: info.title.map(|t| plain_text(&t)).and_then(nonblank),
+        site_link: info.site_link.map(|l| clean_text(l.trim())).and_then(nonblank),
+        ..info
+    }
+}
+
 /// Plain text for titles, author names and categories.
 ///
 /// Entities are decoded once (`AT&amp;T` → `AT&T`, `&rsquo;` → `’`); then
@@ -2188,6 +2202,29 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(plain_text(input), expected, "{input:?}");
         }
+    }
+
+    #[test]
+    fn feed_title_markup_is_cleaned_like_an_entry_title() {
+        let info = feed_info(FeedInfo {
+            id: Some("  urn:x:1 ".into()),
+            title: Some("<script>alert(1)</script> Le &lt;b&gt;notizie&lt;/b&gt;".into()),
+            site_link: Some("   ".into()),
+            ..FeedInfo::default()
+        });
+        let title = info.title.unwrap();
+        assert!(!title.contains('<') && !title.contains("&lt;"), "{title}");
+        assert!(title.ends_with("Le notizie"), "{title}");
+        assert_eq!(info.id.as_deref(), Some("urn:x:1"));
+        assert_eq!(info.site_link, None);
+        assert_eq!(
+            feed_info(FeedInfo {
+                title: Some("<b></b>".into()),
+                ..FeedInfo::default()
+            })
+            .title,
+            None
+        );
     }
 
     #[test]

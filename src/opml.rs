@@ -25,6 +25,24 @@ pub struct Outline {
     pub folders: Vec<String>,
 }
 
+impl Outline {
+    /// The configured sources as outlines, each address as it may be
+    /// published (no userinfo or credential-like parameters, see
+    /// `crate::secrets`): the `/opml` route and `export-opml` both serve this.
+    pub fn from_config(config: &crate::config::Config) -> Vec<Outline> {
+        config
+            .sources
+            .iter()
+            .map(|s| Outline {
+                title: s.name.clone(),
+                xml_url: s.location.public(),
+                html_url: None,
+                folders: s.tags.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Why an OPML document could not be read.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: not a readable OPML document at byte {position}: {detail}")]

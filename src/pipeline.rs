@@ -25,6 +25,7 @@ use crate::model::{Entry, Fingerprint, PollState, Validators};
 use crate::normalize;
 use crate::parse::{self, Document, ParseError};
 use crate::schedule;
+use crate::secrets;
 use crate::store::{FetchState, PollRecord, Store, StoreError, Writer};
 
 /// What a refresh needs: shared, cheap to clone.
@@ -165,8 +166,10 @@ pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) ->
                     PollError::Fetch(f) => f.status(),
                     _ => None,
                 });
-                report.error = Some(e.to_string());
-                warn!(kind = %report.outcome, "poll failed: {e}");
+                // Messages name URLs, and URLs may carry credentials.
+                let message = secrets::redact_text(&e.to_string()).into_owned();
+                warn!(kind = %report.outcome, "poll failed: {message}");
+                report.error = Some(message);
                 let retry_after = match &e {
                     PollError::Fetch(f) => f.retry_after(),
                     _ => None,
@@ -225,7 +228,7 @@ async fn record_failure(cx: &Context, source: &SourceConfig, mut record: PollRec
     let jitter = cx.jitter;
     blocking(&source.name.clone(), move || {
         Ok(store.write(|w| {
-            let id = w.source_id(&source.name, &source.location.to_string())?;
+            let id = w.source_id(&source.name, &source.location.full())?;
             let before = w.fetch_state(id)?;
             record.next_due = Some(due_after(
                 &source,
@@ -265,7 +268,7 @@ async fn poll(
     started: Instant,
 ) -> Result<(), PollError> {
     let store = cx.store.clone();
-    let (name, url) = (source.name.clone(), source.location.to_string());
+    let (name, url) = (source.name.clone(), source.location.full());
     let (source_id, state) = blocking(&source.name, move || {
         // The common case reads; only a new source or a changed URL writes.
         if let Some((id, known_url, state)) = store.fetch_state_of(&name)?
@@ -306,7 +309,11 @@ async fn poll(
         .await?;
     let redirect = redirect_update(&state, response.permanent_redirect.as_ref());
     if let Some((Some(new), None)) = &redirect {
-        info!(old = %state.current_url.as_deref().unwrap_or(&url_of(source)), new = %new, "permanent redirect seen on two polls in a row: now fetching the new URL");
+        let old = match state.current_url.as_deref() {
+            Some(u) => secrets::redact_url(u).into_owned(),
+            None => source.location.to_string(),
+        };
+        info!(old = %old, new = %secrets::redact_url(new.as_str()), "permanent redirect seen on two polls in a row: now fetching the new URL");
     }
     let hint = |feed: Option<Duration>| {
         source
@@ -382,10 +389,6 @@ async fn poll(
     Ok(())
 }
 
-fn url_of(source: &SourceConfig) -> String {
-    source.location.to_string()
-}
-
 /// What [`ingest_body`] did with a document.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestCounts {
@@ -437,7 +440,7 @@ pub fn ingest_bodies(
     let prepared: Vec<(String, Result<Prepared, PollError>)> = docs
         .into_iter()
         .map(|(source, body)| {
-            let source_id = store.write(|w| w.source_id(&source.name, &source.location.to_string()));
+            let source_id = store.write(|w| w.source_id(&source.name, &source.location.full()));
             let prepared = source_id.map_err(PollError::from).and_then(|source_id| {
                 prepare(source, source_id, body, at, |hint| {
                     let due = due_after(source, Duration::ZERO, &before, now, true, None, hint);
@@ -559,7 +562,7 @@ fn prepare(
         next_due: Some(next_due),
         redirect,
         validators: Some(body.validators),
-        feed: Some(parsed.info),
+        feed: Some(normalize::feed_info(parsed.info)),
         ..PollRecord::default()
     };
     Ok(Prepared {

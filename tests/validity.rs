@@ -93,6 +93,7 @@ fn credit(source: &str, item_id: &str, item_link: Option<&str>) -> Credit {
         source_site: Some(format!("https://{source}.example.com/")),
         item_id: item_id.to_string(),
         item_link: item_link.map(str::to_string),
+        source_feed_id: None,
     }
 }
 
@@ -105,6 +106,7 @@ fn file_credit(item_id: &str, item_link: Option<&str>) -> Credit {
         source_site: None,
         item_id: item_id.to_string(),
         item_link: item_link.map(str::to_string),
+        source_feed_id: None,
     }
 }
 

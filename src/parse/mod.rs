@@ -200,12 +200,76 @@ fn explain(
         };
         return ParseError::NotAFeed { url, what };
     }
-    let detail = match e {
-        ParseFeedError::JsonSerde(j) => format!("JSON: {j}"),
-        ParseFeedError::JsonUnsupportedVersion(v) => format!("unsupported JSON Feed version {v:?}"),
-        other => other.to_string(),
-    };
-    ParseError::Invalid { url, detail }
+    ParseError::Invalid {
+        url,
+        detail: describe(&e),
+    }
+}
+
+/// What is wrong with a document, and where, in words that never quote the
+/// document: parser messages echo values (`invalid type: string "…"`), and
+/// a value may be a secret that `last_error` would then serve on
+/// `/sources`. Quoted and back-ticked values are replaced by `…`.
+fn describe(e: &feed_rs::parser::ParseFeedError) -> String {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
+    match e {
+        ParseFeedError::JsonSerde(j) => {
+            use serde_json::error::Category;
+            let what = match j.classify() {
+                Category::Syntax => "malformed JSON".to_string(),
+                Category::Eof => "the JSON document ends early".to_string(),
+                Category::Io => "the JSON document could not be read".to_string(),
+                Category::Data => {
+                    let message = j.to_string();
+                    let message = message.split(" at line ").next().unwrap_or_default();
+                    format!("a JSON Feed field has the wrong shape ({})", without_values(message))
+                }
+            };
+            format!("{what} at line {} column {}", j.line(), j.column())
+        }
+        ParseFeedError::JsonUnsupportedVersion(_) => {
+            "unsupported JSON Feed version (expected https://jsonfeed.org/version/1 or /1.1)".to_string()
+        }
+        ParseFeedError::ParseError(kind) => match kind {
+            ParseErrorKind::NoFeedRoot => "no RSS, Atom or JSON Feed root element".to_string(),
+            ParseErrorKind::UnknownMimeType { position, .. } => {
+                format!("content of an unsupported type at byte {position}")
+            }
+            ParseErrorKind::MissingContent { position, reference } => {
+                format!("missing {reference} at byte {position}")
+            }
+            ParseErrorKind::UnknownEnumVariant { position, .. } => {
+                format!("an unknown value at byte {position}")
+            }
+            ParseErrorKind::IllegalState { position, .. } => {
+                format!("an unexpected structure at byte {position}")
+            }
+        },
+        ParseFeedError::IoError(io) => format!("cannot read the document ({})", io.kind()),
+        ParseFeedError::XmlReader(x) => format!("malformed XML: {}", without_values(&x.to_string())),
+    }
+}
+
+/// `message` with every `"quoted"` or `` `back-ticked` `` span
+/// replaced by `…`, and cut to 200 characters.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(256));
+    let mut open: Option<char> = None;
+    for c in message.chars() {
+        match open {
+            Some(q) if c == q => open = None,
+            Some(_) => {}
+            None if matches!(c, '"' | '`') => {
+                open = Some(c);
+                out.push('…');
+            }
+            None => out.push(c),
+        }
+    }
+    match out.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out,
+    }
 }
 
 /// Fixed keys: ids must be identical across runs, machines and releases.
@@ -241,6 +305,8 @@ fn convert(feed: Feed, text: &str) -> ParsedFeed {
         .filter(|m| *m > 0)
         .map(|m| Duration::from_secs(u64::from(m) * 60));
     let info = FeedInfo {
+        // feed-rs fills a missing feed id from our generator: not the feed's own.
+        id: Some(feed.id).filter(|id| !id.trim().is_empty() && !id.starts_with("gen:")),
         title: feed.title.map(|t| t.content).filter(|t| !t.trim().is_empty()),
         site_link: alternate_link(&feed.links),
         language: feed.language.filter(|l| !l.trim().is_empty()),
@@ -442,6 +508,43 @@ mod tests {
             matches!(err, ParseError::Invalid { .. }),
             "a broken JSON Feed stays invalid: {err}"
         );
+    }
+
+    #[test]
+    fn parse_errors_describe_the_problem_without_echoing_document_values() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let cases: [&[u8]; 4] = [
+            br#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": "SECRET-TOKEN-456"}"#,
+            br#"{"version": "SECRET-TOKEN-456", "title": "t", "items": []}"#,
+            b"<rss version=\"2.0\"><channel><title>t</title><SECRET-TOKEN-456></channel></rss>",
+            b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><entry><SECRET-TOKEN-456></x></entry></feed>",
+        ];
+        for bytes in cases {
+            match parse(doc(bytes, &url)) {
+                Err(err) => {
+                    let shown = err.to_string();
+                    assert!(!shown.contains("SECRET"), "{shown}");
+                    assert!(shown.contains("https://example.org/feed"), "{shown}");
+                }
+                Ok(_) => panic!("expected an error for {}", String::from_utf8_lossy(bytes)),
+            }
+        }
+        let err = parse(doc(cases[0], &url)).unwrap_err().to_string();
+        assert!(err.contains("at line 1 column"), "the position is given: {err}");
+        assert!(err.contains("wrong shape"), "{err}");
+    }
+
+    #[test]
+    fn values_are_cut_out_of_parser_messages() {
+        assert_eq!(
+            without_values(r#"invalid type: string "SECRET", expected a sequence"#),
+            "invalid type: string …, expected a sequence"
+        );
+        assert_eq!(
+            without_values("expected `</a>`, but `</SECRET>` was found"),
+            "expected …, but … was found"
+        );
+        assert_eq!(without_values(&"x".repeat(500)).chars().count(), 201);
     }
 
     #[test]

@@ -9,8 +9,9 @@ use std::io;
 
 use chrono::{DateTime, Utc};
 
-use super::{FeedMeta, GENERATOR_NAME, XmlOut, entry_id, feed_updated, is_http_url, rfc3339, via_links};
+use super::{FeedMeta, GENERATOR_NAME, XmlOut, entry_id, feed_updated, rfc3339, via_links};
 use crate::model::{Credit, StoredEntry};
+use crate::secrets;
 
 /// The Atom namespace, the default namespace of the document.
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -136,22 +137,33 @@ fn write_source(x: &mut XmlOut, credit: &Credit, entry: &StoredEntry) -> io::Res
         &[("type", "text")],
         credit.source_title.as_deref().unwrap_or(&credit.source),
     )?;
-    if is_http_url(&credit.source_url) {
-        x.empty("link", &[("rel", "self"), ("href", &credit.source_url)])?;
+    if let Some(feed_url) = secrets::public_url(&credit.source_url) {
+        x.empty("link", &[("rel", "self"), ("href", &feed_url)])?;
     }
-    // The site link is the source feed's own claim: only http(s) is republished.
-    if let Some(site) = credit.source_site.as_deref().filter(|s| is_http_url(s)) {
-        x.empty("link", &[("rel", "alternate"), ("href", site)])?;
+    // The site link is the source feed's own claim: only http(s) is
+    // republished, and never with credentials in it.
+    if let Some(site) = credit.source_site.as_deref().and_then(secrets::public_url) {
+        x.empty("link", &[("rel", "alternate"), ("href", &site)])?;
     }
     x.simple("updated", &rfc3339(entry.updated))?;
     x.end("source")
 }
 
-/// The IRI identifying a credited source: its URL when it is one, a `file:`
-/// URL for an absolute path, else a `urn:tributary:source:` IRI of its name.
+/// The IRI identifying a credited source: the feed's own id when it has a
+/// usable one, else the address it is fetched from as it may be published
+/// (`secrets::public_url`: never userinfo or credential parameters), a
+/// `file:` URL for an absolute path, else a `urn:tributary:source:` IRI of
+/// its name.
 fn source_iri(credit: &Credit) -> String {
-    if url::Url::parse(&credit.source_url).is_ok() {
-        return credit.source_url.clone();
+    if let Some(id) = credit
+        .source_feed_id
+        .as_deref()
+        .filter(|id| url::Url::parse(id).is_ok() && !secrets::has_secrets(id))
+    {
+        return id.to_string();
+    }
+    if let Some(feed_url) = secrets::public_url(&credit.source_url) {
+        return feed_url;
     }
     if let Ok(file) = url::Url::from_file_path(&credit.source_url) {
         return file.to_string();

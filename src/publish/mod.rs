@@ -165,11 +165,6 @@ fn rfc822(dt: DateTime<Utc>) -> String {
     representable(dt).format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 
-/// Whether `s` is an absolute `http` or `https` URL.
-fn is_http_url(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-}
-
 /// The links of an entry's later credits that differ from its display link,
 /// first-seen first, each href once.
 fn via_links(entry: &StoredEntry) -> Vec<&str> {
@@ -287,6 +282,7 @@ pub(crate) mod tests {
             source_site: Some(format!("https://{source}.example.com/")),
             item_id: id.to_string(),
             item_link: link.map(str::to_string),
+            source_feed_id: None,
         }
     }
 
@@ -336,6 +332,7 @@ pub(crate) mod tests {
                 source_site: None,
                 item_id: "loc-1".to_string(),
                 item_link: None,
+                source_feed_id: None,
             }],
         }
     }
@@ -423,15 +420,6 @@ pub(crate) mod tests {
             vec!["https://due.example.com/x", "https://sei.example.com/y"]
         );
         assert!(via_links(&bare_entry()).is_empty());
-    }
-
-    #[test]
-    fn http_urls_are_recognised() {
-        assert!(is_http_url("https://a.example/feed"));
-        assert!(is_http_url("http://a.example"));
-        assert!(!is_http_url("/var/lib/feeds/x.xml"));
-        assert!(!is_http_url("file:///var/lib/feeds/x.xml"));
-        assert!(!is_http_url("feeds/x.xml"));
     }
 
     #[test]

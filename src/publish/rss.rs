@@ -9,7 +9,7 @@ use std::io;
 
 use chrono::{DateTime, Utc};
 
-use super::{FeedMeta, GENERATOR_NAME, XmlOut, entry_id, feed_updated, is_http_url, rfc822};
+use super::{FeedMeta, GENERATOR_NAME, XmlOut, entry_id, feed_updated, rfc822};
 use crate::model::StoredEntry;
 
 /// Writes the RSS document for `entries`.
@@ -89,11 +89,11 @@ fn write_item(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
         x.simple("category", category)?;
     }
     if let Some(first) = entry.credits.first()
-        && is_http_url(&first.source_url)
+        && let Some(feed_url) = crate::secrets::public_url(&first.source_url)
     {
         x.text_element(
             "source",
-            &[("url", &first.source_url)],
+            &[("url", &feed_url)],
             first.source_title.as_deref().unwrap_or(&first.source),
         )?;
     }

@@ -401,7 +401,7 @@ impl Store {
             let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
             let id_marks = marks(ids.len());
             let mut st = c.prepare(&format!(
-                "SELECT es.entry_id, s.name, s.title, s.url, s.site_link, es.item_id, es.link
+                "SELECT es.entry_id, s.name, s.title, s.url, s.site_link, es.item_id, es.link, s.feed_id
                  FROM entry_sources es JOIN sources s ON s.id = es.source_id
                  WHERE es.entry_id IN ({id_marks})
                  ORDER BY es.first_seen_at, s.name, es.item_id"
@@ -416,6 +416,7 @@ impl Store {
                         source_site: r.get(4)?,
                         item_id: r.get(5)?,
                         item_link: r.get(6)?,
+                        source_feed_id: r.get(7)?,
                     });
                 }
             }

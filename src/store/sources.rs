@@ -141,8 +141,9 @@ impl Writer<'_> {
         }
         if let Some(f) = &p.feed {
             self.exec(
-                "UPDATE sources SET title = coalesce(?2, title), site_link = coalesce(?3, site_link) WHERE id = ?1",
-                params![source_id, f.title, f.site_link],
+                "UPDATE sources SET title = coalesce(?2, title), site_link = coalesce(?3, site_link),
+                        feed_id = coalesce(?4, feed_id) WHERE id = ?1",
+                params![source_id, f.title, f.site_link, f.id],
             )
             .map_err(&err)?;
         }
