@@ -13,7 +13,9 @@
 //!   when [`HOST_THROTTLE_SOURCES`] sources of one host were told so), and
 //!   `Cache-Control: max-age`/`Expires` as a floor on the next poll;
 //! - errors in words an operator understands ("HTTP 404 from https://…",
-//!   "timed out after 30 s fetching …", "TLS: …").
+//!   "timed out after 30 s fetching …", "TLS: …");
+//! - no proxy: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and the like are
+//!   ignored, so every connection goes to an address the guard checked.
 //!
 //! `file` sources are read with the same cap; their modification time and
 //! size act as validators. The fetcher knows nothing of parsing or storage.
@@ -358,6 +360,9 @@ impl Fetcher {
             .timeout(s.timeout)
             .read_timeout(s.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would be the only address the
+            // guard's resolver saw: the feed's own host would go unchecked.
+            .no_proxy()
             .dns_resolver(Arc::new(guard::GuardedResolver {
                 policy: policy.clone(),
                 lookup: self.inner.lookup.clone(),
