@@ -480,7 +480,7 @@ impl Fetcher {
             {
                 return Err(FetchError::Refused {
                     url: url.to_string(),
-                    detail: format!("{ip} is a {reason} address"),
+                    detail: guard::describe(ip, reason),
                 });
             }
             self.check_throttle(&url, Utc::now())?;
@@ -913,5 +913,36 @@ mod tests {
             assert!(matches!(err, FetchError::Refused { .. }), "{url}: {err}");
             assert!(err.to_string().contains("allow_private_addresses"), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn ipv4_embedding_ipv6_literals_are_refused_without_a_packet() {
+        use futures_util::FutureExt;
+        // Were these forms of 127.0.0.1 dialled and delivered to loopback,
+        // this listener would hold the connection.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let f = Fetcher::new(settings(1 << 20)).unwrap();
+        let none = Validators::default();
+        for (url, what) in [
+            (
+                format!("http://[::7f00:1]:{port}/"),
+                "::7f00:1 is a deprecated IPv4-compatible address",
+            ),
+            (
+                format!("http://[::ffff:0:7f00:1]:{port}/"),
+                "::ffff:0:7f00:1 is a deprecated SIIT",
+            ),
+            (
+                "http://[::ffff:0:7f00:1]/".to_string(),
+                "::ffff:0:7f00:1 is a deprecated SIIT",
+            ),
+        ] {
+            let loc = Location::Http(url.parse().unwrap());
+            let err = f.fetch(request(&loc, &none)).await.unwrap_err();
+            assert!(matches!(err, FetchError::Refused { .. }), "{url}: {err}");
+            assert!(err.to_string().contains(what), "{url}: {err}");
+        }
+        assert!(listener.accept().now_or_never().is_none(), "nothing was dialled");
     }
 }
