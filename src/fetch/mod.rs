@@ -13,7 +13,12 @@
 //!   when [`HOST_THROTTLE_SOURCES`] sources of one host were told so), and
 //!   `Cache-Control: max-age`/`Expires` as a floor on the next poll;
 //! - errors in words an operator understands ("HTTP 404 from https://…",
-//!   "timed out after 30 s fetching …", "TLS: …").
+//!   "timed out after 30 s fetching …", "TLS: …");
+//! - no proxy: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and the like are
+//!   ignored, so every connection goes to an address the guard checked;
+//! - certificates checked against the system's CA roots (the distribution's
+//!   bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR`), or, on a system with none,
+//!   against the Mozilla roots built into the binary, said once in a warning.
 //!
 //! `file` sources are read with the same cap; their modification time and
 //! size act as validators. The fetcher knows nothing of parsing or storage.
@@ -21,6 +26,7 @@
 pub mod guard;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -293,6 +299,9 @@ struct Inner {
     settings: FetchSettings,
     lookup: guard::Lookup,
     clients: Mutex<HashMap<AddressPolicy, reqwest::Client>>,
+    /// Set once the system's CA roots failed to load: every client built
+    /// from then on trusts the bundled Mozilla roots.
+    bundled_roots: AtomicBool,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     throttles: Mutex<HashMap<String, HostThrottle>>,
@@ -326,6 +335,7 @@ impl Fetcher {
                 settings,
                 lookup,
                 clients: Mutex::new(HashMap::new()),
+                bundled_roots: AtomicBool::new(false),
                 hosts: Mutex::new(HashMap::new()),
                 throttles: Mutex::new(HashMap::new()),
             }),
@@ -343,6 +353,39 @@ impl Fetcher {
         if let Some(c) = lock(&self.inner.clients).get(policy) {
             return Ok(c.clone());
         }
+        let client = if self.inner.bundled_roots.load(Ordering::Relaxed) {
+            self.builder(policy)
+                .tls_certs_only(bundled_roots())
+                .build()
+                .map_err(|e| FetchError::Client(error_chain(&e)))?
+        } else {
+            match self.builder(policy).build() {
+                Ok(client) => client,
+                // The two builders differ only in their CA roots, so when
+                // the second one works the system's roots were the problem
+                // (no CA bundle, or nothing usable in it).
+                Err(system) => {
+                    let client = self
+                        .builder(policy)
+                        .tls_certs_only(bundled_roots())
+                        .build()
+                        .map_err(|_| FetchError::Client(error_chain(&system)))?;
+                    if !self.inner.bundled_roots.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            "cannot use the system's CA certificates ({}); https sources are verified against the Mozilla roots bundled with Tributary instead (install the ca-certificates package, or point SSL_CERT_FILE at a bundle, to use the system's)",
+                            error_chain(&system)
+                        );
+                    }
+                    client
+                }
+            }
+        };
+        lock(&self.inner.clients).insert(policy.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// A client builder for `policy`, trusting the system's CA roots.
+    fn builder(&self, policy: &AddressPolicy) -> reqwest::ClientBuilder {
         let s = &self.inner.settings;
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -351,22 +394,21 @@ impl Fetcher {
                 "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5",
             ),
         );
-        let client = reqwest::Client::builder()
+        reqwest::Client::builder()
             .user_agent(s.user_agent.clone())
             .default_headers(headers)
             .connect_timeout(s.connect_timeout)
             .timeout(s.timeout)
             .read_timeout(s.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would be the only address the
+            // guard's resolver saw: the feed's own host would go unchecked.
+            .no_proxy()
             .dns_resolver(Arc::new(guard::GuardedResolver {
                 policy: policy.clone(),
                 lookup: self.inner.lookup.clone(),
             }))
             .pool_max_idle_per_host(s.max_per_host.max(1))
-            .build()
-            .map_err(|e| FetchError::Client(e.to_string()))?;
-        lock(&self.inner.clients).insert(policy.clone(), client.clone());
-        Ok(client)
     }
 
     async fn host_permit(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
@@ -438,7 +480,7 @@ impl Fetcher {
             {
                 return Err(FetchError::Refused {
                     url: url.to_string(),
-                    detail: format!("{ip} is a {reason} address"),
+                    detail: guard::describe(ip, reason),
                 });
             }
             self.check_throttle(&url, Utc::now())?;
@@ -656,6 +698,14 @@ impl Fetcher {
     }
 }
 
+/// Mozilla's CA roots, as shipped in this build.
+fn bundled_roots() -> Vec<reqwest::Certificate> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|c| reqwest::Certificate::from_der(c.as_ref()).ok())
+        .collect()
+}
+
 /// The innermost causes of an error, joined, which is where reqwest keeps the
 /// useful words ("connection refused", "certificate expired").
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -863,5 +913,36 @@ mod tests {
             assert!(matches!(err, FetchError::Refused { .. }), "{url}: {err}");
             assert!(err.to_string().contains("allow_private_addresses"), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn ipv4_embedding_ipv6_literals_are_refused_without_a_packet() {
+        use futures_util::FutureExt;
+        // Were these forms of 127.0.0.1 dialled and delivered to loopback,
+        // this listener would hold the connection.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let f = Fetcher::new(settings(1 << 20)).unwrap();
+        let none = Validators::default();
+        for (url, what) in [
+            (
+                format!("http://[::7f00:1]:{port}/"),
+                "::7f00:1 is a deprecated IPv4-compatible address",
+            ),
+            (
+                format!("http://[::ffff:0:7f00:1]:{port}/"),
+                "::ffff:0:7f00:1 is a deprecated SIIT",
+            ),
+            (
+                "http://[::ffff:0:7f00:1]/".to_string(),
+                "::ffff:0:7f00:1 is a deprecated SIIT",
+            ),
+        ] {
+            let loc = Location::Http(url.parse().unwrap());
+            let err = f.fetch(request(&loc, &none)).await.unwrap_err();
+            assert!(matches!(err, FetchError::Refused { .. }), "{url}: {err}");
+            assert!(err.to_string().contains(what), "{url}: {err}");
+        }
+        assert!(listener.accept().now_or_never().is_none(), "nothing was dialled");
     }
 }
