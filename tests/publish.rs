@@ -305,6 +305,66 @@ async fn slow_clients_are_cut_off_and_the_connection_limit_holds() {
     assert_eq!(r.status(), 200);
 }
 
+/// Every answer of the router, whatever the route or status, carries
+/// `nosniff` and a Content-Security-Policy.
+#[tokio::test]
+async fn every_response_carries_nosniff_and_a_content_security_policy() {
+    let (_sb, config, cx) = setup(ESTERI).await;
+    let s = serve_config(&config, cx.store.clone(), Limits::default()).await;
+    let client = reqwest::Client::new();
+    let etag = client
+        .get(format!("{}/feed.atom", s.base))
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .clone();
+    let requests = [
+        ("GET /feed.atom", client.get(format!("{}/feed.atom", s.base)), 200),
+        ("GET /feed.rss", client.get(format!("{}/feed.rss", s.base)), 200),
+        ("GET /feed.json", client.get(format!("{}/feed.json", s.base)), 200),
+        (
+            "GET /outputs/esteri.atom",
+            client.get(format!("{}/outputs/esteri.atom", s.base)),
+            200,
+        ),
+        (
+            "GET /outputs/x.atom",
+            client.get(format!("{}/outputs/x.atom", s.base)),
+            404,
+        ),
+        ("GET /sources", client.get(format!("{}/sources", s.base)), 200),
+        ("GET /opml", client.get(format!("{}/opml", s.base)), 200),
+        ("GET /metrics", client.get(format!("{}/metrics", s.base)), 200),
+        ("GET /healthz", client.get(format!("{}/healthz", s.base)), 200),
+        ("GET /no-such-path", client.get(format!("{}/no-such-path", s.base)), 404),
+        ("GET /no/such/path", client.get(format!("{}/no/such/path", s.base)), 404),
+        ("POST /feed.atom", client.post(format!("{}/feed.atom", s.base)), 405),
+        (
+            "GET /feed.atom If-None-Match",
+            client
+                .get(format!("{}/feed.atom", s.base))
+                .header("if-none-match", etag),
+            304,
+        ),
+    ];
+    for (what, request, status) in requests {
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), status, "{what}");
+        let h = r.headers();
+        assert_eq!(
+            h.get_all("x-content-type-options").iter().collect::<Vec<_>>(),
+            ["nosniff"],
+            "{what}"
+        );
+        assert_eq!(
+            h.get_all("content-security-policy").iter().collect::<Vec<_>>(),
+            ["default-src 'none'; sandbox"],
+            "{what}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn export_writes_a_named_output_atomically() {
     let (sb, config, _cx) = setup(ESTERI).await;
