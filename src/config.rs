@@ -27,6 +27,14 @@ use crate::schedule::Schedule;
 /// The shipped default configuration, printed by `tributary default-config`.
 pub const DEFAULT_CONFIG: &str = include_str!("../config/tributary.toml");
 
+/// Most HTTP connections the server holds open at once, all clients together.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// Default of `[daemon] max_connections_per_address`: enough for a proxy or
+/// a household behind one address, far below [`MAX_CONNECTIONS`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+const _: () = assert!(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS < MAX_CONNECTIONS);
+
 /// A problem found in a configuration file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -185,6 +193,8 @@ pub struct DaemonConfig {
     pub allow_private_addresses: AddressPolicy,
     /// Whether server hints (Cache-Control, Expires, RSS ttl) may lengthen poll intervals.
     pub cache_hints: bool,
+    /// Most HTTP connections one client address (an IPv6 /64) may hold open.
+    pub max_connections_per_address: usize,
 }
 
 /// `[daemon] retention`.
@@ -361,6 +371,7 @@ struct RawDaemon {
     retention: Option<RawRetention>,
     allow_private_addresses: Option<Spanned<toml::Value>>,
     cache_hints: Option<bool>,
+    max_connections_per_address: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -702,6 +713,22 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|n| self.positive(n, "max_concurrent_per_host", 1024))
             .unwrap_or(2) as usize;
+        let max_connections_per_address = match &raw.max_connections_per_address {
+            None => DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            Some(n) => match usize::try_from(*n.get_ref()) {
+                Ok(v) if (1..=MAX_CONNECTIONS).contains(&v) => v,
+                _ => {
+                    self.report(
+                        n.span(),
+                        format!(
+                            "max_connections_per_address must be between 1 and {MAX_CONNECTIONS} (the server's limit on all connections together), not {}",
+                            n.get_ref()
+                        ),
+                    );
+                    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+                }
+            },
+        };
         let max_feed_bytes = match &raw.max_feed_bytes {
             None => 16 * 1024 * 1024,
             Some(v) => {
@@ -765,6 +792,7 @@ impl Validator<'_> {
                 .and_then(|v| self.address_policy(v))
                 .unwrap_or_default(),
             cache_hints: raw.cache_hints.unwrap_or(true),
+            max_connections_per_address,
         }
     }
 
@@ -1053,6 +1081,33 @@ include = ["(unclosed"]
         assert_eq!(p[0].column, 12);
         let err = parse(text, Path::new("/x/t.toml")).unwrap_err().to_string();
         assert!(err.starts_with("/x/t.toml:3:12: "), "{err}");
+    }
+
+    #[test]
+    fn max_connections_per_address_defaults_below_the_global_cap_and_is_bounded_by_it() {
+        let c = parse("[daemon]\n", Path::new("/srv/t/tributary.toml")).unwrap();
+        assert_eq!(
+            c.daemon.max_connections_per_address,
+            DEFAULT_MAX_CONNECTIONS_PER_ADDRESS
+        );
+        let c = parse(
+            "[daemon]\nmax_connections_per_address = 8\n",
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.daemon.max_connections_per_address, 8);
+        for bad in ["0", "-1", "4097"] {
+            let p = problems(&format!(
+                "[daemon]\nlisten = \"127.0.0.1:8080\"\nmax_connections_per_address = {bad}\n"
+            ));
+            assert_eq!(p.len(), 1, "{bad}: {p:?}");
+            assert_eq!((p[0].line, p[0].column), (3, 31), "{bad}");
+            assert!(p[0].message.contains("between 1 and 4096"), "{}", p[0].message);
+        }
+        let err = parse("[daemon]\nmax_connections_per_address = 5000\n", Path::new("/x/t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/x/t.toml:2:31: max_connections_per_address"), "{err}");
     }
 
     #[test]

@@ -230,7 +230,10 @@ pub async fn run_with(
     let server = readers.spawn(crate::serve::serve(
         listener,
         app,
-        crate::serve::Limits::default(),
+        crate::serve::Limits {
+            max_connections_per_address: config.daemon.max_connections_per_address,
+            ..crate::serve::Limits::default()
+        },
         http_stop,
     ));
     info!(
@@ -313,8 +316,11 @@ pub async fn run_with(
                 let state_dir = config.state_dir.clone();
                 match tokio::task::spawn_blocking(move || config::load_with(&path, state_dir.as_deref())).await {
                     Ok(Ok(new)) => {
-                        if new.daemon.database != config.daemon.database || new.daemon.listen != config.daemon.listen {
-                            warn!("database and listen changes take effect at the next restart");
+                        if new.daemon.database != config.daemon.database
+                            || new.daemon.listen != config.daemon.listen
+                            || new.daemon.max_connections_per_address != config.daemon.max_connections_per_address
+                        {
+                            warn!("database, listen and max_connections_per_address changes take effect at the next restart");
                         }
                         scheduler.apply(&new.sources);
                         config.sources = new.sources;

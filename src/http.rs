@@ -5,7 +5,9 @@
 //! brotli forms, and re-rendered only when the store's data version moves,
 //! so readers polling every minute cost a hash lookup, not a query. Strong
 //! ETags per encoding, `Last-Modified`, 304s, `Cache-Control` from the
-//! shortest schedule. Database work runs off the async threads.
+//! shortest schedule. Database work runs off the async threads. One layer
+//! on the router gives every response, errors and 404s included,
+//! `X-Content-Type-Options: nosniff` and a Content-Security-Policy.
 //!
 //! It reads the store (through `outputs`) and calls `publish`; it never
 //! fetches or parses.
@@ -252,7 +254,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/{file}", get(feed))
         .route("/outputs/{file}", get(output_feed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+        // Outermost, so that no response escapes it: fallback 404s, 405s
+        // and the timeout answer of `count_requests` included.
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// The Content-Security-Policy of responses that set none of their own:
+/// nothing served here is a page to run, so nothing may load or execute.
+pub const DEFAULT_CSP: &str = "default-src 'none'; sandbox";
+
+/// Adds `X-Content-Type-Options: nosniff` to every response, and
+/// [`DEFAULT_CSP`] to those without a Content-Security-Policy of their own.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(DEFAULT_CSP));
+    response
 }
 
 /// Longest time a request may take inside the server.
@@ -461,11 +480,6 @@ async fn serve_page(
     if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", state.max_age.load(Ordering::Relaxed))) {
         h.insert(header::CACHE_CONTROL, v);
     }
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
     Ok(response)
 }
 
@@ -579,4 +593,30 @@ fn etag_of(body: &str) -> String {
     let mut h = SipHasher13::new_with_keys(0x6574_6167, 0x7472_6962);
     h.write(body.as_bytes());
     format!("\"{:032x}\"", h.finish128().as_u128())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_response_keeps_its_own_content_security_policy() {
+        let own = "default-src 'self'";
+        let mut response = "page".into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(own));
+        let response = security_headers(response).await;
+        let csp: Vec<_> = response
+            .headers()
+            .get_all(header::CONTENT_SECURITY_POLICY)
+            .iter()
+            .collect();
+        assert_eq!(csp, [own], "the response's policy is kept, not replaced or doubled");
+        assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+        let plain = security_headers(StatusCode::NOT_FOUND.into_response()).await;
+        assert_eq!(plain.headers()[header::CONTENT_SECURITY_POLICY], DEFAULT_CSP);
+        assert_eq!(plain.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
 }

@@ -305,6 +305,131 @@ async fn slow_clients_are_cut_off_and_the_connection_limit_holds() {
     assert_eq!(r.status(), 200);
 }
 
+/// A request on a fresh connection from `from`: the whole answer, or
+/// `None` when the server closed the connection without one.
+async fn request_from(from: std::net::IpAddr, addr: std::net::SocketAddr, path: &str) -> Option<String> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
+    let mut c = socket.connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    // A refused connection may be reset under the write or the read.
+    c.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    c.read_to_end(&mut answer).await.ok()?;
+    (!answer.is_empty()).then(|| String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection_slot() {
+    let (_sb, config, cx) = setup("").await;
+    let limits = Limits {
+        max_connections_per_address: 8,
+        ..Limits::default()
+    };
+    let s = serve_config(&config, cx.store.clone(), limits).await;
+    let addr: std::net::SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
+    let (greedy, other) = (
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        std::net::IpAddr::from([127, 0, 0, 2]),
+    );
+    // Eight idle connections from one address: its whole share. The server
+    // accepts in order, so they are counted before the next one.
+    let mut idle = vec![];
+    for _ in 0..8 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // A ninth from the same address is closed at once: its request gets no
+    // answer (served, it would get a 200; held, the read would not end).
+    let ninth = request_from(greedy, addr, "/healthz").await;
+    assert_eq!(
+        ninth, None,
+        "the ninth connection from 127.0.0.1 is closed without an answer"
+    );
+    // Another address is still served.
+    let answer = request_from(other, addr, "/healthz")
+        .await
+        .expect("another address is served");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Once the idle connections are closed (the server saw each end), the
+    // address gets its slots back. The server's end of a connection reaches
+    // the client a moment before its slot is given back, so a connection
+    // may land in between: try again.
+    for mut c in idle {
+        c.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        let _ = c.read_to_end(&mut rest).await;
+    }
+    let mut served = None;
+    for _ in 0..1000 {
+        served = request_from(greedy, addr, "/healthz").await;
+        if served.is_some() {
+            break;
+        }
+    }
+    let answer = served.expect("127.0.0.1 is served again after closing its connections");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// Every answer of the router, whatever the route or status, carries
+/// `nosniff` and a Content-Security-Policy.
+#[tokio::test]
+async fn every_response_carries_nosniff_and_a_content_security_policy() {
+    let (_sb, config, cx) = setup(ESTERI).await;
+    let s = serve_config(&config, cx.store.clone(), Limits::default()).await;
+    let client = reqwest::Client::new();
+    let etag = client
+        .get(format!("{}/feed.atom", s.base))
+        .send()
+        .await
+        .unwrap()
+        .headers()["etag"]
+        .clone();
+    let requests = [
+        ("GET /feed.atom", client.get(format!("{}/feed.atom", s.base)), 200),
+        ("GET /feed.rss", client.get(format!("{}/feed.rss", s.base)), 200),
+        ("GET /feed.json", client.get(format!("{}/feed.json", s.base)), 200),
+        (
+            "GET /outputs/esteri.atom",
+            client.get(format!("{}/outputs/esteri.atom", s.base)),
+            200,
+        ),
+        (
+            "GET /outputs/x.atom",
+            client.get(format!("{}/outputs/x.atom", s.base)),
+            404,
+        ),
+        ("GET /sources", client.get(format!("{}/sources", s.base)), 200),
+        ("GET /opml", client.get(format!("{}/opml", s.base)), 200),
+        ("GET /metrics", client.get(format!("{}/metrics", s.base)), 200),
+        ("GET /healthz", client.get(format!("{}/healthz", s.base)), 200),
+        ("GET /no-such-path", client.get(format!("{}/no-such-path", s.base)), 404),
+        ("GET /no/such/path", client.get(format!("{}/no/such/path", s.base)), 404),
+        ("POST /feed.atom", client.post(format!("{}/feed.atom", s.base)), 405),
+        (
+            "GET /feed.atom If-None-Match",
+            client
+                .get(format!("{}/feed.atom", s.base))
+                .header("if-none-match", etag),
+            304,
+        ),
+    ];
+    for (what, request, status) in requests {
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), status, "{what}");
+        let h = r.headers();
+        assert_eq!(
+            h.get_all("x-content-type-options").iter().collect::<Vec<_>>(),
+            ["nosniff"],
+            "{what}"
+        );
+        assert_eq!(
+            h.get_all("content-security-policy").iter().collect::<Vec<_>>(),
+            ["default-src 'none'; sandbox"],
+            "{what}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn export_writes_a_named_output_atomically() {
     let (sb, config, _cx) = setup(ESTERI).await;
@@ -350,7 +475,12 @@ async fn concurrent_readers_share_one_render_per_page_and_version() {
     let stop = CancellationToken::new();
     let _stop = stop.clone().drop_guard();
     let app = router(AppState::new(cx.store.clone(), &config, metrics.clone()));
-    tokio::spawn(serve(listener, app, Limits::default(), stop));
+    // The crowd stands for readers at many addresses; here all are 127.0.0.1.
+    let limits = Limits {
+        max_connections_per_address: tributary::config::MAX_CONNECTIONS,
+        ..Limits::default()
+    };
+    tokio::spawn(serve(listener, app, limits, stop));
 
     let client = reqwest::Client::new();
     let crowd = |n: usize| {

@@ -1856,8 +1856,10 @@ async fn f4_five_hundred_stalled_half_requests_neither_block_a_fresh_client_nor_
         &config,
         Arc::new(tributary::metrics::Metrics::new()),
     ));
+    // The 500 stand for clients at as many addresses; here all are 127.0.0.1.
     let limits = tributary::serve::Limits {
         header_read_timeout: Duration::from_secs(3),
+        max_connections_per_address: tributary::config::MAX_CONNECTIONS,
         ..tributary::serve::Limits::default()
     };
     tokio::spawn(tributary::serve::serve(listener, app, limits, stop.clone()));
