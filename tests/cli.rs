@@ -146,3 +146,27 @@ fn poll_of_an_unknown_source_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no source named \"b\""));
 }
+
+#[test]
+fn db_backup_to_a_dangling_symlink_is_refused_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(&config, "[daemon]\ndatabase = \"t.db\"\n").unwrap();
+    let target = dir.path().join("planted");
+    let link = dir.path().join("backup.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = tributary()
+        .args(["db", "backup"])
+        .arg(&link)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&link.display().to_string()) && err.contains("symbolic link"),
+        "{err}"
+    );
+    assert!(!target.exists(), "the symlink's target was created");
+}

@@ -14,6 +14,7 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::ErrorKind;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Mode of the folders Tributary creates.
 pub(crate) const FOLDER_MODE: u32 = 0o700;
@@ -69,8 +70,39 @@ pub(crate) fn create_private(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
+/// Creates a new, empty 0600 file with a unique name beside `target`, for
+/// writing something that is then moved onto `target`.
+pub(crate) fn create_temp_beside(target: &Path) -> std::io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tributary".into());
+    let folder = folder_of(target);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let mut last = None;
+    for _ in 0..100 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = folder.join(format!(".{name}.{}-{nanos:08x}-{n}.tmp", std::process::id()));
+        match create_private(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::from(ErrorKind::AlreadyExists)))
+}
+
+/// Flushes a folder's entries (a new or renamed file in it) to disk.
+pub(crate) fn sync_folder(folder: &Path) -> std::io::Result<()> {
+    File::open(folder)?.sync_all()
+}
+
 /// Removes a file on drop unless [`Cleanup::keep`] was called: the files
-/// of a store that could not be set up.
+/// of a store or backup that could not be completed.
 pub(crate) struct Cleanup {
     paths: Vec<PathBuf>,
 }

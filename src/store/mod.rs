@@ -112,6 +112,14 @@ pub enum StoreError {
         /// The migration error.
         detail: String,
     },
+    /// A backup could not be written; nothing is left at the target.
+    #[error("cannot back up the database to {}: {detail}", path.display())]
+    Backup {
+        /// The backup file asked for.
+        path: PathBuf,
+        /// Why, and what to do.
+        detail: String,
+    },
     /// An SQLite error during normal operation.
     #[error("database {} failed while {doing}: {source}{}", path.display(), hint(source))]
     Sqlite {
