@@ -32,6 +32,12 @@
 //!   with other tables, no tables at all, or a newer version): refused with
 //!   its application id and version named ([`StoreError::NotOurs`]), its
 //!   bytes unchanged and no `-wal` or `-shm` created beside it.
+//!
+//! # Stopping
+//!
+//! [`Store::checkpoint`] (when the daemon stops or a one-shot command is done)
+//! and dropping the store copy the write-ahead log into the database file and
+//! empty it, so the file alone holds every commit.
 
 mod entries;
 mod files;
@@ -150,6 +156,13 @@ pub struct Store {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     version: AtomicU64,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Best effort: a log left behind is replayed at the next open.
+        let _ = self.checkpoint();
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -344,6 +357,23 @@ impl Store {
             pool.push(conn);
         }
         result
+    }
+
+    /// Copies the write-ahead log into the database file and empties it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)` on the writer), so that the file
+    /// alone holds every commit: called when the daemon stops and when a
+    /// one-shot command is done; dropping the store does it too. Returns
+    /// `false` when another connection (another process's reader) kept
+    /// part of the log from being copied; the file is consistent either way.
+    pub fn checkpoint(&self) -> Result<bool, StoreError> {
+        // Idle readers are closed first, so that the writer is the last
+        // connection when it closes, and SQLite then removes the log.
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let conn = self.lock_writer();
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(self.err("copying the write-ahead log into the database"))?;
+        Ok(busy == 0)
     }
 
     /// Checks that the database answers.
@@ -575,6 +605,15 @@ mod tests {
         .unwrap();
     }
 
+    /// Entries in a copy of the database file made without its `-wal`.
+    fn entries_in_a_copy_of_the_file_alone(path: &Path) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(path, &copy).unwrap();
+        let c = Connection::open(&copy).unwrap();
+        c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0)).unwrap()
+    }
+
     #[test]
     fn a_new_store_carries_tributarys_application_id() {
         let dir = tempfile::tempdir().unwrap();
@@ -746,6 +785,38 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         drop(Store::open(&path).unwrap());
         assert_eq!(mode(&path), 0o640);
+    }
+
+    #[test]
+    fn a_checkpoint_while_the_store_is_shared_leaves_every_commit_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let s = std::sync::Arc::new(Store::open(&path).unwrap());
+        let held_elsewhere = s.clone();
+        for i in 0..20 {
+            write_entry(&s, &format!("source-{i}"));
+        }
+        assert_eq!(s.entry_count().unwrap(), 20);
+        assert!(s.checkpoint().unwrap());
+        let wal = files::sidecar(&path, "-wal");
+        assert!(
+            std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0,
+            "the log is emptied"
+        );
+        assert_eq!(entries_in_a_copy_of_the_file_alone(&path), 20);
+        drop(held_elsewhere);
+    }
+
+    #[test]
+    fn dropping_the_store_leaves_every_commit_in_the_file_and_no_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let s = Store::open(&path).unwrap();
+        write_entry(&s, "one");
+        s.ping().unwrap();
+        drop(s);
+        assert!(!files::sidecar(&path, "-wal").exists());
+        assert_eq!(entries_in_a_copy_of_the_file_alone(&path), 1);
     }
 
     #[test]
