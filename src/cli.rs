@@ -334,6 +334,15 @@ async fn poll(config: &Config, only: &[String], force: bool) -> anyhow::Result<i
         tokio::task::spawn_blocking(move || store.entry_count()).await??
     };
     println!("{entries} entries stored in {}", config.daemon.database.display());
+    // The writer thread may still hold the store when the process exits:
+    // copy the write-ahead log into the database file now.
+    let store = cx.store.clone();
+    if !tokio::task::spawn_blocking(move || store.checkpoint()).await?? {
+        eprintln!(
+            "warning: another process is reading {}: part of its write-ahead log stays beside it",
+            config.daemon.database.display()
+        );
+    }
     Ok(if reports.iter().any(PollReport::failed) { 1 } else { 0 })
 }
 

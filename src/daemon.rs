@@ -357,6 +357,15 @@ pub async fn run_with(
     if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(5), server).await {
         error!("HTTP server task failed: {e}");
     }
+    // The database file alone should hold every commit once stopped: the
+    // writer thread outlives this function, so the store is not dropped here.
+    let db = store.clone();
+    match tokio::task::spawn_blocking(move || db.checkpoint()).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => warn!("another process is reading the database: part of the write-ahead log stays beside it"),
+        Ok(Err(e)) => warn!("{e}"),
+        Err(_) => warn!("the task copying the write-ahead log into the database failed"),
+    }
     info!("stopped");
     Ok(())
 }

@@ -146,3 +146,89 @@ fn poll_of_an_unknown_source_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no source named \"b\""));
 }
+
+/// `tributary ARGS --config CONFIG` under `umask 000`, the most permissive.
+fn under_umask_000(args: &[&str], config: &Path) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("TRIBUTARY_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn poll_under_umask_000_makes_private_files_and_leaves_every_entry_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        &dir.path().join("config"),
+    );
+    let config = dir.path().join("config/tributary.toml");
+    let out = under_umask_000(&["poll"], &config);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let data = dir.path().join("config/data");
+    let db = data.join("tributary.db");
+    assert_eq!(mode(&data), 0o700, "the folder Tributary created");
+    assert_eq!(mode(&db), 0o600);
+    let wal = data.join("tributary.db-wal");
+    assert_eq!(
+        std::fs::metadata(&wal).map_or(0, |m| m.len()),
+        0,
+        "the log was copied into the file"
+    );
+    for side in ["tributary.db-wal", "tributary.db-shm"] {
+        if data.join(side).exists() {
+            assert_eq!(mode(&data.join(side)), 0o600, "{side}");
+        }
+    }
+    // The database file alone, copied as a naive backup would, holds the poll.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let entries: i64 = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert!(entries > 0);
+
+    let backup = dir.path().join("backup.db");
+    let out = under_umask_000(&["db", "backup", backup.to_str().unwrap()], &config);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&backup), 0o600);
+}
+
+#[test]
+fn db_backup_to_a_dangling_symlink_is_refused_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("t.toml");
+    std::fs::write(&config, "[daemon]\ndatabase = \"t.db\"\n").unwrap();
+    let target = dir.path().join("planted");
+    let link = dir.path().join("backup.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = tributary()
+        .args(["db", "backup"])
+        .arg(&link)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&link.display().to_string()) && err.contains("symbolic link"),
+        "{err}"
+    );
+    assert!(!target.exists(), "the symlink's target was created");
+}

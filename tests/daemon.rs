@@ -86,3 +86,32 @@ async fn merged_feeds_are_served_with_validators_and_304() {
     }
     daemon.stop().await;
 }
+
+#[tokio::test]
+async fn a_stopped_daemon_leaves_every_entry_in_the_database_file() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", Route::feed("application/rss+xml", rss("Prima notizia")));
+    let sb = Sandbox::new();
+    let config = sb.config(&format!(
+        "{}schedule = \"@daily\"\n",
+        source_block("fonte", &server.url("/a.xml"))
+    ));
+    let daemon = RunningDaemon::start(&config).await;
+    let store = daemon.store.clone();
+    server.wait_for("/a.xml", 1).await;
+    daemon.stop().await;
+    assert_eq!(store.entry_count().unwrap(), 1);
+
+    // The store is still held (here, and by the writer thread), so only the
+    // daemon's own checkpoint at shutdown can have emptied the log.
+    let db = &config.daemon.database;
+    let wal = std::fs::metadata(format!("{}-wal", db.display())).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the write-ahead log was copied into the database file");
+    let copy = sb.path("copy.db");
+    std::fs::copy(db, &copy).unwrap();
+    let entries: i64 = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(entries, 1, "a copy of the file alone holds the entry");
+}

@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::params;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, files};
 
 /// What a prune removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -67,16 +67,58 @@ impl Store {
         })
     }
 
-    /// Writes a consistent copy of the database to `target` (which must not exist).
+    /// Writes a consistent copy of the database to `target`, a new file
+    /// made 0600. Anything already at `target` is refused, a symlink
+    /// included (dangling or not). The copy is written into a new temporary
+    /// file beside `target` (`VACUUM INTO` accepts an empty file), flushed
+    /// to disk and only then linked to `target`, so `target` never exists
+    /// half-written, and a file appearing there meanwhile is not replaced;
+    /// on failure the temporary file is removed.
     pub fn backup(&self, target: &Path) -> Result<(), StoreError> {
-        if target.exists() {
-            return Err(StoreError::Open {
-                path: target.to_path_buf(),
-                detail: "the backup file already exists; choose a new name".into(),
-            });
+        let fail = |detail: String| StoreError::Backup {
+            path: target.to_path_buf(),
+            detail,
+        };
+        let exists = || fail("the file already exists; choose a new name".into());
+        match std::fs::symlink_metadata(target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(target)
+                    .map(|t| format!(" to {}", t.display()))
+                    .unwrap_or_default();
+                return Err(fail(format!(
+                    "it is a symbolic link{to}; give the path of a new file instead"
+                )));
+            }
+            Ok(_) => return Err(exists()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(e.to_string())),
         }
-        let target_text = target.to_string_lossy().into_owned();
-        self.read("backing up", |c| c.execute("VACUUM INTO ?1", [target_text]).map(|_| ()))
+        let folder = files::folder_of(target);
+        let (temp, file) = files::create_temp_beside(target)
+            .map_err(|e| fail(format!("cannot create a file in {}: {e}", folder.display())))?;
+        let cleanup = files::Cleanup::new(vec![temp.clone(), files::sidecar(&temp, "-journal")]);
+        let Some(temp_text) = temp.to_str() else {
+            return Err(fail("the path is not valid UTF-8; choose another".into()));
+        };
+        self.read("backing up", |c| c.execute("VACUUM INTO ?1", [temp_text]).map(|_| ()))?;
+        file.sync_all()
+            .map_err(|e| fail(format!("cannot flush {} to disk: {e}", temp.display())))?;
+        drop(file);
+        // A hard link never replaces an existing file; where the file
+        // system has none (FAT, some network shares), a rename after one
+        // more look.
+        match std::fs::hard_link(&temp, target) {
+            Ok(()) => drop(cleanup),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
+            Err(_) => {
+                if std::fs::symlink_metadata(target).is_ok() {
+                    return Err(exists());
+                }
+                std::fs::rename(&temp, target).map_err(|e| fail(e.to_string()))?;
+                cleanup.keep();
+            }
+        }
+        files::sync_folder(folder).map_err(|e| fail(format!("cannot flush {} to disk: {e}", folder.display())))
     }
 
     /// Rebuilds the database file to reclaim free pages.
@@ -113,5 +155,128 @@ impl Store {
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn store(dir: &Path) -> Store {
+        let s = Store::open(&dir.join("t.db")).unwrap();
+        s.write(|w| w.source_id("s", "https://user:secret@example.org/feed").map(|_| ()))
+            .unwrap();
+        s
+    }
+
+    /// The names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn backup_refuses_a_dangling_symlink_and_does_not_create_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("elsewhere.db");
+        let link = out.path().join("backup.db");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = s.backup(&link).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&link.display().to_string()) && text.contains("symbolic link"),
+            "{text}"
+        );
+        assert!(!target.exists(), "the link's target was created");
+        assert_eq!(names(out.path()), ["backup.db"], "nothing else was left behind");
+    }
+
+    #[test]
+    fn backup_refuses_a_symlink_to_an_existing_file_and_leaves_it_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("precious.txt");
+        std::fs::write(&target, b"keep me").unwrap();
+        let link = out.path().join("backup.db");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = s.backup(&link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+        assert_eq!(names(out.path()), ["backup.db", "precious.txt"]);
+    }
+
+    #[test]
+    fn backup_refuses_an_existing_file_and_leaves_it_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let target = dir.path().join("backup.db");
+        std::fs::write(&target, b"an older backup").unwrap();
+        let err = s.backup(&target).unwrap_err();
+        assert!(err.to_string().contains("already exists"), "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"an older backup");
+    }
+
+    #[test]
+    fn backup_is_private_whatever_the_database_mode_and_holds_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        std::fs::set_permissions(dir.path().join("t.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("backup.db");
+        s.backup(&target).unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(names(out.path()), ["backup.db"], "no temporary file is left");
+        let copy = Store::open(&target).unwrap();
+        assert_eq!(copy.sources().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_failed_backup_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path: PathBuf = dir.path().join("t.db");
+        {
+            let s = store(dir.path());
+            s.write(|w| {
+                for i in 0..300 {
+                    w.source_id(&format!("source-{i}"), &format!("https://s{i}.example/feed"))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        // Scribble over the cell pointers of the sources table's root page.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let page: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let root: i64 = c
+            .query_row("SELECT rootpage FROM sqlite_master WHERE name = 'sources'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        drop(c);
+        let (page, root) = (page as usize, root as usize);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = (root - 1) * page + 8;
+        for b in &mut bytes[at..at + 64] {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let s = Store::open(&path).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let target = out.path().join("backup.db");
+        let err = s.backup(&target).unwrap_err();
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(names(out.path()).is_empty(), "left behind: {:?}", names(out.path()));
     }
 }

@@ -9,8 +9,39 @@
 //!
 //! The store is synchronous and knows nothing of HTTP, feeds or tasks: callers
 //! run it off the async threads (`spawn_blocking`) and hand it model types.
+//!
+//! # Which files are opened
+//!
+//! Tributary's stores carry the SQLite `application_id` [`APPLICATION_ID`],
+//! `0x54524942` (ASCII "TRIB"), and their schema version in `user_version`
+//! (the migrations' bookkeeping). [`Store::open`] writes nothing to a file
+//! before a read-only look at it (its header, then its schema through a
+//! read-only connection, without changing the journal mode) has decided:
+//!
+//! - no file at the path: Tributary creates it (0600, folders 0700) and
+//!   stamps the application id before anything else;
+//! - an empty file (0 bytes) it did not create: refused, since nothing says
+//!   it was meant as the store (delete it, or point `database` elsewhere);
+//! - application id "TRIB": opened and migrated, unless its `user_version`
+//!   is newer than this binary's schema ([`StoreError::NewerSchema`]);
+//! - application id 0 (every store made before the id existed), a
+//!   `user_version` from 1 up to this binary's, and exactly the tables,
+//!   views and triggers the migrations up to that version create: adopted,
+//!   stamped with the application id, then migrated;
+//! - anything else (not SQLite, another application id, application id 0
+//!   with other tables, no tables at all, or a newer version): refused with
+//!   its application id and version named ([`StoreError::NotOurs`]), its
+//!   bytes unchanged and no `-wal` or `-shm` created beside it.
+//!
+//! # Stopping
+//!
+//! [`Store::checkpoint`] (when the daemon stops or a one-shot command is done)
+//! and dropping the store copy the write-ahead log into the database file and
+//! empty it, so the file alone holds every commit.
 
 mod entries;
+mod files;
+mod inspect;
 mod maintenance;
 mod sources;
 
@@ -28,6 +59,9 @@ pub use maintenance::Pruned;
 pub use sources::{FetchState, PollRecord, SourceState};
 
 static MIGRATIONS_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
+
+/// The SQLite `application_id` of Tributary's stores: ASCII "TRIB".
+pub const APPLICATION_ID: u32 = u32::from_be_bytes(*b"TRIB");
 
 /// How many idle read-only connections are kept.
 const READ_POOL: usize = 4;
@@ -54,6 +88,15 @@ pub enum StoreError {
         /// What is wrong with it.
         detail: String,
     },
+    /// An empty file is where the database should be.
+    #[error(
+        "{} is an empty file, not a Tributary database; it was left untouched. Delete it so that Tributary creates the database there, or point `database` elsewhere",
+        path.display()
+    )]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
     /// The schema was written by a newer Tributary.
     #[error(
         "database {} has schema version {found}, but this Tributary knows only up to {known}: run a newer Tributary, or restore a backup",
@@ -73,6 +116,14 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
         /// The migration error.
+        detail: String,
+    },
+    /// A backup could not be written; nothing is left at the target.
+    #[error("cannot back up the database to {}: {detail}", path.display())]
+    Backup {
+        /// The backup file asked for.
+        path: PathBuf,
+        /// Why, and what to do.
         detail: String,
     },
     /// An SQLite error during normal operation.
@@ -107,6 +158,13 @@ pub struct Store {
     version: AtomicU64,
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Best effort: a log left behind is replayed at the next open.
+        let _ = self.checkpoint();
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
@@ -126,39 +184,47 @@ pub fn schema_version() -> usize {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date. An existing file is written to only once a
+    /// read-only look has found it to be a Tributary store (see the module
+    /// documentation for the rule).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let open_err = |detail: String| StoreError::Open {
             path: path.to_path_buf(),
             detail,
         };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| open_err(format!("cannot create folder {}: {e}", parent.display())))?;
-        }
-        let mut conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
+        files::create_folders(path).map_err(|e| {
+            open_err(format!(
+                "cannot create its folder {}: {e}",
+                files::folder_of(path).display()
+            ))
+        })?;
+        // A new file is created here, 0600, rather than by SQLite, which
+        // would follow the umask; should setting it up fail, it is removed.
+        let (verdict, cleanup) = match files::create_private(path) {
+            Ok(_) => {
+                let made = ["", "-wal", "-shm", "-journal"].map(|s| files::sidecar(path, s));
+                (None, Some(files::Cleanup::new(made.to_vec())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (Some(inspect::judge(path)?), None),
+            Err(e) => return Err(open_err(format!("cannot create it: {e}"))),
+        };
+        // Declared after `cleanup`, so closed before the files are removed.
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_err(format!("{e}{}", hint(&e))))?;
         let sql = |source| StoreError::Sqlite {
             path: path.to_path_buf(),
             doing: "setting up the connection",
             source,
         };
-        // The first read tells a foreign or corrupt file apart from ours.
-        let tables: i64 = match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)) {
-            Ok(n) => n,
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
-                return Err(StoreError::NotOurs {
-                    path: path.to_path_buf(),
-                    detail: "the file is not an SQLite database, or is encrypted or corrupt".into(),
-                });
-            }
-            Err(e) => return Err(open_err(format!("{e}{}", hint(&e)))),
-        };
-        let user_version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sql)?;
-        if user_version == 0 && tables > 0 {
-            return Err(StoreError::NotOurs {
-                path: path.to_path_buf(),
-                detail: format!("an SQLite database with {tables} objects but no Tributary schema"),
-            });
+        if verdict != Some(inspect::Verdict::Ours) {
+            // A new store, or one made before the application id existed:
+            // stamped before anything else is written.
+            conn.pragma_update(None, "application_id", i64::from(APPLICATION_ID))
+                .map_err(|e| open_err(format!("cannot set its application id: {e}{}", hint(&e))))?;
         }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| open_err(format!("cannot switch to WAL mode: {e}{}", hint(&e))))?;
@@ -193,6 +259,9 @@ impl Store {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
+        if let Some(cleanup) = cleanup {
+            cleanup.keep();
+        }
         // No integrity scan here: on a multi-gigabyte store it would delay
         // every start and every command; `tributary db check` runs it.
         Ok(Store {
@@ -288,6 +357,23 @@ impl Store {
             pool.push(conn);
         }
         result
+    }
+
+    /// Copies the write-ahead log into the database file and empties it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)` on the writer), so that the file
+    /// alone holds every commit: called when the daemon stops and when a
+    /// one-shot command is done; dropping the store does it too. Returns
+    /// `false` when another connection (another process's reader) kept
+    /// part of the log from being copied; the file is consistent either way.
+    pub fn checkpoint(&self) -> Result<bool, StoreError> {
+        // Idle readers are closed first, so that the writer is the last
+        // connection when it closes, and SQLite then removes the log.
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let conn = self.lock_writer();
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(self.err("copying the write-ahead log into the database"))?;
+        Ok(busy == 0)
     }
 
     /// Checks that the database answers.
@@ -473,6 +559,265 @@ mod tests {
         let mut want = crate::dedup::bands(&fp).to_vec();
         want.sort();
         assert_eq!(got, want);
+    }
+
+    /// The file's bytes; and no `-wal`, `-shm` or `-journal` beside it.
+    fn bytes_alone(path: &Path) -> Vec<u8> {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let side = files::sidecar(path, suffix);
+            assert!(!side.exists(), "{} exists", side.display());
+        }
+        std::fs::read(path).unwrap()
+    }
+
+    /// Opens `path`, expecting a refusal that leaves the file byte-identical
+    /// and creates nothing beside it.
+    fn refused_untouched(path: &Path) -> StoreError {
+        let before = bytes_alone(path);
+        let err = Store::open(path).unwrap_err();
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(bytes_alone(path) == before, "{} changed: {err}", path.display());
+        err
+    }
+
+    fn application_id(path: &Path) -> u32 {
+        let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        c.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0))
+            .unwrap() as u32
+    }
+
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// A source and an entry, written through the store.
+    fn write_entry(s: &Store, name: &str) {
+        s.write(|w| {
+            let id = w.source_id(name, "https://user:secret@example.org/feed")?;
+            w.exec(
+                "INSERT INTO entries (uid, title, published_at, updated_at, first_seen_at, content_source_id)
+                 VALUES (?1, 't', 0, 0, 0, ?2)",
+                rusqlite::params![name, id],
+            )
+            .map_err(w.err("testing"))?;
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// Entries in a copy of the database file made without its `-wal`.
+    fn entries_in_a_copy_of_the_file_alone(path: &Path) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(path, &copy).unwrap();
+        let c = Connection::open(&copy).unwrap();
+        c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_new_store_carries_tributarys_application_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        assert_eq!(application_id(&path), APPLICATION_ID);
+        assert_eq!(APPLICATION_ID, 0x5452_4942);
+    }
+
+    #[test]
+    fn a_newer_user_version_is_refused_with_both_versions_and_left_byte_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        // Someone else's file (rollback journal), at a version above ours.
+        let path = dir.path().join("other.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE sources (x); CREATE TABLE entries (y); PRAGMA user_version = 7;")
+            .unwrap();
+        let err = refused_untouched(&path);
+        assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("user_version 7") && text.contains(&format!("0 to {}", schema_version())),
+            "{text}"
+        );
+        assert!(text.contains("0x00000000") && text.contains("0x54524942"), "{text}");
+        // A Tributary store from a newer release.
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 7)
+            .unwrap();
+        let err = refused_untouched(&path);
+        assert!(matches!(err, StoreError::NewerSchema { found: 7, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_foreign_application_id_is_refused_with_both_ids_and_left_byte_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        // Tributary's very tables, in WAL mode, under another application's id.
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "application_id", i64::from(u32::from_be_bytes(*b"GPKG")))
+            .unwrap();
+        let err = refused_untouched(&path);
+        assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("0x47504b47 (\"GPKG\")") && text.contains("0x54524942"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn other_tables_at_user_version_4_are_refused_and_not_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT);
+                 CREATE TABLE entries (id INTEGER PRIMARY KEY);
+                 CREATE TABLE entry_bands (band INTEGER, entry_id INTEGER);
+                 INSERT INTO entry_bands VALUES (1048577, 1);
+                 PRAGMA user_version = 4;",
+            )
+            .unwrap();
+        let err = refused_untouched(&path);
+        assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
+        assert!(err.to_string().contains("schema version 4"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_with_what_to_do_and_left_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        std::fs::write(&path, b"").unwrap();
+        let err = refused_untouched(&path);
+        assert!(matches!(err, StoreError::Empty { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("Delete it") && text.contains("point `database` elsewhere"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn garbage_bytes_are_refused_and_left_byte_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let garbage: Vec<u8> = (0u32..8192)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        std::fs::write(&path, &garbage).unwrap();
+        assert!(matches!(refused_untouched(&path), StoreError::NotOurs { .. }));
+        // An SQLite header over garbage.
+        let mut fake = b"SQLite format 3\0".to_vec();
+        fake.extend_from_slice(&garbage);
+        std::fs::write(&path, &fake).unwrap();
+        assert!(matches!(refused_untouched(&path), StoreError::NotOurs { .. }));
+    }
+
+    #[test]
+    fn an_sqlite_file_without_tables_is_refused_unless_tributary_created_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "page_size", 8192)
+            .unwrap();
+        Connection::open(&path).unwrap().execute_batch("VACUUM").unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 0);
+        let err = refused_untouched(&path);
+        assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
+        assert!(err.to_string().contains("delete it"), "{err}");
+    }
+
+    #[test]
+    fn a_store_of_an_earlier_release_is_adopted_stamped_and_keeps_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        // As an earlier release left it: no application id, version 4, and
+        // the last commits still in the write-ahead log.
+        let mut c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        migrations().to_version(&mut c, 4).unwrap();
+        c.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 's', 'https://example.org/feed');
+             INSERT INTO entries (id, uid, title, published_at, updated_at, first_seen_at, content_source_id)
+                 VALUES (1, 'u', 't', 0, 0, 0, 1);",
+        )
+        .unwrap();
+        c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+            .unwrap();
+        drop(c);
+        assert!(std::fs::metadata(files::sidecar(&path, "-wal")).unwrap().len() > 0);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.entry_count().unwrap(), 1);
+        drop(s);
+        assert_eq!(application_id(&path), APPLICATION_ID);
+        let c = Connection::open(&path).unwrap();
+        let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, schema_version());
+    }
+
+    #[test]
+    fn a_new_store_its_folders_log_and_shared_memory_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/t.db");
+        let s = Store::open(&path).unwrap();
+        write_entry(&s, "one");
+        assert_eq!(mode(&dir.path().join("a")), 0o700);
+        assert_eq!(mode(&dir.path().join("a/b")), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        // SQLite gives its log and shared memory the database file's mode.
+        assert_eq!(mode(&files::sidecar(&path, "-wal")), 0o600);
+        assert_eq!(mode(&files::sidecar(&path, "-shm")), 0o600);
+    }
+
+    #[test]
+    fn an_existing_database_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(Store::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(mode(&path), 0o640);
+    }
+
+    #[test]
+    fn a_checkpoint_while_the_store_is_shared_leaves_every_commit_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let s = std::sync::Arc::new(Store::open(&path).unwrap());
+        let held_elsewhere = s.clone();
+        for i in 0..20 {
+            write_entry(&s, &format!("source-{i}"));
+        }
+        assert_eq!(s.entry_count().unwrap(), 20);
+        assert!(s.checkpoint().unwrap());
+        let wal = files::sidecar(&path, "-wal");
+        assert!(
+            std::fs::metadata(&wal).map_or(0, |m| m.len()) == 0,
+            "the log is emptied"
+        );
+        assert_eq!(entries_in_a_copy_of_the_file_alone(&path), 20);
+        drop(held_elsewhere);
+    }
+
+    #[test]
+    fn dropping_the_store_leaves_every_commit_in_the_file_and_no_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let s = Store::open(&path).unwrap();
+        write_entry(&s, "one");
+        s.ping().unwrap();
+        drop(s);
+        assert!(!files::sidecar(&path, "-wal").exists());
+        assert_eq!(entries_in_a_copy_of_the_file_alone(&path), 1);
     }
 
     #[test]
