@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
 use axum::response::Response;
 use chrono::{TimeDelta, Utc};
 use common::*;
@@ -47,83 +46,8 @@ fn rss(items: &[(&str, &str)]) -> String {
 
 const FEED: &str = "<rss version=\"2.0\"><channel><title>F</title><item><guid>1</guid><title>Uno</title><link>https://f.example.org/1</link><description>testo</description></item></channel></rss>";
 
-type Hits = Arc<Mutex<HashMap<String, usize>>>;
-type Script = Arc<dyn Fn(&str, usize, &Request) -> Response + Send + Sync>;
-
-/// A server whose answers are decided by a closure (path, n-th request of that path, request).
-#[derive(Clone)]
-struct Scripted {
-    addr: SocketAddr,
-    hits: Hits,
-}
-
-async fn script_handler(State((script, hits)): State<(Script, Hits)>, req: Request) -> Response {
-    let path = req.uri().path().to_string();
-    let n = {
-        let mut h = hits.lock().unwrap();
-        let n = h.entry(path.clone()).or_default();
-        *n += 1;
-        *n
-    };
-    script(&path, n, &req)
-}
-
-impl Scripted {
-    async fn start(ip: &str, script: impl Fn(&str, usize, &Request) -> Response + Send + Sync + 'static) -> Scripted {
-        let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
-        Scripted::on(listener, script)
-    }
-
-    fn on(
-        listener: tokio::net::TcpListener,
-        script: impl Fn(&str, usize, &Request) -> Response + Send + Sync + 'static,
-    ) -> Scripted {
-        let hits = Arc::new(Mutex::new(HashMap::new()));
-        let addr = listener.local_addr().unwrap();
-        let script: Script = Arc::new(script);
-        let app = Router::new()
-            .fallback(script_handler)
-            .with_state((script, hits.clone()));
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Scripted { addr, hits }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-
-    fn hits(&self, path: &str) -> usize {
-        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
-    }
-}
-
-fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Body>) -> Response {
-    let mut b = Response::builder().status(status);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(body.into()).unwrap()
-}
-
 fn rss_response(body: impl Into<Body>) -> Response {
     respond(200, &[("content-type", "application/rss+xml")], body)
-}
-
-/// A raw TCP listener that only counts connections: proof that nothing reached it.
-async fn connection_counter_on(listener: tokio::net::TcpListener) -> (SocketAddr, Arc<AtomicUsize>) {
-    let addr = listener.local_addr().unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    tokio::spawn(async move {
-        while let Ok((_s, _)) = listener.accept().await {
-            c.fetch_add(1, Ordering::SeqCst);
-        }
-    });
-    (addr, count)
-}
-
-async fn connection_counter(ip: &str) -> (SocketAddr, Arc<AtomicUsize>) {
-    connection_counter_on(tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap()).await
 }
 
 /// Two listeners on the same port of two loopback addresses, so that one
