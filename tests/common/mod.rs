@@ -236,6 +236,16 @@ pub async fn connection_counter(ip: &str) -> (SocketAddr, Arc<AtomicUsize>) {
     connection_counter_on(tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap()).await
 }
 
+/// Says, in the test output, that a test could not run here and why:
+/// `SKIPPED: <test>: <why>` on a line of its own on stderr. It is written to
+/// the stderr handle rather than with `eprintln!`, which the test harness
+/// captures and shows only for failing tests, so a skip would pass unseen.
+pub fn report_skip(test: &str, why: &str) {
+    use std::io::Write as _;
+    // The harness may be in the middle of its `test NAME ... ` line.
+    let _ = writeln!(std::io::stderr(), "\nSKIPPED: {test}: {why}");
+}
+
 /// A temporary folder holding a config file and its database.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
