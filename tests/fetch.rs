@@ -5,15 +5,12 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
 use axum::response::Response;
 use chrono::{TimeDelta, Utc};
 use common::*;
@@ -21,71 +18,8 @@ use tributary::pipeline;
 
 const FEED: &str = "<rss version=\"2.0\"><channel><title>F</title><item><guid>1</guid><title>Uno</title><link>https://f.example.org/1</link><description>testo</description></item></channel></rss>";
 
-/// A server whose every answer is decided by a closure, counting requests per path.
-#[derive(Clone)]
-struct Scripted {
-    addr: SocketAddr,
-    hits: Hits,
-}
-
-type Hits = Arc<Mutex<HashMap<String, usize>>>;
-type Script = Arc<dyn Fn(&str, usize, &Request) -> Response + Send + Sync>;
-
-async fn script_handler(State((script, hits)): State<(Script, Hits)>, req: Request) -> Response {
-    let path = req.uri().path().to_string();
-    let n = {
-        let mut h = hits.lock().unwrap();
-        let n = h.entry(path.clone()).or_default();
-        *n += 1;
-        *n
-    };
-    script(&path, n, &req)
-}
-
-impl Scripted {
-    async fn start(ip: &str, script: impl Fn(&str, usize, &Request) -> Response + Send + Sync + 'static) -> Scripted {
-        let hits = Arc::new(Mutex::new(HashMap::new()));
-        let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let script: Script = Arc::new(script);
-        let app = Router::new()
-            .fallback(script_handler)
-            .with_state((script, hits.clone()));
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Scripted { addr, hits }
-    }
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-    fn hits(&self, path: &str) -> usize {
-        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
-    }
-}
-
-fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Body>) -> Response {
-    let mut b = Response::builder().status(status);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(body.into()).unwrap()
-}
-
 fn feed() -> Response {
     respond(200, &[("content-type", "application/rss+xml")], FEED)
-}
-
-/// A raw TCP listener that only counts connections: proof that nothing reached it.
-async fn connection_counter(ip: &str) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    tokio::spawn(async move {
-        while let Ok((_s, _)) = listener.accept().await {
-            c.fetch_add(1, Ordering::SeqCst);
-        }
-    });
-    (addr, count)
 }
 
 #[tokio::test]

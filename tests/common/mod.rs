@@ -1,10 +1,13 @@
 //! Test harness: a local feed server on 127.0.0.1:0 that records what it was
-//! sent, temporary config files, and a way to run the real pipeline.
+//! sent, a scripted server whose answers a closure decides, a listener that
+//! only counts connections, temporary config files, and a way to run the
+//! real pipeline.
 #![allow(dead_code, clippy::unwrap_used, missing_docs)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -146,6 +149,101 @@ impl FeedServer {
             .cloned()
             .collect()
     }
+}
+
+type Hits = Arc<Mutex<HashMap<String, usize>>>;
+type Script = Arc<dyn Fn(&str, usize, &Request<Body>) -> Response + Send + Sync>;
+
+/// A server whose every answer is decided by a closure, called with the
+/// path, which request for that path this is (from 1) and the request;
+/// it counts requests per path.
+#[derive(Clone)]
+pub struct Scripted {
+    pub addr: SocketAddr,
+    hits: Hits,
+}
+
+async fn script_handler(State((script, hits)): State<(Script, Hits)>, req: Request<Body>) -> Response {
+    let path = req.uri().path().to_string();
+    let n = {
+        let mut h = hits.lock().unwrap();
+        let n = h.entry(path.clone()).or_default();
+        *n += 1;
+        *n
+    };
+    script(&path, n, &req)
+}
+
+impl Scripted {
+    /// Serves the script on `ip`, port chosen by the system.
+    pub async fn start(
+        ip: &str,
+        script: impl Fn(&str, usize, &Request<Body>) -> Response + Send + Sync + 'static,
+    ) -> Scripted {
+        let listener = tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap();
+        Scripted::on(listener, script)
+    }
+
+    /// Serves the script on a listener already bound.
+    pub fn on(
+        listener: tokio::net::TcpListener,
+        script: impl Fn(&str, usize, &Request<Body>) -> Response + Send + Sync + 'static,
+    ) -> Scripted {
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let addr = listener.local_addr().unwrap();
+        let script: Script = Arc::new(script);
+        let app = Router::new()
+            .fallback(script_handler)
+            .with_state((script, hits.clone()));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Scripted { addr, hits }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// How many requests for `path` the server has answered so far.
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+}
+
+/// A response with the given status, headers and body, for scripts.
+pub fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Body>) -> Response {
+    let mut b = Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body.into()).unwrap()
+}
+
+/// A raw TCP listener that only counts connections: proof that nothing reached it.
+pub async fn connection_counter_on(listener: tokio::net::TcpListener) -> (SocketAddr, Arc<AtomicUsize>) {
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        while let Ok((_s, _)) = listener.accept().await {
+            c.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (addr, count)
+}
+
+/// [`connection_counter_on`] a new listener on `ip`, port chosen by the system.
+pub async fn connection_counter(ip: &str) -> (SocketAddr, Arc<AtomicUsize>) {
+    connection_counter_on(tokio::net::TcpListener::bind(format!("{ip}:0")).await.unwrap()).await
+}
+
+/// Says, in the test output, that a test could not run here and why:
+/// `SKIPPED: <test>: <why>` on a line of its own on stderr. It is written to
+/// the stderr handle rather than with `eprintln!`, which the test harness
+/// captures and shows only for failing tests, so a skip would pass unseen.
+pub fn report_skip(test: &str, why: &str) {
+    use std::io::Write as _;
+    // The harness may be in the middle of its `test NAME ... ` line.
+    let _ = writeln!(std::io::stderr(), "\nSKIPPED: {test}: {why}");
 }
 
 /// A temporary folder holding a config file and its database.
