@@ -32,9 +32,10 @@ use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group,
 use tributary::config::SourceConfig;
 use tributary::dedup::{self, Rules};
 use tributary::model::{Entry, Fingerprint, NearCandidate, ParsedFeed};
+use tributary::model::{IngestCounts, PollOutcome};
 use tributary::normalize;
 use tributary::parse::{self, Document};
-use tributary::pipeline::{self, IngestCounts};
+use tributary::pipeline;
 use tributary::store::{PollRecord, Store, StoreError};
 use url::Url;
 
@@ -321,7 +322,7 @@ fn store_entries(
             source_id,
             &PollRecord {
                 at: now,
-                outcome: "ok".into(),
+                outcome: PollOutcome::Ok,
                 status: Some(200),
                 items: counts.items,
                 new: counts.new,

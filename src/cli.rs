@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
 use crate::daemon;
-use crate::pipeline::{self, PollReport};
+use crate::model::PollReport;
+use crate::pipeline;
 use crate::publish::Format;
 
 /// Tributary: polls feeds, stores each story once, serves merged feeds.
@@ -357,13 +358,13 @@ fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
     for r in reports {
         rows.push(vec![
             r.source.clone(),
-            r.outcome.clone(),
+            r.outcome.to_string(),
             r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
-            r.items.to_string(),
-            r.new.to_string(),
-            r.updated.to_string(),
-            r.merged_link.to_string(),
-            r.merged_text.to_string(),
+            r.counts.items.to_string(),
+            r.counts.new.to_string(),
+            r.counts.updated.to_string(),
+            r.counts.merged_link.to_string(),
+            r.counts.merged_text.to_string(),
             r.duration_ms.to_string(),
             r.error.clone().unwrap_or_default(),
         ]);
@@ -376,11 +377,11 @@ fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
         reports.len(),
         elapsed.as_secs_f64(),
         failed,
-        sum(|r| r.items),
-        sum(|r| r.new),
-        sum(|r| r.updated),
-        sum(|r| r.merged_link),
-        sum(|r| r.merged_text),
+        sum(|r| r.counts.items),
+        sum(|r| r.counts.new),
+        sum(|r| r.counts.updated),
+        sum(|r| r.counts.merged_link),
+        sum(|r| r.counts.merged_text),
     );
 }
 

@@ -177,7 +177,7 @@ async fn source_task(
         let report = pipeline::refresh(&cx, &source, at).await;
         last_failure = report.failed().then_some((at, state.failures + 1));
         metrics.record_poll(&report);
-        if report.new + report.updated + report.merged_link + report.merged_text > 0 {
+        if report.counts.changed_entries() {
             let _ = changed.send(());
         }
     }

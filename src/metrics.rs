@@ -16,7 +16,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::pipeline::PollReport;
+use crate::model::PollReport;
 use crate::store::SourceState;
 
 type Labels = Vec<(String, String)>;
@@ -128,13 +128,13 @@ impl Metrics {
     pub fn record_poll(&self, r: &PollReport) {
         let source = || ("source".to_string(), r.source.clone());
         self.polls
-            .get_or_create(&vec![source(), ("outcome".into(), r.outcome.clone())])
+            .get_or_create(&vec![source(), ("outcome".into(), r.outcome.to_string())])
             .inc();
         for (kind, n) in [
-            ("new", r.new),
-            ("updated", r.updated),
-            ("merged_link", r.merged_link),
-            ("merged_text", r.merged_text),
+            ("new", r.counts.new),
+            ("updated", r.counts.updated),
+            ("merged_link", r.counts.merged_link),
+            ("merged_text", r.counts.merged_text),
         ] {
             if n > 0 {
                 self.items
@@ -195,14 +195,14 @@ mod tests {
         let m = Metrics::new();
         m.record_poll(&PollReport {
             source: "ansa-mondo".into(),
-            outcome: "ok".into(),
+            outcome: crate::model::PollOutcome::Ok,
             status: Some(200),
-            items: 3,
-            new: 2,
-            updated: 1,
-            merged_link: 0,
-            merged_text: 0,
-            filtered: 0,
+            counts: crate::model::IngestCounts {
+                items: 3,
+                new: 2,
+                updated: 1,
+                ..Default::default()
+            },
             bytes: 1234,
             duration_ms: 42,
             error: None,

@@ -197,3 +197,101 @@ pub struct NearCandidate {
     /// Its fingerprint.
     pub fingerprint: Fingerprint,
 }
+
+/// How one poll of a source ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PollOutcome {
+    /// The document was fetched and stored.
+    #[default]
+    Ok,
+    /// The server (or the file's validators) said nothing changed.
+    NotModified,
+    /// Not polled: the server's Retry-After has not passed yet.
+    Deferred,
+    /// The poll failed; the kind names the stage's error (`timeout`,
+    /// `refused`, `not-a-feed`, `database`…), as its error type gives it.
+    Failed(&'static str),
+}
+
+impl PollOutcome {
+    /// The outcome's word in logs, metrics labels and the poll log.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PollOutcome::Ok => "ok",
+            PollOutcome::NotModified => "not-modified",
+            PollOutcome::Deferred => "deferred",
+            PollOutcome::Failed(kind) => kind,
+        }
+    }
+}
+
+impl std::fmt::Display for PollOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What storing one document did with its items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestCounts {
+    /// Items in the document.
+    pub items: usize,
+    /// New entries.
+    pub new: usize,
+    /// Entries this source edited (rule 1).
+    pub updated: usize,
+    /// Items merged into a story another source brought, by canonical link (rule 2).
+    pub merged_link: usize,
+    /// Items merged into a story with near-identical text (rule 3).
+    pub merged_text: usize,
+    /// Items skipped by include/exclude filters.
+    pub filtered: usize,
+}
+
+impl IngestCounts {
+    /// Whether any stored entry changed: a new one, an edit, or a credit
+    /// added by a merge.
+    pub fn changed_entries(&self) -> bool {
+        self.new + self.updated + self.merged_link + self.merged_text > 0
+    }
+}
+
+/// What one refresh of a source did: the pipeline fills it, the command
+/// line prints it, the metrics count it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollReport {
+    /// The source's name.
+    pub source: String,
+    /// How the poll ended.
+    pub outcome: PollOutcome,
+    /// The HTTP status, when there was one.
+    pub status: Option<u16>,
+    /// What was done with the document's items.
+    pub counts: IngestCounts,
+    /// Body size in bytes.
+    pub bytes: usize,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The error in human words (secrets shown as `***`).
+    pub error: Option<String>,
+}
+
+impl PollReport {
+    /// A report of a poll that has not done anything yet.
+    pub fn new(source: &str) -> PollReport {
+        PollReport {
+            source: source.to_string(),
+            outcome: PollOutcome::Ok,
+            status: None,
+            counts: IngestCounts::default(),
+            bytes: 0,
+            duration_ms: 0,
+            error: None,
+        }
+    }
+
+    /// Whether the poll failed.
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, PollOutcome::Failed(_))
+    }
+}

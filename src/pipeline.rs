@@ -21,7 +21,7 @@ use url::Url;
 use crate::config::SourceConfig;
 use crate::dedup::{self, Candidates, Identity};
 use crate::fetch::{Body, FetchError, Fetched, Fetcher, Request};
-use crate::model::{Entry, Fingerprint, PollState, Validators};
+use crate::model::{Entry, Fingerprint, IngestCounts, PollOutcome, PollReport, PollState, Validators};
 use crate::normalize;
 use crate::parse::{self, Document, ParseError};
 use crate::schedule;
@@ -85,61 +85,6 @@ impl PollError {
     }
 }
 
-/// What one refresh did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PollReport {
-    /// The source's name.
-    pub source: String,
-    /// `ok`, `not-modified`, or an error kind.
-    pub outcome: String,
-    /// The HTTP status, when there was one.
-    pub status: Option<u16>,
-    /// Items in the document.
-    pub items: usize,
-    /// New entries.
-    pub new: usize,
-    /// Entries this source edited (rule 1).
-    pub updated: usize,
-    /// Items merged into a story another source brought, by canonical link (rule 2).
-    pub merged_link: usize,
-    /// Items merged into a story with near-identical text (rule 3).
-    pub merged_text: usize,
-    /// Items skipped by include/exclude filters.
-    pub filtered: usize,
-    /// Body size in bytes.
-    pub bytes: usize,
-    /// Wall time in milliseconds.
-    pub duration_ms: u64,
-    /// The error in human words.
-    pub error: Option<String>,
-}
-
-impl PollReport {
-    /// Whether the poll failed.
-    pub fn failed(&self) -> bool {
-        self.error.is_some()
-    }
-}
-
-impl PollReport {
-    fn new(source: &str) -> PollReport {
-        PollReport {
-            source: source.to_string(),
-            outcome: "ok".into(),
-            status: None,
-            items: 0,
-            new: 0,
-            updated: 0,
-            merged_link: 0,
-            merged_text: 0,
-            filtered: 0,
-            bytes: 0,
-            duration_ms: 0,
-            error: None,
-        }
-    }
-}
-
 /// Refreshes one source. Never panics on input and never returns an error:
 /// failures are stored on the source row and reported.
 pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) -> PollReport {
@@ -152,16 +97,16 @@ pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) ->
         match result {
             Ok(()) => info!(
                 outcome = %report.outcome,
-                items = report.items,
-                new = report.new,
-                updated = report.updated,
-                merged_link = report.merged_link,
-                merged_text = report.merged_text,
+                items = report.counts.items,
+                new = report.counts.new,
+                updated = report.counts.updated,
+                merged_link = report.counts.merged_link,
+                merged_text = report.counts.merged_text,
                 ms = report.duration_ms,
                 "polled"
             ),
             Err(e) => {
-                report.outcome = e.kind().to_string();
+                report.outcome = PollOutcome::Failed(e.kind());
                 report.status = report.status.or_else(|| match &e {
                     PollError::Fetch(f) => f.status(),
                     _ => None,
@@ -176,7 +121,7 @@ pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) ->
                 };
                 let record = PollRecord {
                     at: now,
-                    outcome: report.outcome.clone(),
+                    outcome: report.outcome,
                     status: report.status,
                     error: report.error.clone(),
                     duration_ms: report.duration_ms,
@@ -286,7 +231,7 @@ async fn poll(
     if !cx.force
         && let Some(until) = state.poll.retry_after.filter(|t| *t > now)
     {
-        report.outcome = "deferred".into();
+        report.outcome = PollOutcome::Deferred;
         info!(until = %until, "the server asked to wait (Retry-After); not polling yet");
         return Ok(());
     }
@@ -324,12 +269,12 @@ async fn poll(
     };
     match response.fetched {
         Fetched::NotModified => {
-            report.outcome = "not-modified".into();
+            report.outcome = PollOutcome::NotModified;
             report.status = matches!(source.location, crate::config::Location::Http(_)).then_some(304);
             let min_interval = hint(state.poll.min_interval);
             let record = PollRecord {
                 at: now,
-                outcome: report.outcome.clone(),
+                outcome: report.outcome,
                 status: report.status,
                 min_interval_secs: min_interval.map(|d| d.as_secs()),
                 next_due: Some(due_after(source, cx.jitter, &state.poll, now, true, None, min_interval)),
@@ -378,32 +323,10 @@ async fn poll(
             // The slot is for preparing; the writer takes it from here.
             drop(slot);
             let counts = answer.await.map_err(|_| PollError::Task(source.name.clone()))??;
-            report.items = counts.items;
-            report.new = counts.new;
-            report.updated = counts.updated;
-            report.merged_link = counts.merged_link;
-            report.merged_text = counts.merged_text;
-            report.filtered = counts.filtered;
+            report.counts = counts;
         }
     }
     Ok(())
-}
-
-/// What [`ingest_body`] did with a document.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct IngestCounts {
-    /// Items in the document.
-    pub items: usize,
-    /// New entries.
-    pub new: usize,
-    /// Entries this source edited (rule 1).
-    pub updated: usize,
-    /// Items merged by canonical link (rule 2).
-    pub merged_link: usize,
-    /// Items merged by near-identical text (rule 3).
-    pub merged_text: usize,
-    /// Items skipped by include/exclude filters.
-    pub filtered: usize,
 }
 
 /// Ingests a document that is already in memory exactly as a poll that
@@ -551,7 +474,7 @@ fn prepare(
         .collect();
     let record = PollRecord {
         at: now,
-        outcome: "ok".into(),
+        outcome: PollOutcome::Ok,
         status: Some(body.status),
         error: None,
         items: counts.items,

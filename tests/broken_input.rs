@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use tributary::model::PollOutcome;
 use tributary::publish::Format;
 
 fn item(guid: &str, title: &str, extra: &str) -> String {
@@ -25,7 +26,7 @@ async fn poll_one(
     Sandbox,
     tributary::config::Config,
     tributary::pipeline::Context,
-    Vec<tributary::pipeline::PollReport>,
+    Vec<tributary::model::PollReport>,
 ) {
     let server = FeedServer::start().await;
     server.set("/f", Route::feed(content_type, body));
@@ -60,7 +61,7 @@ async fn one_invalid_byte_keeps_the_good_items() {
     let at = body.windows(5).position(|w| w == b"Rotta").unwrap();
     body[at + 5] = 0xFF;
     let (_sb, config, cx, r) = poll_one(body, "application/rss+xml").await;
-    assert_eq!((r[0].outcome.as_str(), r[0].new), ("ok", 3), "{r:?}");
+    assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 3), "{r:?}");
     let titles: Vec<_> = cx.store.newest(10, 0).unwrap().into_iter().map(|e| e.title).collect();
     assert!(titles.iter().any(|t| t.starts_with("Rotta")), "{titles:?}");
     outputs_are_valid(&cx.store, &config);
@@ -70,7 +71,7 @@ async fn one_invalid_byte_keeps_the_good_items() {
 async fn illegal_control_characters_raw_and_escaped_never_reach_the_output() {
     let body = channel(&(item("1", "Uno\u{1}\u{8} &#1; &#x1F;fine", "") + &item("2", "Due\u{B}\u{C}", "")));
     let (_sb, config, cx, r) = poll_one(body, "application/rss+xml").await;
-    assert_eq!(r[0].new, 2, "{r:?}");
+    assert_eq!(r[0].counts.new, 2, "{r:?}");
     for e in cx.store.newest(10, 0).unwrap() {
         assert!(
             e.title.chars().all(|c| !c.is_control() || c == '\t' || c == '\n'),
@@ -106,14 +107,14 @@ async fn far_future_and_epoch_dates() {
 async fn duplicate_ids_inside_one_feed_are_stored_once_and_repolls_change_nothing() {
     let body = channel(&(item("same", "Primo", "") + &item("same", "Secondo", "")));
     let (_sb, config, cx, r) = poll_one(body, "application/rss+xml").await;
-    assert_eq!(r[0].new, 1, "{r:?}");
+    assert_eq!(r[0].counts.new, 1, "{r:?}");
     assert_eq!(
         cx.store.newest(10, 0).unwrap()[0].title,
         "Primo",
         "the first occurrence wins"
     );
     let again = poll_all(&cx, &config).await;
-    assert_eq!((again[0].new, again[0].updated), (0, 0), "{again:?}");
+    assert_eq!((again[0].counts.new, again[0].counts.updated), (0, 0), "{again:?}");
 }
 
 #[tokio::test]
@@ -145,12 +146,12 @@ async fn id_less_items_keep_their_identity_across_polls() {
         "<item><title>Senza guid</title><link>https://b.example.org/x</link></item><item><description>solo testo, niente titolo né link</description></item>",
     );
     let (_sb, config, cx, r) = poll_one(body, "application/rss+xml").await;
-    assert_eq!(r[0].new, 2);
+    assert_eq!(r[0].counts.new, 2);
     let before: Vec<_> = cx.store.newest(10, 0).unwrap().into_iter().map(|e| e.uid).collect();
     let mut forced = cx.clone();
     forced.force = true;
     let again = poll_all(&forced, &config).await;
-    assert_eq!((again[0].new, again[0].updated), (0, 0), "{again:?}");
+    assert_eq!((again[0].counts.new, again[0].counts.updated), (0, 0), "{again:?}");
     let after: Vec<_> = cx.store.newest(10, 0).unwrap().into_iter().map(|e| e.uid).collect();
     assert_eq!(before, after);
 }
@@ -159,7 +160,7 @@ async fn id_less_items_keep_their_identity_across_polls() {
 async fn a_huge_title_and_fifty_thousand_items() {
     let title = "T".repeat(16 * 1024 * 1024 / 2);
     let (_sb, config, cx, r) = poll_one(channel(&item("big", &title, "")), "application/rss+xml").await;
-    assert_eq!(r[0].outcome, "ok", "{:?}", r[0].error);
+    assert_eq!(r[0].outcome, PollOutcome::Ok, "{:?}", r[0].error);
     assert!(
         cx.store.newest(1, 0).unwrap()[0].title.chars().count() <= 2_000,
         "titles are capped"
@@ -170,7 +171,12 @@ async fn a_huge_title_and_fifty_thousand_items() {
         .map(|i| format!("<item><guid>{i}</guid><title>n{i}</title></item>"))
         .collect();
     let (_sb2, _config2, cx2, r2) = poll_one(channel(&many), "application/rss+xml").await;
-    assert_eq!((r2[0].outcome.as_str(), r2[0].new), ("ok", 50_000), "{:?}", r2[0].error);
+    assert_eq!(
+        (r2[0].outcome, r2[0].counts.new),
+        (PollOutcome::Ok, 50_000),
+        "{:?}",
+        r2[0].error
+    );
     assert_eq!(cx2.store.entry_count().unwrap(), 50_000);
 }
 
@@ -178,11 +184,11 @@ async fn a_huge_title_and_fifty_thousand_items() {
 async fn json_feed_with_numeric_ids_and_rss_without_version() {
     let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":2,"title":"Numerico","content_text":"x"}]}"#;
     let (_sb, _c, cx, r) = poll_one(json, "application/feed+json").await;
-    assert_eq!(r[0].new, 1, "{r:?}");
+    assert_eq!(r[0].counts.new, 1, "{r:?}");
     assert_eq!(cx.store.newest(1, 0).unwrap()[0].credits[0].item_id, "2");
     let rss = "<rss><channel><title>V</title><item><guid>1</guid><title>Senza versione</title></item></channel></rss>";
     let (_sb2, _c2, cx2, r2) = poll_one(rss, "application/rss+xml").await;
-    assert_eq!(r2[0].new, 1, "{r2:?}");
+    assert_eq!(r2[0].counts.new, 1, "{r2:?}");
     assert_eq!(cx2.store.newest(1, 0).unwrap()[0].title, "Senza versione");
 }
 
@@ -204,8 +210,8 @@ async fn a_feed_that_changes_encoding_between_polls_keeps_its_text() {
     server.set("/f", Route::feed("application/rss+xml", cp1252));
     let r = poll_all(&cx, &config).await;
     assert_eq!(
-        (r[0].outcome.as_str(), r[0].new, r[0].updated),
-        ("ok", 0, 0),
+        (r[0].outcome, r[0].counts.new, r[0].counts.updated),
+        (PollOutcome::Ok, 0, 0),
         "same text, same item: {r:?}"
     );
     assert_eq!(cx.store.newest(1, 0).unwrap()[0].title, text);
@@ -217,7 +223,7 @@ async fn billion_laughs_and_external_entities_stay_inert() {
 <!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <rss version="2.0"><channel><title>L</title><item><guid>1</guid><title>&c; &xxe;</title></item></channel></rss>"#;
     let (_sb, config, cx, r) = poll_one(body, "application/rss+xml").await;
-    assert_eq!(r[0].outcome, "ok", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Ok, "{r:?}");
     let title = &cx.store.newest(1, 0).unwrap()[0].title;
     assert!(title.len() < 100 && !title.contains("root:"), "{title}");
     outputs_are_valid(&cx.store, &config);
@@ -240,7 +246,7 @@ async fn deep_nesting_is_an_error_for_its_source_only() {
     let config = sb.config(&(source_block("deep", &server.url("/deep")) + &source_block("ok", &server.url("/ok"))));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert!(r[0].failed() || r[0].new == 1, "{:?}", r[0]);
-    assert_eq!((r[1].outcome.as_str(), r[1].new), ("ok", 1));
+    assert!(r[0].failed() || r[0].counts.new == 1, "{:?}", r[0]);
+    assert_eq!((r[1].outcome, r[1].counts.new), (PollOutcome::Ok, 1));
     outputs_are_valid(&cx.store, &config);
 }

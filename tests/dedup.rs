@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use tributary::model::PollOutcome;
 
 use common::*;
 use tributary::config::OutputConfig;
@@ -46,7 +47,7 @@ async fn labelled_corpus_precision_and_recall() {
     let config = sb.config(&blocks);
     let cx = context(&config).await;
     let first = poll_all(&cx, &config).await;
-    assert!(first.iter().all(|r| r.outcome == "ok"), "{first:#?}");
+    assert!(first.iter().all(|r| r.outcome == PollOutcome::Ok), "{first:#?}");
     for f in labels["feeds"].as_array().unwrap() {
         let file = f["file"].as_str().unwrap();
         let next = root.join("round2").join(file);

@@ -13,6 +13,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use tributary::model::PollOutcome;
 
 use common::*;
 use encoding_rs::Encoding;
@@ -307,8 +308,8 @@ async fn run(case: &Case) -> Vec<String> {
     let reports = poll_all(&cx, &config).await;
     let r = &reports[0];
     assert_eq!(
-        (r.outcome.as_str(), r.error.as_deref(), r.new),
-        ("ok", None, 1),
+        (r.outcome, r.error.as_deref(), r.counts.new),
+        (PollOutcome::Ok, None, 1),
         "{}: the poll failed: {r:?}",
         case.file
     );

@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tributary::model::PollOutcome;
 
 use axum::Router;
 use axum::body::Body;
@@ -46,9 +47,9 @@ async fn both_validators_are_sent_back_and_304_is_counted() {
     let sb = Sandbox::new();
     let config = sb.config(&source_block("s", &server.url("/f")));
     let cx = context(&config).await;
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     for _ in 0..2 {
-        assert_eq!(poll_all(&cx, &config).await[0].outcome, "not-modified");
+        assert_eq!(poll_all(&cx, &config).await[0].outcome, PollOutcome::NotModified);
     }
     let st = cx.store.source("s").unwrap().unwrap();
     assert_eq!(st.not_modified, 2);
@@ -88,7 +89,7 @@ async fn retry_after_on_429_and_503_holds_the_source_without_requests() {
     // Polling again before the time sends nothing.
     let again = poll_all(&cx, &config).await;
     assert!(
-        again.iter().all(|r| r.outcome == "deferred" && !r.failed()),
+        again.iter().all(|r| r.outcome == PollOutcome::Deferred && !r.failed()),
         "{again:?}"
     );
     assert_eq!((server.hits("/busy"), server.hits("/down")), (1, 1));
@@ -115,7 +116,7 @@ async fn a_host_is_throttled_as_a_whole_only_after_several_of_its_sources_were_t
     assert_eq!(first.status, Some(429));
     assert_eq!(
         pipeline::refresh(&cx, &config.sources[3], Utc::now()).await.outcome,
-        "ok"
+        PollOutcome::Ok
     );
     for s in &config.sources[1..3] {
         pipeline::refresh(&cx, s, Utc::now()).await;
@@ -124,7 +125,7 @@ async fn a_host_is_throttled_as_a_whole_only_after_several_of_its_sources_were_t
     let mut forced = cx.clone();
     forced.force = true;
     let calm = pipeline::refresh(&forced, &config.sources[3], Utc::now()).await;
-    assert_eq!(calm.outcome, "host-throttled", "{calm:?}");
+    assert_eq!(calm.outcome, PollOutcome::Failed("host-throttled"), "{calm:?}");
     assert_eq!(server.hits("/calm"), 1, "no request was sent");
 }
 
@@ -156,7 +157,10 @@ async fn failure_streak_backs_off_and_success_resets() {
     assert!(waits[0] < waits[1] && waits[1] < waits[2], "{waits:?}");
     assert_eq!(cx.store.source("s").unwrap().unwrap().consecutive_failures, 3);
     let at = Utc::now();
-    assert_eq!(pipeline::refresh(&cx, &config.sources[0], at).await.outcome, "ok");
+    assert_eq!(
+        pipeline::refresh(&cx, &config.sources[0], at).await.outcome,
+        PollOutcome::Ok
+    );
     let st = cx.store.source("s").unwrap().unwrap();
     assert_eq!(st.consecutive_failures, 0);
     assert!(st.last_error.is_none());
@@ -248,7 +252,7 @@ async fn a_redirect_to_a_blocked_address_never_reaches_it() {
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
     let err = r[0].error.as_deref().unwrap();
-    assert_eq!(r[0].outcome, "refused");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("refused"));
     assert!(
         err.contains(&format!(
             "refused to fetch http://{target}/feed: 127.0.0.3 is a loopback address"
@@ -271,7 +275,7 @@ async fn names_resolving_to_private_addresses_are_refused_before_connecting() {
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
     let err = r[0].error.as_deref().unwrap();
-    assert_eq!(r[0].outcome, "refused", "{err}");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("refused"), "{err}");
     assert!(
         err.contains("localhost resolves to") && err.contains("loopback"),
         "{err}"
@@ -295,7 +299,7 @@ async fn gzip_bomb_is_cut_at_the_decompressed_cap() {
     let config = sb.config_with("max_feed_bytes = \"1MiB\"", &source_block("s", &server.url("/bomb")));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "too-large", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("too-large"), "{r:?}");
     assert!(
         r[0].error
             .as_deref()
@@ -331,8 +335,12 @@ async fn oversized_empty_and_html_bodies_are_clear_errors() {
     );
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "too-large");
-    assert_eq!(r[1].outcome, "too-large", "no Content-Length: counted while streaming");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("too-large"));
+    assert_eq!(
+        r[1].outcome,
+        PollOutcome::Failed("too-large"),
+        "no Content-Length: counted while streaming"
+    );
     assert_eq!(
         r[2].error.as_deref().unwrap(),
         format!("not a feed: empty body from {}", server.url("/empty"))
@@ -383,12 +391,16 @@ async fn a_slow_trickle_times_out_and_frees_its_slot() {
         pipeline::refresh(&cx, &config.sources[0], Utc::now()),
         pipeline::refresh(&cx, &config.sources[1], Utc::now())
     );
-    assert_eq!(slow.outcome, "timeout", "{slow:?}");
+    assert_eq!(slow.outcome, PollOutcome::Failed("timeout"), "{slow:?}");
     assert_eq!(
         slow.error.as_deref().unwrap(),
         format!("timed out after 1 s fetching {}", server.url("/slow"))
     );
-    assert_eq!(fast.outcome, "ok", "the only fetch slot was released: {fast:?}");
+    assert_eq!(
+        fast.outcome,
+        PollOutcome::Ok,
+        "the only fetch slot was released: {fast:?}"
+    );
 }
 
 #[tokio::test]
@@ -410,7 +422,7 @@ async fn a_valid_feed_with_zero_items_deletes_nothing() {
     let cx = context(&config).await;
     poll_all(&cx, &config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!((r[0].outcome.as_str(), r[0].items), ("ok", 0));
+    assert_eq!((r[0].outcome, r[0].counts.items), (PollOutcome::Ok, 0));
     assert_eq!(cx.store.entry_count().unwrap(), 1);
 }
 
@@ -508,7 +520,7 @@ async fn thousands_of_sources_never_exceed_the_global_and_per_host_limits() {
     let mut ok = 0;
     while let Some(r) = tasks.join_next().await {
         let r = r.unwrap();
-        assert_eq!(r.outcome, "ok", "{r:?}");
+        assert_eq!(r.outcome, PollOutcome::Ok, "{r:?}");
         ok += 1;
     }
     assert_eq!(ok, 2000);

@@ -10,6 +10,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
+use tributary::model::PollOutcome;
 
 use common::*;
 use quick_xml::escape::{escape, resolve_predefined_entity};
@@ -1149,8 +1150,8 @@ async fn xss_vectors_in_every_position_are_neutralized_in_every_format() {
     let reports = poll_all(&cx, &config).await;
     for r in &reports {
         assert_eq!(
-            (r.outcome.as_str(), r.error.as_deref()),
-            ("ok", None),
+            (r.outcome, r.error.as_deref()),
+            (PollOutcome::Ok, None),
             "source {} failed: {r:?}",
             r.source
         );
@@ -1336,7 +1337,7 @@ async fn harmless_markup_survives_every_position() {
     let config = sb.config(&blocks);
     let cx = context(&config).await;
     let reports = poll_all(&cx, &config).await;
-    assert!(reports.iter().all(|r| r.outcome == "ok"), "{reports:?}");
+    assert!(reports.iter().all(|r| r.outcome == PollOutcome::Ok), "{reports:?}");
     for format in Format::ALL {
         let name = format_of(format);
         let out = render(&cx.store, &config, format);

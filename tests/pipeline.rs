@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use tributary::model::PollOutcome;
 use tributary::publish::Format;
 
 fn rss(items: &[(&str, &str, &str)]) -> String {
@@ -44,10 +45,10 @@ async fn poll_twice_stores_once_and_second_poll_is_304() {
     let cx = context(&config).await;
 
     let first = poll_all(&cx, &config).await;
-    assert_eq!(first[0].outcome, "ok", "{first:?}");
-    assert_eq!(first[0].new, 2);
+    assert_eq!(first[0].outcome, PollOutcome::Ok, "{first:?}");
+    assert_eq!(first[0].counts.new, 2);
     let second = poll_all(&cx, &config).await;
-    assert_eq!(second[0].outcome, "not-modified", "{second:?}");
+    assert_eq!(second[0].outcome, PollOutcome::NotModified, "{second:?}");
     assert_eq!(second[0].status, Some(304));
     assert_eq!(cx.store.entry_count().unwrap(), 2);
 
@@ -84,8 +85,8 @@ async fn server_ignoring_validators_still_stores_nothing_twice() {
     let before = cx.store.data_version();
     let again = poll_all(&cx, &config).await;
     assert_eq!(
-        (again[0].outcome.as_str(), again[0].new, again[0].updated),
-        ("ok", 0, 0)
+        (again[0].outcome, again[0].counts.new, again[0].counts.updated),
+        (PollOutcome::Ok, 0, 0)
     );
     assert_eq!(cx.store.entry_count().unwrap(), 1);
     assert_eq!(cx.store.data_version(), before, "an unchanged feed rewrites no entry");
@@ -104,7 +105,7 @@ async fn italian_title_is_byte_exact_in_all_three_formats() {
     let config = sb.config(&source_block("cronache", &server.url("/esteri.rss")));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "ok", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Ok, "{r:?}");
     let fixture = std::fs::read_to_string(repo_file("tests/fixtures/article-it.txt")).unwrap();
     let first_paragraph = fixture.split("\n\n").next().unwrap().trim();
     for format in Format::ALL {
@@ -159,7 +160,7 @@ async fn same_story_through_a_tracking_link_is_one_entry_crediting_both() {
         sb.config(&(source_block("fonte-a", &server.url("/a.xml")) + &source_block("fonte-b", &server.url("/b.xml"))));
     let cx = context(&config).await;
     let reports = poll_all(&cx, &config).await;
-    assert_eq!(reports[1].merged_link, 1, "{reports:?}");
+    assert_eq!(reports[1].counts.merged_link, 1, "{reports:?}");
     assert_eq!(cx.store.entry_count().unwrap(), 2);
 
     let items = json_items(&render(&cx.store, &config, Format::Json));
@@ -203,7 +204,7 @@ async fn edited_item_updates_in_place() {
         ),
     );
     let r = poll_all(&cx, &config).await;
-    assert_eq!((r[0].new, r[0].updated), (0, 1), "{r:?}");
+    assert_eq!((r[0].counts.new, r[0].counts.updated), (0, 1), "{r:?}");
     let after = cx.store.newest(10, 0).unwrap();
     assert_eq!(after.len(), 2);
     let (b, a) = (
@@ -264,7 +265,7 @@ async fn broken_sources_do_not_stop_a_good_one() {
         )
     );
     assert_eq!(r[3].status, Some(404));
-    assert_eq!((r[4].outcome.as_str(), r[4].new), ("ok", 1));
+    assert_eq!((r[4].outcome, r[4].counts.new), (PollOutcome::Ok, 1));
     assert_eq!(cx.store.entry_count().unwrap(), 1);
 
     let states = cx.store.sources().unwrap();
@@ -291,7 +292,7 @@ async fn every_output_parses_back_with_feed_rs() {
     let config = sb.config(&blocks);
     let cx = context(&config).await;
     let reports = poll_all(&cx, &config).await;
-    assert!(reports.iter().all(|r| r.outcome == "ok"), "{reports:?}");
+    assert!(reports.iter().all(|r| r.outcome == PollOutcome::Ok), "{reports:?}");
     let stored = cx.store.newest(1000, 0).unwrap();
     assert!(stored.len() >= 10);
     for format in Format::ALL {
@@ -347,8 +348,8 @@ async fn retention_prunes_old_entries_keeps_the_newest_per_source_and_never_resu
     cx.force = true;
     let r = poll_all(&cx, &config).await;
     assert_eq!(
-        (r[0].outcome.as_str(), r[0].new),
-        ("ok", 0),
+        (r[0].outcome, r[0].counts.new),
+        (PollOutcome::Ok, 0),
         "pruned items do not come back as new"
     );
     assert_eq!(cx.store.entry_count().unwrap(), 1);
@@ -386,7 +387,7 @@ async fn a_full_disk_fails_the_poll_clearly_keeps_the_feed_and_recovers() {
     server.set("/a.xml", Route::feed("application/rss+xml", rss(&items)));
     let r = poll_all(&cx, &config).await;
     let err = r[0].error.as_deref().unwrap();
-    assert_eq!(r[0].outcome, "database", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("database"), "{r:?}");
     assert!(err.contains(&config.daemon.database.display().to_string()), "{err}");
     assert!(err.contains("full"), "{err}");
     assert_eq!(cx.store.entry_count().unwrap(), 1, "nothing half-written");
@@ -400,5 +401,5 @@ async fn a_full_disk_fails_the_poll_clearly_keeps_the_feed_and_recovers() {
     // Space returns: the next poll stores everything.
     cx.store.limit_pages(None).unwrap();
     let r = poll_all(&cx, &config).await;
-    assert_eq!((r[0].outcome.as_str(), r[0].new), ("ok", 198), "{r:?}");
+    assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 198), "{r:?}");
 }

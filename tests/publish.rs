@@ -7,6 +7,7 @@ mod common;
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
+use tributary::model::PollOutcome;
 
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -71,7 +72,7 @@ async fn setup(extra_config: &str) -> (Sandbox, tributary::config::Config, Conte
     ));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert!(r.iter().all(|r| r.outcome == "ok"), "{r:?}");
+    assert!(r.iter().all(|r| r.outcome == PollOutcome::Ok), "{r:?}");
     drop(server);
     (sb, config, cx)
 }
@@ -467,7 +468,12 @@ async fn concurrent_readers_share_one_render_per_page_and_version() {
     let sb = Sandbox::new();
     let config = sb.config(&source_block("esteri", &server.url("/esteri.xml")));
     let cx = context(&config).await;
-    assert!(poll_all(&cx, &config).await.iter().all(|r| r.outcome == "ok"));
+    assert!(
+        poll_all(&cx, &config)
+            .await
+            .iter()
+            .all(|r| r.outcome == PollOutcome::Ok)
+    );
 
     let metrics = Arc::new(Metrics::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -524,7 +530,7 @@ async fn concurrent_readers_share_one_render_per_page_and_version() {
     // A poll brings two more stories while a second crowd reads.
     server.set("/esteri.xml", Route::feed("application/rss+xml", rss("esteri", 5, "")));
     let second = crowd(300);
-    assert!(poll_all(&cx, &config).await.iter().all(|r| r.new == 2));
+    assert!(poll_all(&cx, &config).await.iter().all(|r| r.counts.new == 2));
     let mut seen = std::collections::BTreeSet::new();
     for t in second {
         let (ext, status, body) = t.await.unwrap();
@@ -581,6 +587,7 @@ async fn an_older_dated_story_still_moves_last_modified() {
         assert_eq!(
             tributary::pipeline::refresh(&cx, &config.sources[0], two_hours_ago)
                 .await
+                .counts
                 .new,
             1
         );
@@ -599,7 +606,7 @@ async fn an_older_dated_story_still_moves_last_modified() {
         "/lm.xml",
         Route::feed("application/rss+xml", channel(&(item("a", two_hours_ago) + &older))),
     );
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     let after = client.get(&url).header("if-modified-since", &lm).send().await.unwrap();
     assert_eq!(after.status(), 200, "Last-Modified moved past {lm}");
     assert!(after.text().await.unwrap().contains("Notizia b"));

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use tributary::model::PollOutcome;
 
 use axum::Router;
 use axum::body::Body;
@@ -109,7 +110,7 @@ async fn a1_a_loopback_literal_is_refused_before_connecting_unless_allowlisted()
     let config = sb.config_with("allow_private_addresses = false", &source_block("s", &url));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "refused", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("refused"), "{r:?}");
     let err = r[0].error.as_deref().unwrap();
     assert!(
         err.starts_with(&format!("refused to fetch {url}: 127.0.0.1 is a loopback address")),
@@ -131,7 +132,7 @@ async fn a1_a_loopback_literal_is_refused_before_connecting_unless_allowlisted()
     );
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!((r[0].outcome.as_str(), r[0].new), ("ok", 1), "{r:?}");
+    assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 1), "{r:?}");
 }
 
 #[test]
@@ -223,7 +224,7 @@ async fn a3_encoded_loopback_hosts_are_refused_before_any_request() {
     let config = sb.config_with("allow_private_addresses = false", &blocks);
     let cx = context(&config).await;
     for r in poll_all(&cx, &config).await {
-        assert_eq!(r.outcome, "refused", "{r:?}");
+        assert_eq!(r.outcome, PollOutcome::Failed("refused"), "{r:?}");
     }
     assert_eq!(connections.load(Ordering::SeqCst), 0, "no request was made");
 
@@ -260,7 +261,7 @@ async fn a4_names_resolving_to_a_blocked_address_are_refused_even_beside_an_allo
     let config = sb.config_with("allow_private_addresses = [\"127.0.0.2\"]", &blocks);
     let cx = context_with_lookup(&config, lookup).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "refused", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("refused"), "{r:?}");
     assert!(
         r[0].error
             .as_deref()
@@ -270,7 +271,7 @@ async fn a4_names_resolving_to_a_blocked_address_are_refused_even_beside_an_allo
     );
     // Policy: one refused answer refuses the whole name (a mix of allowed and
     // refused answers is a rebinding pattern), even though 127.0.0.2 is allowed.
-    assert_eq!(r[1].outcome, "refused", "{r:?}");
+    assert_eq!(r[1].outcome, PollOutcome::Failed("refused"), "{r:?}");
     assert!(
         r[1].error
             .as_deref()
@@ -278,7 +279,7 @@ async fn a4_names_resolving_to_a_blocked_address_are_refused_even_beside_an_allo
             .contains("mixed.test resolves to 127.0.0.3")
     );
     assert_eq!(server.hits("/mixed"), 0);
-    assert_eq!((r[2].outcome.as_str(), r[2].new), ("ok", 1), "{r:?}");
+    assert_eq!((r[2].outcome, r[2].counts.new), (PollOutcome::Ok, 1), "{r:?}");
     assert_eq!(connections.load(Ordering::SeqCst), 0, "127.0.0.3 was never dialled");
     assert_eq!(asked.lock().unwrap().len(), 3);
 }
@@ -293,7 +294,7 @@ async fn a5_a_redirect_to_a_name_of_a_blocked_address_is_refused_and_never_diall
     let (_sb, config) = private_only("127.0.0.2", &source_block("s", &server.url("/f")));
     let cx = context_with_lookup(&config, lookup).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "refused", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("refused"), "{r:?}");
     let err = r[0].error.as_deref().unwrap();
     assert!(
         err.starts_with(&format!(
@@ -333,9 +334,13 @@ async fn a6_dns_rebinding_the_second_connection_is_refused() {
     let (_sb, config) = private_only("127.0.0.2", &source_block("s", &format!("http://rebind.test:{port}/f")));
     let cx = context_with_lookup(&config, lookup).await;
     let first = poll_all(&cx, &config).await;
-    assert_eq!((first[0].outcome.as_str(), first[0].new), ("ok", 1), "{first:?}");
+    assert_eq!(
+        (first[0].outcome, first[0].counts.new),
+        (PollOutcome::Ok, 1),
+        "{first:?}"
+    );
     let second = poll_all(&cx, &config).await;
-    assert_eq!(second[0].outcome, "refused", "{second:?}");
+    assert_eq!(second[0].outcome, PollOutcome::Failed("refused"), "{second:?}");
     assert!(
         second[0]
             .error
@@ -393,10 +398,10 @@ async fn a9_a_body_over_the_cap_keeps_the_stored_items_and_validators() {
     let sb = Sandbox::new();
     let config = sb.config_with("max_feed_bytes = \"1MiB\"", &source_block("s", &server.url("/f")));
     let cx = context(&config).await;
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     for _ in 0..2 {
         let r = poll_all(&cx, &config).await;
-        assert_eq!(r[0].outcome, "too-large", "{r:?}");
+        assert_eq!(r[0].outcome, PollOutcome::Failed("too-large"), "{r:?}");
         assert!(
             r[0].error
                 .as_deref()
@@ -405,7 +410,7 @@ async fn a9_a_body_over_the_cap_keeps_the_stored_items_and_validators() {
         );
         assert_eq!(cx.store.entry_count().unwrap(), 1, "old items kept");
     }
-    assert_eq!(poll_all(&cx, &config).await[0].outcome, "not-modified");
+    assert_eq!(poll_all(&cx, &config).await[0].outcome, PollOutcome::NotModified);
     assert_eq!(server.hits("/f"), 4);
 }
 
@@ -440,7 +445,7 @@ async fn a10_brotli_and_deflate_bombs_are_cut_at_the_decompressed_cap() {
     );
     let cx = context(&config).await;
     for r in poll_all(&cx, &config).await {
-        assert_eq!(r.outcome, "too-large", "{r:?}");
+        assert_eq!(r.outcome, PollOutcome::Failed("too-large"), "{r:?}");
         assert!(
             r.error
                 .as_deref()
@@ -648,16 +653,16 @@ async fn a18_a_truncated_body_or_aborted_chunked_stream_keeps_validators_and_ite
     let sb = Sandbox::new();
     let config = sb.config(&source_block("s", &url));
     let cx = context(&config).await;
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     for _ in 0..2 {
         let r = poll_all(&cx, &config).await;
         assert!(r[0].failed(), "a cut transfer is an error: {r:?}");
-        assert_eq!(r[0].outcome, "transport", "{r:?}");
+        assert_eq!(r[0].outcome, PollOutcome::Failed("transport"), "{r:?}");
         assert!(r[0].error.as_deref().unwrap().contains(&url), "{r:?}");
-        assert_eq!((r[0].items, r[0].new), (0, 0), "nothing parsed");
+        assert_eq!((r[0].counts.items, r[0].counts.new), (0, 0), "nothing parsed");
         assert_eq!(cx.store.entry_count().unwrap(), 1);
     }
-    assert_eq!(poll_all(&cx, &config).await[0].outcome, "not-modified");
+    assert_eq!(poll_all(&cx, &config).await[0].outcome, PollOutcome::NotModified);
     let heads = heads.lock().unwrap().clone();
     assert_eq!(heads.len(), 4);
     assert!(!heads[0].contains("if-none-match"));
@@ -702,7 +707,7 @@ async fn a19_pages_that_are_not_feeds_are_errors_that_keep_the_stored_items() {
     let sb = Sandbox::new();
     let config = sb.config(&source_block("s", &url));
     let cx = context(&config).await;
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     let mut errors = vec![];
     for _ in 0..4 {
         let r = poll_all(&cx, &config).await;
@@ -717,7 +722,7 @@ async fn a19_pages_that_are_not_feeds_are_errors_that_keep_the_stored_items() {
         format!("not a feed: got text/html (an HTML page) from {url}")
     );
     assert_eq!(errors[3], format!("not a feed: empty body from {url}"));
-    assert_eq!(poll_all(&cx, &config).await[0].outcome, "not-modified");
+    assert_eq!(poll_all(&cx, &config).await[0].outcome, PollOutcome::NotModified);
 }
 
 // ---------------------------------------------------------------------------
@@ -740,7 +745,7 @@ async fn b2_external_entities_are_never_fetched_or_read() {
     let config = sb.config(&source_block("s", &server.url("/x.xml")));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!((r[0].outcome.as_str(), r[0].new), ("ok", 2), "{r:?}");
+    assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 2), "{r:?}");
     for format in Format::ALL {
         let out = render(&cx.store, &config, format);
         assert!(!out.contains("root:"), "{format:?}: no file content");
@@ -877,7 +882,7 @@ async fn c2_dangerous_item_urls_are_omitted_and_the_items_kept() {
     );
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert!(r.iter().all(|r| r.outcome == "ok"), "{r:?}");
+    assert!(r.iter().all(|r| r.outcome == PollOutcome::Ok), "{r:?}");
     assert_eq!(cx.store.entry_count().unwrap(), 4, "every item is kept");
     for e in cx.store.newest(10, 0).unwrap() {
         assert_eq!(e.link, None, "{}: no link", e.title);
@@ -909,7 +914,7 @@ async fn c4_cdata_terminators_round_trip_byte_exact_and_well_formed() {
     let config = sb.config(&(source_block("c", &server.url("/c.atom")) + &source_block("d", &server.url("/c.rss"))));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert!(r.iter().all(|r| r.outcome == "ok"), "{r:?}");
+    assert!(r.iter().all(|r| r.outcome == PollOutcome::Ok), "{r:?}");
     for format in Format::ALL {
         let out = render(&cx.store, &config, format);
         if format != Format::Json {
@@ -985,7 +990,7 @@ async fn c5_relative_links_resolve_against_the_right_base_and_a_javascript_base_
     let config = sb.config(&source_block("r", &server.url("/old")));
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!((r[0].outcome.as_str(), r[0].new), ("ok", 4), "{r:?}");
+    assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 4), "{r:?}");
     let origin = server.url("");
     let entries = cx.store.newest(10, 0).unwrap();
     let entry = |title: &str| entries.iter().find(|e| e.title == title).unwrap().clone();
@@ -1030,7 +1035,7 @@ async fn c6_xhtml_content_is_republished_as_escaped_html_with_nosniff_and_csp() 
         source_block("x", &server.url("/x.atom"))
     ));
     let cx = context(&config).await;
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     let daemon = RunningDaemon::start_with(&config, cx.store.clone()).await;
     let client = reqwest::Client::new();
     for path in ["/feed.atom", "/feed.rss", "/feed.json", "/outputs/all.atom"] {
@@ -1087,7 +1092,7 @@ async fn d2_a_failure_between_the_items_and_the_validators_leaves_the_next_fetch
     )
     .unwrap();
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "database", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Failed("database"), "{r:?}");
     assert!(
         r[0].error
             .as_deref()
@@ -1098,8 +1103,8 @@ async fn d2_a_failure_between_the_items_and_the_validators_leaves_the_next_fetch
     assert_eq!(cx.store.entry_count().unwrap(), 0, "the items went with the validators");
     db.execute_batch("DROP TRIGGER fail_validators").unwrap();
     let r = poll_all(&cx, &config).await;
-    assert_eq!((r[0].outcome.as_str(), r[0].new), ("ok", 2), "{r:?}");
-    assert_eq!(poll_all(&cx, &config).await[0].outcome, "not-modified");
+    assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 2), "{r:?}");
+    assert_eq!(poll_all(&cx, &config).await[0].outcome, PollOutcome::NotModified);
     let seen = server.seen("/a.xml");
     assert_eq!(seen.len(), 3);
     assert!(seen[0].headers.get("if-none-match").is_none());
@@ -1197,7 +1202,7 @@ async fn d8_an_external_lock_fails_the_poll_as_locked_keeps_http_serving_and_the
         source_block("s", &server.url("/a.xml"))
     ));
     let cx = context(&config).await;
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     let daemon = RunningDaemon::start_with(&config, cx.store.clone()).await;
     let base = format!("http://{}", daemon.addr);
 
@@ -1215,7 +1220,7 @@ async fn d8_an_external_lock_fails_the_poll_as_locked_keeps_http_serving_and_the
     assert!(feed.text().await.unwrap().contains("Prima"));
     assert_eq!(reqwest::get(format!("{base}/healthz")).await.unwrap().status(), 200);
     let r = pipeline::refresh(&cx, &config.sources[0], Utc::now()).await;
-    assert_eq!(r.outcome, "database", "{r:?}");
+    assert_eq!(r.outcome, PollOutcome::Failed("database"), "{r:?}");
     let err = r.error.as_deref().unwrap();
     assert!(err.contains(&config.daemon.database.display().to_string()), "{err}");
     assert!(err.contains("database is locked"), "{err}");
@@ -1227,8 +1232,8 @@ async fn d8_an_external_lock_fails_the_poll_as_locked_keeps_http_serving_and_the
     other.execute_batch("ROLLBACK").unwrap();
     let r = pipeline::refresh(&cx, &config.sources[0], Utc::now()).await;
     assert_eq!(
-        (r.outcome.as_str(), r.new),
-        ("ok", 1),
+        (r.outcome, r.counts.new),
+        (PollOutcome::Ok, 1),
         "the retry stores the poll: {r:?}"
     );
     let feed = reqwest::get(format!("{base}/feed.atom"))
@@ -1540,7 +1545,7 @@ async fn d4_injected_enospc_and_eio_fail_polls_cleanly_and_the_database_stays_in
         // Polled an hour ago: due as soon as the daemon starts.
         let cx = context(&config).await;
         let r = pipeline::refresh(&cx, &config.sources[0], Utc::now() - TimeDelta::hours(1)).await;
-        assert_eq!(r.new, 1, "{r:?}");
+        assert_eq!(r.counts.new, 1, "{r:?}");
     }
     let wal = format!("{}-wal", db.display());
     for (n, (inject, words)) in [
@@ -1587,7 +1592,7 @@ async fn d4_injected_enospc_and_eio_fail_polls_cleanly_and_the_database_stays_in
     // After the faults: the next poll stores everything.
     let cx = context(&config).await;
     let r = poll_all(&cx, &config).await;
-    assert_eq!(r[0].outcome, "ok", "{r:?}");
+    assert_eq!(r[0].outcome, PollOutcome::Ok, "{r:?}");
     assert_eq!(cx.store.entry_count().unwrap(), 3);
     assert_eq!(cx.store.integrity_check().unwrap(), ["ok"]);
 }
@@ -1775,7 +1780,7 @@ async fn f1_revalidation_gets_an_empty_304_and_a_change_gets_a_new_etag() {
         "/a.xml",
         Route::feed("application/rss+xml", rss(&[("1", "Prima"), ("2", "Seconda")])),
     );
-    assert_eq!(poll_all(&cx, &config).await[0].new, 1);
+    assert_eq!(poll_all(&cx, &config).await[0].counts.new, 1);
     let changed = client.get(&url).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(changed.status(), 200, "the old ETag no longer matches");
     assert_ne!(changed.headers()["etag"], etag.as_str());
@@ -1803,7 +1808,7 @@ async fn f2_a_2099_item_does_not_freeze_if_modified_since_clients() {
     let cx = context(&config).await;
     // First seen two hours ago.
     let r = pipeline::refresh(&cx, &config.sources[0], t0).await;
-    assert_eq!(r.new, 1, "{r:?}");
+    assert_eq!(r.counts.new, 1, "{r:?}");
     let daemon = RunningDaemon::start_with(&config, cx.store.clone()).await;
     let url = format!("http://{}/feed.atom", daemon.addr);
     let client = reqwest::Client::new();
@@ -1822,7 +1827,7 @@ async fn f2_a_2099_item_does_not_freeze_if_modified_since_clients() {
         Route::feed("application/rss+xml", channel(&(future + &newer))),
     );
     let r = pipeline::refresh(&cx, &config.sources[0], Utc::now()).await;
-    assert_eq!(r.new, 1, "{r:?}");
+    assert_eq!(r.counts.new, 1, "{r:?}");
     let again = client.get(&url).header("if-modified-since", &lm).send().await.unwrap();
     assert_eq!(again.status(), 200, "the client sees the change");
     assert!(http_date(again.headers(), "last-modified") <= http_date(again.headers(), "date"));

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, Writer, to_time};
-use crate::model::{FeedInfo, PollState, Validators};
+use crate::model::{FeedInfo, PollOutcome, PollState, Validators};
 
 /// The outcome of one poll, as stored on the source row and in `fetch_log`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,7 +17,7 @@ pub struct PollRecord {
     /// When the poll started.
     pub at: DateTime<Utc>,
     /// `ok`, `not-modified`, or an error kind.
-    pub outcome: String,
+    pub outcome: PollOutcome,
     /// The HTTP status, when there was one.
     pub status: Option<u16>,
     /// The error in human words, for failed polls.
@@ -115,7 +115,7 @@ impl Writer<'_> {
                         not_modified_count = not_modified_count + (?5 = 'not-modified'),
                         retry_after_at = NULL, min_interval_secs = ?6, next_due_at = ?7
                  WHERE id = ?1",
-                params![source_id, at, p.status, p.items as i64, p.outcome, min, due],
+                params![source_id, at, p.status, p.items as i64, p.outcome.as_str(), min, due],
             ),
             Some(error) => self.exec(
                 "UPDATE sources SET last_poll_at = ?2, last_status = ?3, last_error = ?4,
@@ -154,7 +154,7 @@ impl Writer<'_> {
             params![
                 source_id,
                 at,
-                p.outcome,
+                p.outcome.as_str(),
                 p.status,
                 p.new as i64,
                 p.updated as i64,

@@ -16,7 +16,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::Response;
 use tributary::config::{self, Config};
-use tributary::pipeline::{self, Context, PollReport};
+use tributary::model::PollReport;
+use tributary::pipeline::{self, Context};
 use tributary::store::Store;
 
 /// What the server answers on one path.
