@@ -1046,6 +1046,32 @@ mod tests {
     }
 
     #[test]
+    fn unknown_key_far_from_every_field_gets_no_suggestion() {
+        let p = problems("[daemon]\nmax_concurrent = 4\n");
+        assert!(
+            p[0].message.starts_with("unknown field `max_concurrent`"),
+            "{}",
+            p[0].message
+        );
+        assert!(!p[0].message.contains("did you mean"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn suggestion_allows_three_edits_counted_in_characters() {
+        let p = problems("[feed]\nentry = 5\n");
+        assert!(p[0].message.ends_with("did you mean `entries`?"), "{}", p[0].message);
+        // Three substituted characters, six bytes: still within reach.
+        let p = problems("[feed]\n\"\u{eb}ntr\u{ef}\u{eb}s\" = 5\n");
+        assert!(p[0].message.ends_with("did you mean `entries`?"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn equally_close_fields_suggest_the_alphabetically_first() {
+        let p = problems("[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\nclude = [\"x\"]\n");
+        assert!(p[0].message.ends_with("did you mean `exclude`?"), "{}", p[0].message);
+    }
+
+    #[test]
     fn syntax_error_has_position() {
         let p = problems("[daemon]\nlisten = \n");
         assert_eq!(p[0].line, 2);
