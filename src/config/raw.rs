@@ -132,7 +132,9 @@ pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Adds a "did you mean" to serde's unknown-field message.
+/// Adds a "did you mean" to serde's unknown-field message: the known key
+/// fewest edits away (Levenshtein distance, in characters), if it is at
+/// most three edits away; of equally close keys, the first alphabetically.
 fn explain_syntax(message: &str) -> String {
     let message = message.trim();
     let Some(rest) = message.strip_prefix("unknown field `") else {
@@ -144,28 +146,13 @@ fn explain_syntax(message: &str) -> String {
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     let best = candidates
         .iter()
-        .map(|c| (edit_distance(field, c), *c))
+        .map(|c| (strsim::levenshtein(field, c), *c))
         .min()
         .filter(|(d, _)| *d <= 3);
     match best {
         Some((_, c)) => format!("{message}; did you mean `{c}`?"),
         None => message.to_string(),
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
