@@ -26,6 +26,7 @@ use std::time::Duration;
 use regex::Regex;
 use url::Url;
 
+use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
 
 mod filter;
@@ -226,19 +227,6 @@ pub struct FeedConfig {
     pub entries: usize,
     /// A WebSub hub to advertise and ping when outputs change.
     pub websub_hub: Option<Url>,
-}
-
-/// Which network addresses a source may be fetched from (the SSRF guard).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub enum AddressPolicy {
-    /// Public addresses only: loopback, private, link-local, CGNAT, multicast,
-    /// unspecified and metadata addresses are refused (the default).
-    #[default]
-    PublicOnly,
-    /// Any address (`allow_private_addresses = true`).
-    Any,
-    /// Public addresses plus these networks (`allow_private_addresses = ["10.0.0.0/8", "127.0.0.2"]`).
-    Allow(Vec<ipnet::IpNet>),
 }
 
 /// Where a source's feed comes from.

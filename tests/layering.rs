@@ -68,6 +68,11 @@ fn pure_stages_never_touch_the_store_or_network() {
 }
 
 #[test]
+fn model_is_a_leaf() {
+    forbid("model.rs", &["crate::"]);
+}
+
+#[test]
 fn config_and_fetch_stay_in_their_lane() {
     for m in ["config.rs", "config"] {
         forbid(m, &["crate::store", "crate::fetch", "crate::http", "tokio"]);

@@ -19,9 +19,10 @@ use url::Url;
 
 use super::raw::{RawConfig, RawDaemon, RawFeed, RawSource, line_col};
 use super::{
-    AddressPolicy, Config, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DaemonConfig, DedupConfig, FeedConfig, Location,
-    MAX_CONNECTIONS, OutputConfig, Problem, Retention, SourceConfig, filter,
+    Config, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DaemonConfig, DedupConfig, FeedConfig, Location, MAX_CONNECTIONS,
+    OutputConfig, Problem, Retention, SourceConfig, filter,
 };
+use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
 
 /// Checks `raw`, read from `text` at `path`, into a [`Config`]; relative
@@ -520,7 +521,7 @@ mod tests {
 
     use url::Url;
 
-    use super::super::{AddressPolicy, ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, parse, problems};
+    use super::super::{ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, parse, problems};
     use super::*;
 
     #[test]
