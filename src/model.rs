@@ -1,10 +1,11 @@
 //! Plain domain data shared by every stage of the pipeline.
 //!
 //! This module owns the vocabulary — a parsed item, a normalized entry, a
-//! stored entry with its credits, the validators of a conditional GET — and
-//! nothing else: no I/O, no parsing, no policy. Every other module speaks in
-//! these types, so each arrow of config → fetch → parse → normalize → dedup →
-//! store → publish is a function call on plain data.
+//! stored entry with its credits, the validators of a conditional GET, the
+//! addresses a source may be fetched from — and nothing else: no I/O, no
+//! parsing, no enforcement. Every other module speaks in these types, so
+//! each arrow of config → fetch → parse → normalize → dedup → store →
+//! publish is a function call on plain data.
 
 use chrono::{DateTime, Utc};
 
@@ -15,6 +16,25 @@ pub struct Validators {
     pub etag: Option<String>,
     /// The `Last-Modified` response header, sent back as `If-Modified-Since`.
     pub last_modified: Option<String>,
+}
+
+/// Which network addresses a source may be fetched from: the setting
+/// `allow_private_addresses`, read by `config` and enforced by the SSRF guard
+/// ([`fetch::guard`](super::fetch::guard)) on IP-literal hosts, resolved
+/// addresses and redirect hops.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum AddressPolicy {
+    /// Globally reachable unicast addresses only (the default). Which
+    /// addresses that refuses, and why, is listed once, in the module
+    /// documentation of [`fetch::guard`](super::fetch::guard), whose
+    /// [`refused_reason`](super::fetch::guard::refused_reason) decides.
+    #[default]
+    PublicOnly,
+    /// Any address (`allow_private_addresses = true`).
+    Any,
+    /// What `PublicOnly` allows plus these networks, matched against the
+    /// address as dialled (`allow_private_addresses = ["10.0.0.0/8", "127.0.0.2"]`).
+    Allow(Vec<ipnet::IpNet>),
 }
 
 /// Whether a feed was written as XML or JSON; decides how it is pre-processed.

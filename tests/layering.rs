@@ -68,8 +68,15 @@ fn pure_stages_never_touch_the_store_or_network() {
 }
 
 #[test]
+fn model_is_a_leaf() {
+    forbid("model.rs", &["crate::"]);
+}
+
+#[test]
 fn config_and_fetch_stay_in_their_lane() {
-    forbid("config.rs", &["crate::store", "crate::fetch", "crate::http", "tokio"]);
+    for m in ["config.rs", "config"] {
+        forbid(m, &["crate::store", "crate::fetch", "crate::http", "tokio"]);
+    }
     forbid("fetch", &["crate::parse", "crate::store", "axum"]);
     forbid("pipeline.rs", &["crate::http", "crate::publish", "crate::daemon"]);
     forbid("http.rs", &["crate::fetch", "crate::parse", "crate::pipeline"]);

@@ -25,9 +25,10 @@ use axum::response::Response;
 use chrono::{TimeDelta, Utc};
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tributary::config::{AddressPolicy, Config};
+use tributary::config::Config;
 use tributary::fetch::guard::{self, Lookup};
 use tributary::fetch::{FetchSettings, Fetcher};
+use tributary::model::AddressPolicy;
 use tributary::pipeline::{self, Context};
 use tributary::publish::Format;
 

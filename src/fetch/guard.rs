@@ -58,13 +58,16 @@
 //!
 //! An allow-list ([`AddressPolicy::Allow`]) opens exactly the networks it
 //! lists, matched against the address as dialled.
+//!
+//! The policy itself is plain data in `model`, built by `config` from
+//! `allow_private_addresses`; this module is where it is enforced.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::config::AddressPolicy;
+use crate::model::AddressPolicy;
 
 /// Why an address is refused, in words for the error message ("a {reason}
 /// address"; see [`article`]), or `None` for a globally reachable unicast

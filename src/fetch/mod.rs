@@ -37,8 +37,8 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use crate::config::{AddressPolicy, DaemonConfig, Location};
-use crate::model::Validators;
+use crate::config::{DaemonConfig, Location};
+use crate::model::{AddressPolicy, Validators};
 
 /// Redirect hops followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
