@@ -20,6 +20,11 @@
 //! Pure functions over model types: the pipeline looks the candidates up in
 //! the store and passes them in, so this module never touches the database.
 
+pub mod compare;
+pub mod print;
+pub mod text;
+pub mod words;
+
 use std::borrow::Cow;
 use std::hash::Hasher;
 
@@ -742,5 +747,87 @@ mod tests {
     fn text_length_ignores_markup() {
         assert_eq!(text_len(Some("<p>ab <b>c</b></p>")), 3);
         assert_eq!(text_len(None), 0);
+    }
+
+    /// Development lab: labelled pairs from `$DEDUP_PAIRS` (JSON lines of
+    /// `{kind, same, a: {title, html}, b: {title, html}}`), decided and
+    /// summarised per kind.
+    #[test]
+    #[ignore]
+    fn lab_pairs() {
+        use std::collections::BTreeMap;
+        let Ok(path) = std::env::var("DEDUP_PAIRS") else { return };
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut by_kind: BTreeMap<String, Vec<(bool, compare::Verdict)>> = BTreeMap::new();
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let p = |x: &serde_json::Value| print::print(x["title"].as_str().unwrap(), x["html"].as_str()).unwrap();
+            let (a, b) = (p(&v["a"]), p(&v["b"]));
+            let verdict = compare::judge(&a, &b);
+            if std::env::var("DEDUP_DEBUG").is_ok_and(|k| k == v["kind"].as_str().unwrap())
+                && v["same"].as_bool().unwrap() != verdict.outcome.is_ok()
+            {
+                let sa = print::slot_texts(v["a"]["html"].as_str().unwrap());
+                let sb = print::slot_texts(v["b"]["html"].as_str().unwrap());
+                for (b1, a1, x) in &sa {
+                    let vb: Vec<&String> = sb
+                        .iter()
+                        .filter(|(b2, a2, _)| b2 == b1 && a2 == a1)
+                        .map(|s| &s.2)
+                        .collect();
+                    if !vb.is_empty() && !vb.contains(&x) {
+                        eprintln!("  conflict? ({b1} _ {a1}): {x} vs {vb:?}");
+                    }
+                }
+                eprintln!("  -- {:?}", verdict.outcome);
+            }
+            assert_eq!(verdict, compare::judge(&b, &a), "symmetric");
+            by_kind
+                .entry(v["kind"].as_str().unwrap().to_string())
+                .or_default()
+                .push((v["same"].as_bool().unwrap(), verdict));
+        }
+        let pct = |mut xs: Vec<f64>| -> String {
+            xs.sort_by(f64::total_cmp);
+            let at = |q: f64| xs[((xs.len() - 1) as f64 * q) as usize];
+            format!(
+                "{:.2}/{:.2}/{:.2}/{:.2}/{:.2}",
+                at(0.0),
+                at(0.1),
+                at(0.5),
+                at(0.9),
+                at(1.0)
+            )
+        };
+        for (kind, vs) in &by_kind {
+            let same = vs[0].0;
+            let merged = vs.iter().filter(|(_, v)| v.outcome.is_ok()).count();
+            let mut why: BTreeMap<String, usize> = BTreeMap::new();
+            for (_, v) in vs {
+                let k = match v.outcome {
+                    Ok(m) => m.name().to_string(),
+                    Err(m) => format!("{m:?}"),
+                };
+                *why.entry(k).or_default() += 1;
+            }
+            let e = |f: &dyn Fn(&compare::Evidence) -> f64| pct(vs.iter().map(|(_, v)| f(&v.evidence)).collect());
+            eprintln!(
+                "{kind:24} {} {merged:3}/{:3} {why:?}\n    words {} phrasing {} opening {} facts {} conflicts {} agree {} fkeys {} title {}",
+                if same { "same" } else { "diff" },
+                vs.len(),
+                e(&|x| x.words),
+                e(&|x| x.phrasing),
+                e(&|x| x.opening),
+                e(&|x| x.fact_share()),
+                e(&|x| f64::from(x.conflicts)),
+                e(&|x| f64::from(x.agree)),
+                e(&|x| f64::from(x.fact_keys)),
+                e(&|x| x.title),
+            );
+            let wrong: Vec<_> = vs.iter().filter(|(s, v)| *s != v.outcome.is_ok()).take(3).collect();
+            for (_, v) in wrong {
+                eprintln!("      wrong: {:?} {:.2} {:?}", v.outcome, v.score, v.evidence);
+            }
+        }
     }
 }

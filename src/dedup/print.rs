@@ -1,0 +1,481 @@
+//! The fingerprint of one item ([`Print`]), its candidate keys, and its
+//! stored form.
+//!
+//! A print is computed from the item alone (its title and body), never from
+//! what the store holds, so that the same item always has the same print and
+//! the same keys whatever arrived before it. It holds:
+//!
+//! - sizes: body words, distinct content words, distinct 3-shingles;
+//! - bottom-k sketches of the content words and of the word 3-shingles, to
+//!   estimate how much of their words and phrasing two texts share;
+//! - the opening: the 3-shingles of the body's first [`LEAD_WORDS`] plain
+//!   words (stop words, names and numbers left out, so that a byline, a
+//!   credit or a date line above the text does not shift it), to see whether
+//!   one text is the beginning of the other;
+//! - the facts: every name and number of the body (and of the title when
+//!   its capitals mean something), and the *slots* they fill (the words on
+//!   either side), to see whether two texts tell the same facts or fill one
+//!   frame with different ones;
+//! - the title's content words;
+//! - the candidate keys (see [`Print::keys`]).
+
+use std::hash::Hasher;
+
+use siphasher::sip::SipHasher13;
+
+use super::text::{self, Class, Token};
+
+/// Version of the print's definition: stored prints of another version are
+/// recomputed from the stored text.
+pub const PRINT_VERSION: u8 = 1;
+
+/// Plain words of the opening whose shingles form [`Print::lead`].
+pub const LEAD_WORDS: usize = 80;
+/// Size of the bottom-k sketch of 3-shingles.
+pub const SKETCH: usize = 128;
+/// Size of the bottom-k sketch of content words.
+pub const TERM_SKETCH: usize = 96;
+/// Facts kept per print (the lowest hashes).
+pub const FACTS: usize = 96;
+/// Slots kept per print (the lowest context hashes).
+pub const SLOTS: usize = 64;
+/// Facts sampled as candidate keys (the lowest hashes among the facts
+/// that are rare enough to be keys: see [`key_fact`]).
+pub const SAMPLE: usize = 8;
+/// Plain words of the opening hashed into one lead key; two lead keys
+/// cover the first `2 × LEAD_KEY_WORDS`.
+pub const LEAD_KEY_WORDS: usize = 8;
+/// Title content words a title needs to give a key.
+pub const TITLE_KEY_WORDS: usize = 3;
+
+/// Which family a candidate key belongs to, in its top two bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// One sampled fact: a candidate needs two shared.
+    Fact,
+    /// A run of the opening's plain words: one shared is enough.
+    Lead,
+    /// The title's content words: one shared is enough.
+    Title,
+}
+
+impl KeyKind {
+    /// The family of a key.
+    pub fn of(key: u32) -> KeyKind {
+        match key >> 30 {
+            0 => KeyKind::Fact,
+            1 => KeyKind::Lead,
+            _ => KeyKind::Title,
+        }
+    }
+
+    fn tag(self, hash: u32) -> u32 {
+        let bits = match self {
+            KeyKind::Fact => 0,
+            KeyKind::Lead => 1,
+            KeyKind::Title => 2,
+        };
+        (hash & 0x3fff_ffff) | (bits << 30)
+    }
+}
+
+/// The fingerprint of one item. Lists are sorted ascending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Print {
+    /// Tokens of the body.
+    pub words: u32,
+    /// Distinct content words (plain words and names) of the body.
+    pub terms: u32,
+    /// The [`TERM_SKETCH`] lowest content-word hashes.
+    pub term_sketch: Vec<u32>,
+    /// Distinct 3-shingles of the body.
+    pub shingles: u32,
+    /// The [`SKETCH`] lowest shingle hashes.
+    pub sketch: Vec<u32>,
+    /// Distinct shingles of the opening's first [`LEAD_WORDS`] plain words.
+    pub lead: Vec<u32>,
+    /// Distinct fact hashes, at most [`FACTS`] (the lowest).
+    pub facts: Vec<u32>,
+    /// (context, value) of each run of facts, at most [`SLOTS`] contexts
+    /// (the lowest), sorted.
+    pub slots: Vec<(u32, u32)>,
+    /// Distinct content words of the title.
+    pub title: Vec<u32>,
+    /// Candidate keys, tagged by [`KeyKind`].
+    pub keys: Vec<u32>,
+}
+
+fn hash(parts: &[&str]) -> u32 {
+    let mut h = SipHasher13::new_with_keys(0x7072_696e_7473_7632, 0x7472_6962_7574_6172);
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0xff);
+    }
+    (h.finish() >> 32) as u32
+}
+
+fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn bottom(v: Vec<u32>, k: usize) -> (u32, Vec<u32>) {
+    let mut v = sorted(v);
+    let n = v.len() as u32;
+    v.truncate(k);
+    (n, v)
+}
+
+fn shingles(words: &[&str]) -> Vec<u32> {
+    if words.len() < 3 {
+        return if words.is_empty() { vec![] } else { vec![hash(words)] };
+    }
+    words.windows(3).map(hash).collect()
+}
+
+/// Whether a fact is rare enough to be a candidate key: a name, or a number
+/// of three digits or more that is not a recent year (years, small counts,
+/// scores and percentages are shared by too many unrelated items to find
+/// anything).
+pub fn key_fact(t: &Token<'_>) -> bool {
+    match t.class {
+        Class::Name => true,
+        Class::Number => {
+            let digits: String = t.lower.chars().filter(char::is_ascii_digit).collect();
+            let year = digits.len() == 4 && t.lower.len() == 4 && ("1950".."2050").contains(&digits.as_str());
+            digits.len() >= 3 && !year
+        }
+        _ => false,
+    }
+}
+
+/// The print of an item's title and body (content, else summary); `None`
+/// without a body.
+pub fn print(title: &str, body_html: Option<&str>) -> Option<Print> {
+    let text = text::text_between_tags(body_html?);
+    let body = text::tokens(&text, true);
+    let title_text = text::text_between_tags(title);
+    let title_tokens = text::tokens(&title_text, !text::title_case(&title_text));
+    Some(print_of_tokens(&body, &title_tokens))
+}
+
+fn print_of_tokens(body: &[Token<'_>], title: &[Token<'_>]) -> Print {
+    let lower: Vec<&str> = body.iter().map(|t| t.lower.as_ref()).collect();
+    let (shingle_count, sketch) = bottom(shingles(&lower), SKETCH);
+    let content = |t: &&Token<'_>| matches!(t.class, Class::Plain | Class::Name);
+    let (terms, term_sketch) = bottom(
+        body.iter().filter(content).map(|t| hash(&[&t.lower])).collect(),
+        TERM_SKETCH,
+    );
+    let plain: Vec<&str> = body
+        .iter()
+        .filter(|t| t.class == Class::Plain)
+        .map(|t| t.lower.as_ref())
+        .collect();
+    let lead = sorted(shingles(&plain[..plain.len().min(LEAD_WORDS)]));
+
+    let title_facts = title.iter().filter(|t| t.class.is_fact());
+    let facts_all = body.iter().filter(|t| t.class.is_fact()).chain(title_facts.clone());
+    let (_, facts) = bottom(facts_all.map(fact_hash).collect(), FACTS);
+    let slots = slots(body);
+
+    let title_terms = sorted(title.iter().filter(content).map(|t| hash(&[&t.lower])).collect());
+
+    let mut keys: Vec<u32> = fact_sample(body.iter().chain(title_facts))
+        .into_iter()
+        .map(|h| KeyKind::Fact.tag(h))
+        .collect();
+    for run in plain.chunks(LEAD_KEY_WORDS).take(2) {
+        if run.len() == LEAD_KEY_WORDS {
+            let mut parts = vec!["lead"];
+            parts.extend_from_slice(run);
+            keys.push(KeyKind::Lead.tag(hash(&parts)));
+        }
+    }
+    if title_terms.len() >= TITLE_KEY_WORDS {
+        let words: Vec<String> = title_terms.iter().map(u32::to_string).collect();
+        let mut parts = vec!["title"];
+        parts.extend(words.iter().map(String::as_str));
+        keys.push(KeyKind::Title.tag(hash(&parts)));
+    }
+    let keys = sorted(keys);
+
+    Print {
+        words: body.len() as u32,
+        terms,
+        term_sketch,
+        shingles: shingle_count,
+        sketch,
+        lead,
+        facts,
+        slots,
+        title: title_terms,
+        keys,
+    }
+}
+
+/// The hash of a fact: a number by its letters and digits alone, so that
+/// `2,6`, `2.6` and `26` are one figure whatever the punctuation.
+fn fact_hash(t: &Token<'_>) -> u32 {
+    if t.class == Class::Number {
+        let plain: String = t.lower.chars().filter(|c| c.is_alphanumeric()).collect();
+        hash(&[&plain])
+    } else {
+        hash(&[&t.lower])
+    }
+}
+
+/// The sampled key facts: the [`SAMPLE`] lowest hashes, taking first the
+/// facts the text names more than once (its own subject, rather than a
+/// byline or the titles of a list of related articles).
+fn fact_sample<'a, 't: 'a>(facts: impl Iterator<Item = &'a Token<'t>>) -> Vec<u32> {
+    let mut hashes: Vec<u32> = facts
+        .filter(|t| key_fact(t))
+        .map(|t| fact_hash(t) ^ 0x5bd1_e995)
+        .collect();
+    hashes.sort_unstable();
+    let mut ranked: Vec<(bool, u32)> = hashes
+        .chunk_by(|a, b| a == b)
+        .map(|run| (run.len() < 2, run[0]))
+        .collect();
+    ranked.sort_unstable();
+    ranked.truncate(SAMPLE);
+    ranked.into_iter().map(|(_, h)| h).collect()
+}
+
+/// The slots of a text's facts: for each run of facts of one class (names,
+/// or numbers; consecutive, with only white space between them), the two
+/// words before it and the word after it (the context), once per fact of
+/// the run (the values).
+fn slots(body: &[Token<'_>]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        if !body[i].class.is_fact() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < body.len() && body[i].class == body[start].class && body[i].joined {
+            i += 1;
+        }
+        let word = |at: Option<usize>| at.and_then(|k| body.get(k)).map_or("", |t| t.lower.as_ref());
+        let context = hash(&[
+            "slot",
+            word(start.checked_sub(2)),
+            word(start.checked_sub(1)),
+            word(Some(i)),
+        ]);
+        out.extend(body[start..i].iter().map(|t| (context, fact_hash(t))));
+    }
+    out.sort_unstable();
+    out.dedup();
+    // Keep every value of the SLOTS lowest contexts, so that two prints
+    // keep the same contexts.
+    let mut contexts: Vec<u32> = out.iter().map(|(c, _)| *c).collect();
+    contexts.dedup();
+    if let Some(&last) = contexts.get(SLOTS.saturating_sub(1)) {
+        out.retain(|(c, _)| *c <= last);
+    }
+    out
+}
+
+impl Print {
+    /// The candidate keys, tagged by family ([`KeyKind`]): the lowest
+    /// hashes of up to [`SAMPLE`] key facts ([`key_fact`]), one key per
+    /// [`LEAD_KEY_WORDS`] plain words of the opening (two at most), and one
+    /// for the title's content words when it has [`TITLE_KEY_WORDS`] or
+    /// more. Computed from the item alone.
+    pub fn keys(&self) -> &[u32] {
+        &self.keys
+    }
+
+    /// Encodes the print for the store.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            16 + 4
+                * (self.term_sketch.len()
+                    + self.sketch.len()
+                    + self.lead.len()
+                    + self.facts.len()
+                    + 2 * self.slots.len()
+                    + self.title.len()
+                    + self.keys.len()),
+        );
+        out.push(PRINT_VERSION);
+        for n in [self.words, self.terms, self.shingles] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        let list = |out: &mut Vec<u8>, v: &[u32]| {
+            out.extend_from_slice(&(v.len() as u16).to_le_bytes());
+            for x in v {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        };
+        list(&mut out, &self.term_sketch);
+        list(&mut out, &self.sketch);
+        list(&mut out, &self.lead);
+        list(&mut out, &self.facts);
+        let flat: Vec<u32> = self.slots.iter().flat_map(|&(c, v)| [c, v]).collect();
+        list(&mut out, &flat);
+        list(&mut out, &self.title);
+        list(&mut out, &self.keys);
+        out
+    }
+
+    /// Decodes a stored print; `None` when it is of another version or
+    /// malformed (it is then recomputed).
+    pub fn decode(bytes: &[u8]) -> Option<Print> {
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(1)?[0] != PRINT_VERSION {
+            return None;
+        }
+        let words = r.u32()?;
+        let terms = r.u32()?;
+        let shingles = r.u32()?;
+        let term_sketch = r.list()?;
+        let sketch = r.list()?;
+        let lead = r.list()?;
+        let facts = r.list()?;
+        let flat = r.list()?;
+        let title = r.list()?;
+        let keys = r.list()?;
+        if r.at != bytes.len() || flat.len() % 2 != 0 {
+            return None;
+        }
+        Some(Print {
+            words,
+            terms,
+            term_sketch,
+            shingles,
+            sketch,
+            lead,
+            facts,
+            slots: flat.chunks_exact(2).map(|p| (p[0], p[1])).collect(),
+            title,
+            keys,
+        })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let s = self.bytes.get(self.at..self.at + n)?;
+        self.at += n;
+        Some(s)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        let b = self.take(4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn list(&mut self) -> Option<Vec<u32>> {
+        let b = self.take(2)?;
+        let n = u16::from_le_bytes([b[0], b[1]]) as usize;
+        (0..n).map(|_| self.u32()).collect()
+    }
+}
+
+/// Decodes keys stored apart from their print (a list of u32, little-endian).
+pub fn decode_keys(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Encodes keys to store them apart from their print.
+pub fn encode_keys(keys: &[u32]) -> Vec<u8> {
+    keys.iter().flat_map(|k| k.to_le_bytes()).collect()
+}
+
+/// The slots of a body as text (context before, after, value), for tests.
+#[cfg(test)]
+pub fn slot_texts(body_html: &str) -> Vec<(String, String, String)> {
+    let text = text::text_between_tags(body_html);
+    let body = text::tokens(&text, true);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < body.len() {
+        if !body[i].class.is_fact() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < body.len() && body[i].class == body[start].class && body[i].joined {
+            i += 1;
+        }
+        let word = |at: Option<usize>| {
+            at.and_then(|k| body.get(k))
+                .map_or(String::new(), |t| t.lower.to_string())
+        };
+        let before = format!("{} {}", word(start.checked_sub(2)), word(start.checked_sub(1)));
+        let after = word(Some(i));
+        for t in &body[start..i] {
+            out.push((before.clone(), after.clone(), t.lower.to_string()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = "<p>Il consiglio comunale di Verona ha approvato ieri sera il nuovo piano per la mobilità sostenibile, che prevede 40 chilometri di piste ciclabili entro il 2028 e una spesa di 12,5 milioni di euro.</p><p>La sindaca Giulia Ferraro ha spiegato che i fondi arrivano per metà dal bilancio regionale e per metà da un prestito della Banca europea per gli investimenti.</p>";
+
+    #[test]
+    fn a_print_survives_its_stored_form() {
+        let p = print("Verona approva il piano ciclabile", Some(BODY)).unwrap();
+        assert_eq!(Print::decode(&p.encode()), Some(p.clone()));
+        assert_eq!(decode_keys(&encode_keys(p.keys())), p.keys());
+        let mut other = p.encode();
+        other[0] = PRINT_VERSION.wrapping_add(1);
+        assert_eq!(Print::decode(&other), None);
+        assert_eq!(Print::decode(&p.encode()[..20]), None);
+    }
+
+    #[test]
+    fn facts_keys_and_the_opening_come_from_the_item_alone() {
+        let p = print("Verona approva il piano ciclabile", Some(BODY)).unwrap();
+        let kinds: Vec<KeyKind> = p.keys().iter().map(|k| KeyKind::of(*k)).collect();
+        // Key facts: verona, giulia, ferraro, banca and 12,5; 40 and 2028
+        // are too common to be keys but are facts.
+        assert_eq!(kinds.iter().filter(|k| **k == KeyKind::Fact).count(), 5, "{kinds:?}");
+        assert_eq!(kinds.iter().filter(|k| **k == KeyKind::Lead).count(), 2);
+        assert_eq!(kinds.iter().filter(|k| **k == KeyKind::Title).count(), 1);
+        assert!(p.facts.len() >= 7, "{:?}", p.facts);
+        assert_eq!(p, print("Verona approva il piano ciclabile", Some(BODY)).unwrap());
+        // A byline above the text changes neither the opening nor its keys.
+        let bylined = format!("<p>di Marco Bellini, 12 novembre 2026 — Foto ANSA</p>{BODY}");
+        let q = print("Verona approva il piano ciclabile", Some(&bylined)).unwrap();
+        assert_eq!(q.lead, p.lead);
+        let lead_keys = |p: &Print| -> Vec<u32> {
+            p.keys()
+                .iter()
+                .copied()
+                .filter(|k| KeyKind::of(*k) == KeyKind::Lead)
+                .collect()
+        };
+        assert_eq!(lead_keys(&q), lead_keys(&p));
+    }
+
+    #[test]
+    fn slots_pair_a_fact_with_the_words_around_it() {
+        let a = print("Meteo", Some("<p>Minime di 3 gradi, massime di 12 gradi a Torino.</p>")).unwrap();
+        let b = print("Meteo", Some("<p>Minime di 5 gradi, massime di 14 gradi a Torino.</p>")).unwrap();
+        let ctx = |p: &Print| -> Vec<u32> { p.slots.iter().map(|s| s.0).collect() };
+        assert_eq!(ctx(&a), ctx(&b));
+        assert_ne!(a.slots, b.slots);
+    }
+}

@@ -1,0 +1,251 @@
+//! From HTML to the tokens the fingerprint is made of.
+//!
+//! The visible text is what [`text_between_tags`] gives: every tag a space,
+//! entities decoded. It is cut into tokens: words (runs of letters and
+//! digits) and numbers, where a number keeps its inner separators
+//! (`1.250.000`, `3,5`, `12:30`, `3-1`, `12/11/2026`) so that a figure stays
+//! one fact. Each token is classed:
+//!
+//! - a **number** holds a digit;
+//! - a **name** is a word written with a capital that does not open a
+//!   sentence (`Verona`, `NATO`, the `Rossi` of `Mario Rossi`), and is not
+//!   a stop word;
+//! - a **plain** word is any other word of three letters or more that is not
+//!   a stop word ([`words::is_stop`](super::words::is_stop));
+//! - the rest (stop words, one- and two-letter words) carries no evidence.
+//!
+//! Names and numbers are the *facts* of a text: they survive a rewrite,
+//! and they are what tells two items of one template series apart.
+
+use std::borrow::Cow;
+
+use super::words::is_stop;
+
+/// The text of some HTML: every tag replaced by a space, entities decoded.
+pub fn text_between_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    let mut start = 0;
+    for (i, b) in html.bytes().enumerate() {
+        match b {
+            b'<' => {
+                if !in_tag {
+                    text.push_str(&html[start..i]);
+                }
+                text.push(' ');
+                in_tag = true;
+            }
+            b'>' if in_tag => {
+                in_tag = false;
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !in_tag {
+        text.push_str(&html[start..]);
+    }
+    htmlize::unescape(text).into_owned()
+}
+
+/// What a token is evidence of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// A figure: holds a digit.
+    Number,
+    /// A capitalised word inside a sentence.
+    Name,
+    /// A content word.
+    Plain,
+    /// A stop word or a word of one or two letters.
+    Stop,
+}
+
+impl Class {
+    /// Names and numbers.
+    pub fn is_fact(self) -> bool {
+        matches!(self, Class::Number | Class::Name)
+    }
+}
+
+/// One token of a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token<'a> {
+    /// Lower-cased.
+    pub lower: Cow<'a, str>,
+    /// Its class.
+    pub class: Class,
+    /// Whether only white space separates it from the token before.
+    pub joined: bool,
+}
+
+/// Characters after which a capitalised word opens a sentence.
+fn opens_sentence(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!' | '?' | '…' | '"' | '“' | '”' | '«' | '»' | '„' | '•' | '|' | '·' | '—' | '–'
+    )
+}
+
+/// Separators a number keeps between two digits.
+fn joins_digits(c: char) -> bool {
+    matches!(c, '.' | ',' | ':' | '/' | '-')
+}
+
+/// Whether a character lower-cases to itself alone.
+fn is_own_lowercase(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    lower.next() == Some(c) && lower.next().is_none()
+}
+
+fn lower(w: &str) -> Cow<'_, str> {
+    if w.is_ascii() {
+        if w.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(w.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(w)
+        }
+    } else if w.chars().all(is_own_lowercase) {
+        Cow::Borrowed(w)
+    } else {
+        Cow::Owned(w.to_lowercase())
+    }
+}
+
+/// The tokens of some plain text, in order. `names` says whether a
+/// capitalised word inside a sentence is a name: true for body text, false
+/// for a title written in title case, where every word has a capital.
+pub fn tokens(text: &str, names: bool) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut sentence_start = true;
+    let mut joined = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if !c.is_alphanumeric() {
+            if opens_sentence(c) {
+                sentence_start = true;
+            }
+            joined &= c.is_whitespace();
+            chars.next();
+            continue;
+        }
+        let mut end = start;
+        let mut digit = false;
+        while let Some(&(i, c)) = chars.peek() {
+            if c.is_alphanumeric() {
+                digit |= c.is_ascii_digit();
+                end = i + c.len_utf8();
+                chars.next();
+            } else if joins_digits(c)
+                && digit
+                && text[..i].ends_with(|p: char| p.is_ascii_digit())
+                && text[i + c.len_utf8()..].starts_with(|n: char| n.is_ascii_digit())
+            {
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let word = &text[start..end];
+        let lower = lower(word);
+        let capital = word.chars().next().is_some_and(char::is_uppercase);
+        let class = if digit {
+            Class::Number
+        } else if is_stop(&lower) || lower.chars().count() < 3 {
+            Class::Stop
+        } else if capital && names && !sentence_start {
+            Class::Name
+        } else {
+            Class::Plain
+        };
+        out.push(Token { lower, class, joined });
+        sentence_start = false;
+        joined = true;
+    }
+    out
+}
+
+/// Whether a title is written in title case (most of its content words
+/// capitalised), so that its capitals say nothing about names.
+pub fn title_case(title: &str) -> bool {
+    let words: Vec<&str> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3 && w.chars().next().is_some_and(char::is_alphabetic))
+        .filter(|w| !is_stop(&lower(w)))
+        .collect();
+    let capitals = words
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    words.len() >= 3 && capitals * 10 >= words.len() * 7
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn classes(text: &str) -> Vec<(String, Class)> {
+        tokens(text, true)
+            .into_iter()
+            .map(|t| (t.lower.into_owned(), t.class))
+            .collect()
+    }
+
+    #[test]
+    fn names_are_capitals_inside_a_sentence() {
+        let got = classes("Il sindaco Mario Rossi ha incontrato la NATO. Dopo Verona, “Questa città” cambia.");
+        let names: Vec<&str> = got
+            .iter()
+            .filter(|(_, c)| *c == Class::Name)
+            .map(|(w, _)| w.as_str())
+            .collect();
+        assert_eq!(names, ["mario", "rossi", "nato", "verona"]);
+        assert!(got.contains(&("dopo".into(), Class::Stop)));
+        assert!(got.contains(&("questa".into(), Class::Stop)));
+        assert!(got.contains(&("sindaco".into(), Class::Plain)));
+        assert!(got.contains(&("cambia".into(), Class::Plain)));
+    }
+
+    #[test]
+    fn numbers_keep_their_inner_separators() {
+        let got: Vec<String> = tokens(
+            "Costa 1.250.000 euro, il 3,5 per cento; finale 3-1 alle 12:30 del 12/11/2026. Fine.",
+            true,
+        )
+        .into_iter()
+        .filter(|t| t.class == Class::Number)
+        .map(|t| t.lower.into_owned())
+        .collect();
+        assert_eq!(got, ["1.250.000", "3,5", "3-1", "12:30", "12/11/2026"]);
+    }
+
+    #[test]
+    fn words_with_digits_are_numbers_and_apostrophes_split() {
+        let got = classes("sull’A14 dell'Italia");
+        assert_eq!(
+            got,
+            [
+                ("sull".into(), Class::Stop),
+                ("a14".into(), Class::Number),
+                ("dell".into(), Class::Stop),
+                ("italia".into(), Class::Name),
+            ]
+        );
+    }
+
+    #[test]
+    fn title_case_is_recognised() {
+        assert!(title_case("Council Approves New Cycle Network For Leeds"));
+        assert!(!title_case("Leeds council approves the new cycle network"));
+        assert!(!title_case("Verona, via libera al piano per la mobilità"));
+    }
+
+    #[test]
+    fn text_between_tags_decodes_entities_once() {
+        assert_eq!(
+            text_between_tags("<p>L&rsquo;Italia &amp;amp; <b>oggi</b></p>"),
+            " L’Italia &amp;  oggi  "
+        );
+    }
+}

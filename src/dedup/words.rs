@@ -1,0 +1,130 @@
+//! Fixed word lists: what is never evidence that two texts tell the same
+//! story.
+//!
+//! The lists are part of the fingerprint: a word moved in or out of them
+//! changes which words count as content, as a fact, or as the opening, so
+//! changing them means recomputing stored fingerprints (bump
+//! [`PRINT_VERSION`](super::print::PRINT_VERSION)). They are fixed on purpose:
+//! a word's weight must not depend on what the store holds, or the same
+//! items would merge differently depending on the order they arrive in.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// English function words, and the most common verbs and adverbs.
+const ENGLISH: &str = "
+a about above across after afterwards again against all almost alone along already also although always am among
+amongst an and another any anyhow anyone anything anyway anywhere are around as at back be became because become
+becomes becoming been before beforehand behind being below beside besides between beyond both but by can cannot
+could did do does doing done down due during each either else elsewhere enough etc even ever every everyone
+everything everywhere except few first for former formerly from further get gets getting give given go goes going
+gone got had has have having he hence her here hereafter hereby herein hers herself him himself his how however i
+if in indeed into is it its itself just last latter least less like made make makes many may me meanwhile might
+mine more moreover most mostly much must my myself namely neither never nevertheless new next no nobody none
+noone nor not nothing now nowhere of off often on once one only onto or other others otherwise our ours ourselves
+out over own per perhaps please put rather re really said same say says see seem seemed seeming seems several she
+should show since so some somehow someone something sometime sometimes somewhere still such take than that the
+their theirs them themselves then thence there thereafter thereby therefore therein thereupon these they this
+those though through throughout thru thus to together too toward towards two under until up upon us very via was
+we well were what whatever when whence whenever where whereafter whereas whereby wherein whereupon wherever whether
+which while whither who whoever whole whom whose why will with within without would yet you your yours yourself
+yourselves also told according added asked including although mr mrs ms dr st
+";
+
+/// Italian function words, articles with their elisions, the common forms
+/// of essere and avere, and the most common adverbs.
+const ITALIAN: &str = "
+a ad al allo ai agli all alla alle c che chi ci coi col come con contro cui d da dal dallo dai dagli dall dalla
+dalle dei del dello degli dell della delle dentro di dopo dove e ed era erano essere essendo fa fra gli ha hanno
+ho i il in io la le lei li lo loro lui ma mi mia mie miei mio ne negli nei nel nella nelle nello nell noi non nostra
+nostre nostri nostro o ogni oppure per perché però più poi poiché qua quale quali qualche quando quanto quella
+quelle quelli quello questa queste questi questo qui se sei senza si sia siamo siano sono stata state stati stato
+su sua sue sui sul sulla sulle sullo sull suo suoi tra tu tua tue tuo tuoi tutta tutte tutti tutto un una uno
+uni vi voi anche ancora già mai molto molti molta molte poco sempre tanto tanti tanta tante altro altri altra altre
+così invece inoltre infatti quindi dunque mentre sarà saranno sarebbe stato essere avere aveva avevano avrà
+abbiamo hai avete fatto fare detto dice dicono secondo circa oltre verso presso sotto sopra fino dopo prima dove
+quasi solo soltanto proprio ovvero cioè nonché nemmeno neppure neanche pure stesso stessa stessi stesse
+";
+
+/// Months and weekdays (English and Italian), written with a capital in
+/// English, and the words of dates and times: in a byline or a date line
+/// they say when a page was made, not what it tells.
+const CALENDAR: &str = "
+january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec
+monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow tonight
+gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre
+gen mag giu lug ago set ott dic
+lunedì martedì mercoledì giovedì venerdì sabato domenica oggi ieri domani stamattina stasera
+am pm gmt utc bst cet cest ore alle
+";
+
+/// The words of page furniture: share buttons, bylines, credits,
+/// newsletter boxes, related-article lists, and headline prefixes
+/// (`UPDATE:`, `BREAKING:`, `AGGIORNAMENTO:`). Two copies of a story in
+/// different page templates differ in exactly these.
+const FURNITURE: &str = "
+share shares shared tweet tweets facebook twitter whatsapp telegram linkedin instagram youtube tiktok pinterest
+reddit email mail print copy link links comment comments reply
+condividi condivisioni commenta commenti stampa copia invia
+read more continue reading related stories story articles article also see watch listen video videos photo
+photos gallery image images picture pictures credit credits getty reuters ap afp pa ansa adnkronos agi lapresse
+leggi anche continua leggere articoli correlati articolo correlato potrebbe interessarti interessare foto galleria
+immagine immagini fotogallery
+subscribe subscription newsletter newsletters sign signup inbox free daily weekly morning evening briefing
+iscriviti iscrizione ricevi ricevere gratis gratuita gratuito ogni mattina sera
+by byline staff reporter correspondent editor editors desk newsroom published updated update updates
+breaking live latest exclusive analysis opinion
+di redazione redattore inviato inviata corrispondente pubblicato pubblicata aggiornato aggiornata
+aggiornamento aggiornamenti ultim ora ultimora esclusiva esclusivo analisi opinione diretta
+advertisement advertising sponsored pubblicità sponsorizzato cookie cookies privacy policy terms
+rights reserved copyright riservati riproduzione diritti
+";
+
+static STOP: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    [ENGLISH, ITALIAN, CALENDAR, FURNITURE]
+        .iter()
+        .flat_map(|list| list.split_whitespace())
+        .collect()
+});
+
+/// Whether a lower-cased word is never evidence: a function word, a word
+/// of dates, or a word of page furniture.
+pub fn is_stop(lower: &str) -> bool {
+    STOP.contains(lower)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_lower_case_words() {
+        for w in [ENGLISH, ITALIAN, CALENDAR, FURNITURE]
+            .iter()
+            .flat_map(|l| l.split_whitespace())
+        {
+            assert_eq!(w, w.to_lowercase(), "{w}");
+            assert!(w.chars().all(char::is_alphanumeric), "{w}");
+        }
+    }
+
+    #[test]
+    fn function_words_furniture_and_dates_are_stop_words() {
+        for w in [
+            "the",
+            "della",
+            "novembre",
+            "friday",
+            "condividi",
+            "newsletter",
+            "ultim",
+            "breaking",
+        ] {
+            assert!(is_stop(w), "{w}");
+        }
+        for w in ["verona", "bridge", "sindaco", "council", "2026"] {
+            assert!(!is_stop(w), "{w}");
+        }
+    }
+}
