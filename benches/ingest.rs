@@ -22,7 +22,6 @@
 mod support;
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,8 +29,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use tributary::config::SourceConfig;
+use tributary::dedup::Print;
 use tributary::dedup::{self, Rules};
-use tributary::model::{Entry, Fingerprint, NearCandidate, ParsedFeed};
+use tributary::model::{Entry, ParsedFeed};
 use tributary::model::{IngestCounts, PollOutcome};
 use tributary::normalize;
 use tributary::parse::{self, Document};
@@ -74,8 +74,8 @@ fn normalize_feed(farm: &Farm, k: usize, parsed: &ParsedFeed) -> Vec<Entry> {
         .collect()
 }
 
-fn fingerprint_of(e: &Entry) -> Option<Fingerprint> {
-    dedup::fingerprint(&e.title, e.content_html.as_deref().or(e.summary_html.as_deref()))
+fn print_of(e: &Entry) -> Option<Print> {
+    pipeline::print_of(e)
 }
 
 // ---------------------------------------------------------------------------
@@ -158,39 +158,28 @@ fn bench_dedup(c: &mut Criterion) {
     let k = farm.first(Format::Rss, false);
     let parsed = parse_feed(&farm, k, 0);
     let entries = normalize_feed(&farm, k, &parsed);
-    let fps: Vec<Fingerprint> = entries.iter().filter_map(fingerprint_of).collect();
+    let prints: Vec<Print> = entries.iter().filter_map(print_of).collect();
     let mut g = c.benchmark_group("dedup");
     g.throughput(Throughput::Elements(ITEMS));
-    g.bench_function("fingerprint", |b| {
+    g.bench_function("print", |b| {
         b.iter(|| {
             for e in &entries {
-                black_box(fingerprint_of(black_box(e)));
+                black_box(print_of(black_box(e)));
             }
         })
     });
-    // What rule 3 does with the candidates the store returns: the band keys,
-    // then confirmation against a handful of unrelated stories sharing a band.
-    let candidates: Vec<Vec<NearCandidate>> = (0..fps.len())
-        .map(|i| {
-            (1..=6)
-                .map(|d| {
-                    let j = (i + d) % fps.len();
-                    NearCandidate {
-                        entry_id: j as i64,
-                        fingerprint: fps[j].clone(),
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    g.throughput(Throughput::Elements(fps.len() as u64));
-    g.bench_function("bands+best_match", |b| {
+    // What rule 3 does with the candidates the key index finds: decode
+    // each one's stored print and judge it, here against six unrelated
+    // stories.
+    let stored: Vec<Vec<u8>> = prints.iter().map(Print::encode).collect();
+    g.throughput(Throughput::Elements(prints.len() as u64));
+    g.bench_function("judge_6_candidates", |b| {
         b.iter(|| {
-            for (i, fp) in fps.iter().enumerate() {
-                black_box(dedup::bands(fp));
-                let title_of = |j: i64| Ok::<_, Infallible>(entries[j as usize].title.clone());
-                let Ok(m) = dedup::best_match(&entries[i].title, fp, &candidates[i], title_of);
-                black_box(m);
+            for (i, p) in prints.iter().enumerate() {
+                for d in 1..=6 {
+                    let other = Print::decode(&stored[(i + d) % stored.len()]);
+                    black_box(other.map(|o| dedup::compare::judge(p, &o)));
+                }
             }
         })
     });
@@ -268,17 +257,17 @@ fn copy_store(template: &Template, name: &str) -> Store {
 /// One feed's entries, normalized and fingerprinted: the input of the store stage.
 struct Prepared {
     k: usize,
-    entries: Vec<(Entry, Option<Fingerprint>)>,
+    entries: Vec<(Entry, Option<Print>)>,
     bytes: usize,
 }
 
 fn prepare(farm: &Farm, k: usize, generation: u64) -> Prepared {
-    let entries: Vec<(Entry, Option<Fingerprint>)> = farm
+    let entries: Vec<(Entry, Option<Print>)> = farm
         .entries(k, generation)
         .into_iter()
         .map(|e| {
-            let fp = fingerprint_of(&e);
-            (e, fp)
+            let print = print_of(&e);
+            (e, print)
         })
         .collect();
     let bytes = entries
@@ -315,8 +304,8 @@ fn store_entries(
         ..IngestCounts::default()
     };
     store.write(|w| {
-        for (e, fp) in &p.entries {
-            pipeline::store_entry(w, source, source_id, e, fp.as_ref(), rules, now, &mut counts)?;
+        for (e, print) in &p.entries {
+            pipeline::store_entry(w, source, source_id, e, print.as_ref(), rules, now, &mut counts)?;
         }
         w.record_poll(
             source_id,

@@ -383,6 +383,10 @@ fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
         sum(|r| r.counts.merged_link),
         sum(|r| r.counts.merged_text),
     );
+    let bridged = sum(|r| r.counts.bridged);
+    if bridged > 0 {
+        println!("{bridged} entries merged into older ones: an item was the same story as both");
+    }
 }
 
 fn ago(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {

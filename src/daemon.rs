@@ -46,19 +46,25 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
 /// Builds the shared poll context for a configuration.
 pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
     let fetcher = Fetcher::new(FetchSettings::from_config(&config.daemon))?;
+    let rules = rules(config);
     Ok(Context {
         fetcher,
         store: store.clone(),
         force: false,
         jitter: config.daemon.jitter,
-        rules: crate::dedup::Rules {
-            by_link: config.dedup.by_link,
-            by_text: config.dedup.by_text,
-            text_window_secs: config.dedup.text_window.as_secs() as i64,
-        },
+        rules,
         ingest_slots: pipeline::ingest_slots(),
-        committer: pipeline::Committer::start(store).context("cannot start the database writer thread")?,
+        committer: pipeline::Committer::start(store, rules).context("cannot start the database writer thread")?,
     })
+}
+
+/// The dedup rules of a configuration.
+pub fn rules(config: &Config) -> crate::dedup::Rules {
+    crate::dedup::Rules {
+        by_link: config.dedup.by_link,
+        by_text: config.dedup.by_text,
+        text_window_secs: config.dedup.text_window.as_secs() as i64,
+    }
 }
 
 /// A running source task and the settings it was started with.
@@ -302,6 +308,14 @@ pub async fn run_with(
                         Ok(Ok(_)) => {}
                         Ok(Err(e)) => warn!("retention: {e}"),
                         Err(_) => warn!("retention task failed"),
+                    }
+                    // Prints older than the text window are never compared again.
+                    let db = store.clone();
+                    let rules = rules(&config);
+                    match tokio::task::spawn_blocking(move || pipeline::maintain_prints(&db, rules, now)).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => warn!("text prints: {e}"),
+                        Err(_) => warn!("text print task failed"),
                     }
                 }
             }

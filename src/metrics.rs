@@ -80,7 +80,7 @@ impl Metrics {
             );
             r.register(
                 "tributary_items",
-                "Items by source and what became of them (new, updated, merged_link, merged_text)",
+                "Items by source and what became of them (new, updated, merged_link, merged_text; bridged counts entries merged into an older one)",
                 m.items.clone(),
             );
             r.register(
@@ -135,6 +135,7 @@ impl Metrics {
             ("updated", r.counts.updated),
             ("merged_link", r.counts.merged_link),
             ("merged_text", r.counts.merged_text),
+            ("bridged", r.counts.bridged),
         ] {
             if n > 0 {
                 self.items

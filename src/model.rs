@@ -194,28 +194,61 @@ pub struct PollState {
     pub min_interval: Option<std::time::Duration>,
 }
 
-/// The text fingerprint of an entry, for near-duplicate detection (dedup rule 3).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fingerprint {
-    /// 64-bit SimHash over the word 3-shingles of title and body.
-    pub simhash: u64,
-    /// 64-bit SimHash over the shingles of the body's opening words.
-    pub lead_simhash: u64,
-    /// Number of distinct body shingles.
-    pub shingles: u32,
-    /// Bottom-k sketch of the body shingle hashes, sorted ascending.
-    pub sketch: Vec<u32>,
-    /// All distinct shingle hashes of the body's opening words, sorted ascending.
-    pub lead: Vec<u32>,
+/// How an item joined its entry: the rule, the stored item that decided
+/// it and the decision's score, as `tributary explain` shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// The rule: `new`, `same-link`, `text-copy`, `text-edit`,
+    /// `text-opening`, or `migrated` (stored before items were recorded).
+    pub rule: String,
+    /// The stored item (`items.id`) it was found the same story as.
+    pub matched: Option<i64>,
+    /// The decision's score, for the text rules.
+    pub score: Option<f64>,
 }
 
-/// A stored entry that may be a near-duplicate of an incoming one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NearCandidate {
-    /// The entry's row id.
+/// What the deduplication stores about one item (a source's item id): its
+/// entry, its canonical link and date, how it joined, and its candidate
+/// keys and encoded print, which the store keeps without reading them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRecord {
+    /// The source's row id.
+    pub source_id: i64,
+    /// The item id as the source gave it.
+    pub item_id: String,
+    /// The entry it belongs to.
     pub entry_id: i64,
-    /// Its fingerprint.
-    pub fingerprint: Fingerprint,
+    /// Its canonical link (dedup rule 2).
+    pub canonical_link: Option<String>,
+    /// Its own publication date (the text window compares these).
+    pub published: DateTime<Utc>,
+    /// How it joined its entry.
+    pub join: Join,
+    /// Candidate keys: the store finds items by any of them.
+    pub keys: Vec<u32>,
+    /// The encoded print, if the item has one.
+    pub print: Option<Vec<u8>>,
+}
+
+/// A stored item found as a candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    /// Its row id (`items.id`).
+    pub id: i64,
+    /// Its source's row id.
+    pub source_id: i64,
+    /// Its item id.
+    pub item_id: String,
+    /// Its entry.
+    pub entry_id: i64,
+    /// Its canonical link.
+    pub canonical_link: Option<String>,
+    /// Its publication date.
+    pub published: DateTime<Utc>,
+    /// How it joined its entry.
+    pub join: Join,
+    /// Its encoded print, if it still has one.
+    pub print: Option<Vec<u8>>,
 }
 
 /// How one poll of a source ended.
@@ -264,6 +297,9 @@ pub struct IngestCounts {
     pub merged_link: usize,
     /// Items merged into a story with near-identical text (rule 3).
     pub merged_text: usize,
+    /// Entries merged into an older one because an item of this poll was
+    /// the same story as both.
+    pub bridged: usize,
     /// Items skipped by include/exclude filters.
     pub filtered: usize,
 }
@@ -272,7 +308,7 @@ impl IngestCounts {
     /// Whether any stored entry changed: a new one, an edit, or a credit
     /// added by a merge.
     pub fn changed_entries(&self) -> bool {
-        self.new + self.updated + self.merged_link + self.merged_text > 0
+        self.new + self.updated + self.merged_link + self.merged_text + self.bridged > 0
     }
 }
 

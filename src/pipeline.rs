@@ -14,19 +14,19 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use tracing::{Instrument, info, info_span, warn};
 use url::Url;
 
 use crate::config::SourceConfig;
-use crate::dedup::{self, Candidates, Identity};
+use crate::dedup::{self, Edge, Print};
 use crate::fetch::{Body, FetchError, Fetched, Fetcher, Request};
-use crate::model::{Entry, Fingerprint, IngestCounts, PollOutcome, PollReport, PollState, Validators};
+use crate::model::{Entry, IngestCounts, ItemRecord, PollOutcome, PollReport, PollState, Validators};
 use crate::normalize;
 use crate::parse::{self, Document, ParseError};
 use crate::schedule;
 use crate::secrets;
-use crate::store::{FetchState, PollRecord, Store, StoreError, Writer};
+use crate::store::{EntryMerge, FetchState, PollRecord, Store, StoreError, Writer};
 
 /// What a refresh needs: shared, cheap to clone.
 #[derive(Debug, Clone)]
@@ -408,7 +408,7 @@ pub struct Prepared {
     rules: dedup::Rules,
     now: DateTime<Utc>,
     entries: Vec<Entry>,
-    fingerprints: Vec<Option<Fingerprint>>,
+    prints: Vec<Option<Print>>,
     /// Items and filtered items; the rest is counted when stored.
     counts: IngestCounts,
     /// The source's row after the poll, counts filled in when stored.
@@ -463,15 +463,9 @@ fn prepare(
         entries.push(entry);
     }
     let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
-    let fingerprints = entries
-        .iter()
-        .map(|e| {
-            rules
-                .by_text
-                .then(|| dedup::fingerprint(&e.title, e.content_html.as_deref().or(e.summary_html.as_deref())))
-                .flatten()
-        })
-        .collect();
+    // Every item gets a print, whether or not rule 3 is on: rule 2 needs
+    // it to tell link posts apart.
+    let prints = entries.iter().map(print_of).collect();
     let record = PollRecord {
         at: now,
         outcome: PollOutcome::Ok,
@@ -494,10 +488,15 @@ fn prepare(
         rules,
         now,
         entries,
-        fingerprints,
+        prints,
         counts,
         record,
     })
+}
+
+/// The print of an entry's title and body (content, else summary).
+pub fn print_of(e: &Entry) -> Option<Print> {
+    dedup::print(&e.title, e.content_html.as_deref().or(e.summary_html.as_deref()))
 }
 
 impl Prepared {
@@ -505,13 +504,13 @@ impl Prepared {
     /// transaction; may run again in a fresh transaction if it is rolled back.
     fn apply(&self, w: &Writer<'_>) -> Result<IngestCounts, StoreError> {
         let mut counts = self.counts;
-        for (e, fp) in self.entries.iter().zip(&self.fingerprints) {
+        for (e, print) in self.entries.iter().zip(&self.prints) {
             store_entry(
                 w,
                 &self.source,
                 self.source_id,
                 e,
-                fp.as_ref(),
+                print.as_ref(),
                 self.rules,
                 self.now,
                 &mut counts,
@@ -552,12 +551,17 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts the writer thread for `store`.
-    pub fn start(store: Arc<Store>) -> std::io::Result<Committer> {
+    /// Starts the writer thread for `store`. Before its first commit it
+    /// brings the stored prints to what `rules` compare
+    /// ([`maintain_prints`]).
+    pub fn start(store: Arc<Store>, rules: dedup::Rules) -> std::io::Result<Committer> {
         let (queue, waiting) = std::sync::mpsc::sync_channel::<(Prepared, Reply)>(QUEUE);
         std::thread::Builder::new()
             .name("tributary-writer".into())
             .spawn(move || {
+                if let Err(e) = maintain_prints(&store, rules, Utc::now()) {
+                    warn!("cannot bring the text prints up to date: {e}");
+                }
                 while let Ok(first) = waiting.recv() {
                     let mut batch = vec![first];
                     while batch.len() < MAX_BATCH
@@ -593,70 +597,219 @@ impl Committer {
 }
 
 /// Stores one normalized entry of a poll in the poll's transaction: the
-/// rule 1–3 lookups, the decision, then the insert or merge, its
-/// fingerprint, the source's credit and tags. Counts what it did.
+/// rule 1 lookup, the edges of rules 2 and 3 to stored items, then the
+/// insert or merge, the item's row and print, the merges of the entries it
+/// bridges, the source's credit and tags. Counts what it did.
 #[allow(clippy::too_many_arguments)]
 pub fn store_entry(
     w: &Writer<'_>,
     source: &SourceConfig,
     source_id: i64,
     e: &Entry,
-    fp: Option<&Fingerprint>,
+    print: Option<&Print>,
     rules: dedup::Rules,
     now: DateTime<Utc>,
     counts: &mut IngestCounts,
 ) -> Result<(), StoreError> {
-    let window = TimeDelta::seconds(rules.text_window_secs);
-    let by_item = w
-        .find_item(source_id, &e.item_id)?
-        .map(|(id, hash)| (id, hash == e.content_hash));
-    let by_link = match &e.canonical_link {
-        Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
-        _ => None,
+    let existing = w.find_item(source_id, &e.item_id)?;
+    match &existing {
+        Some((_, _, hash)) if *hash == e.content_hash => return Ok(()),
+        None if w.was_pruned(source_id, &e.item_id)? => return Ok(()),
+        _ => {}
+    }
+    let own_item = existing.as_ref().map(|(item, _, _)| *item);
+    let edges = edges(w, e, print, own_item, &rules)?;
+    let plan = dedup::plan(existing.as_ref().map(|(_, entry, _)| *entry), &edges);
+    let record = |entry_id: i64| ItemRecord {
+        source_id,
+        item_id: e.item_id.clone(),
+        entry_id,
+        canonical_link: e.canonical_link.clone(),
+        published: e.published,
+        join: plan.join.clone(),
+        keys: print.map(|p| p.keys().to_vec()).unwrap_or_default(),
+        print: print.map(Print::encode),
     };
-    if by_item.is_none() && w.was_pruned(source_id, &e.item_id)? {
-        return Ok(());
-    }
-    let mut identity = dedup::decide(Candidates { by_item, by_link });
-    if identity == Identity::New
-        && let Some(fp) = fp
-    {
-        let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
-        if let Some(id) = dedup::best_match(&e.title, fp, &candidates, |id| w.title(id))? {
-            identity = Identity::SameText(id);
-        }
-    }
-    let tags = source.tags.iter().chain(e.categories.iter()).map(String::as_str);
-    let entry_id = match identity {
-        Identity::Unchanged(_) => return Ok(()),
-        Identity::New => {
-            let uid = dedup::entry_uid(&source.name, &e.item_id);
-            counts.new += 1;
-            let id = w.insert(&uid, e, source_id, now)?;
-            if let Some(fp) = fp {
-                w.put_fingerprint(id, fp, &dedup::bands(fp), e.published)?;
-            }
-            id
-        }
-        Identity::Edited(id) | Identity::SameLink(id) | Identity::SameText(id) => {
-            let own = matches!(identity, Identity::Edited(_));
-            let (current, shown_from) = w.load(id)?;
-            let (merged, took_text) = dedup::merge(&current, e, own && shown_from == source_id, now);
+    let (item, entry_id) = match (existing, plan.entry) {
+        (Some((item, own_entry, _)), _) => {
+            let (current, shown_from) = w.load(own_entry)?;
+            let (merged, took_text) = dedup::merge(&current, e, shown_from == source_id, now);
             if merged != current {
-                w.update(id, &merged, if took_text { source_id } else { shown_from })?;
+                w.update(own_entry, &merged, if took_text { source_id } else { shown_from })?;
             }
-            if took_text && let Some(fp) = fp {
-                w.put_fingerprint(id, fp, &dedup::bands(fp), merged.published)?;
+            w.update_item(item, &record(own_entry))?;
+            counts.updated += 1;
+            (item, own_entry)
+        }
+        (None, None) => {
+            let uid = dedup::entry_uid(&source.name, &e.item_id);
+            let id = w.insert(&uid, e, source_id, now)?;
+            counts.new += 1;
+            (w.insert_item(&record(id))?, id)
+        }
+        (None, Some(target)) => {
+            let (current, shown_from) = w.load(target)?;
+            let (merged, took_text) = dedup::merge(&current, e, false, now);
+            if merged != current {
+                w.update(target, &merged, if took_text { source_id } else { shown_from })?;
             }
-            match identity {
-                Identity::Edited(_) => counts.updated += 1,
-                Identity::SameLink(_) => counts.merged_link += 1,
-                _ => counts.merged_text += 1,
+            if plan.join.rule == dedup::SAME_LINK {
+                counts.merged_link += 1;
+            } else {
+                counts.merged_text += 1;
             }
-            id
+            (w.insert_item(&record(target))?, target)
         }
     };
-    w.credit(source_id, &e.item_id, entry_id, e.link.as_deref(), &e.content_hash, now)?;
-    w.tag(entry_id, tags)?;
+    // The oldest entry reached keeps its id; every other one joins it.
+    let keep = plan.entry.unwrap_or(entry_id);
+    let mut younger = plan.merge.clone();
+    if entry_id != keep {
+        younger.retain(|g| *g != entry_id);
+        younger.insert(0, entry_id);
+    }
+    for gone in younger {
+        bridge(w, keep, gone, item, &edges, now)?;
+        counts.bridged += 1;
+    }
+    w.credit(source_id, &e.item_id, keep, e.link.as_deref(), &e.content_hash, now)?;
+    w.tag(keep, source.tags.iter().chain(e.categories.iter()).map(String::as_str))?;
     Ok(())
+}
+
+/// The "same story" edges from an incoming item to stored items: rule 2
+/// (same canonical link, unless the texts clearly differ), then rule 3
+/// (the candidates its keys find, confirmed on their prints).
+fn edges(
+    w: &Writer<'_>,
+    e: &Entry,
+    print: Option<&Print>,
+    own_item: Option<i64>,
+    rules: &dedup::Rules,
+) -> Result<Vec<Edge>, StoreError> {
+    let mut edges: Vec<Edge> = Vec::new();
+    if rules.by_link
+        && let Some(link) = &e.canonical_link
+    {
+        for y in w.items_with_link(link)? {
+            if Some(y.id) != own_item && dedup::link_edge(print, &y) {
+                edges.push(Edge {
+                    item: y.id,
+                    entry: y.entry_id,
+                    rule: dedup::SAME_LINK,
+                    score: None,
+                });
+            }
+        }
+    }
+    if rules.by_text
+        && let Some(p) = print
+    {
+        for id in dedup::candidates(&w.key_hits(p.keys())?) {
+            if Some(id) == own_item || edges.iter().any(|x| x.item == id) {
+                continue;
+            }
+            let Some(y) = w.item(id)? else { continue };
+            if let Some((m, score)) = dedup::text_edge(p, e.published, &y, rules) {
+                edges.push(Edge {
+                    item: id,
+                    entry: y.entry_id,
+                    rule: m.name(),
+                    score: Some(score),
+                });
+            }
+        }
+    }
+    Ok(edges)
+}
+
+/// Merges entry `gone` into the older entry `keep`, because `item` is the
+/// same story as both: `keep` takes the longer text and the earlier date
+/// (as when a copy arrives), and is marked updated, since its credits
+/// changed.
+fn bridge(
+    w: &Writer<'_>,
+    keep: i64,
+    gone: i64,
+    item: i64,
+    edges: &[Edge],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (current, shown_from) = w.load(keep)?;
+    let (other, other_from) = w.load(gone)?;
+    let (mut merged, took_text) = dedup::merge(&current, &other, false, now);
+    merged.updated = now.max(current.updated);
+    let join = edges
+        .iter()
+        .filter(|x| x.entry == gone)
+        .max_by(|a, b| a.score.unwrap_or(0.0).total_cmp(&b.score.unwrap_or(0.0)))
+        .map_or_else(
+            || crate::model::Join {
+                rule: "same-item".into(),
+                matched: None,
+                score: None,
+            },
+            |x| crate::model::Join {
+                rule: x.rule.into(),
+                matched: Some(x.item),
+                score: x.score,
+            },
+        );
+    tracing::info!(
+        kept = keep,
+        merged = gone,
+        rule = %join.rule,
+        "an item is the same story as two entries: merged the younger into the older"
+    );
+    w.merge_entries(&EntryMerge {
+        keep,
+        gone,
+        merged: &merged,
+        content_source_id: if took_text { other_from } else { shown_from },
+        by_item: Some(item),
+        join: &join,
+        at: now,
+    })
+}
+
+/// Items whose prints are computed in one transaction, when a store from
+/// before items were recorded gets its prints.
+const PRINT_BATCH: usize = 2000;
+
+/// Keeps the stored prints to what rule 3 compares: forgets those of items
+/// published before the horizon ([`dedup::Rules::print_horizon`]), and
+/// computes the missing ones (a store upgraded from before items were
+/// recorded: the print of the text each entry shows) within it. Returns
+/// (prints forgotten, prints computed).
+pub fn maintain_prints(store: &Store, rules: dedup::Rules, now: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+    let started = Instant::now();
+    let horizon = rules.print_horizon(now);
+    let expired = store.write(|w| w.expire_prints(horizon))?;
+    let mut computed = 0u64;
+    loop {
+        let done = store.write(|w| {
+            let batch = w.items_without_print(PRINT_BATCH)?;
+            for item in &batch {
+                let print = (item.published >= horizon)
+                    .then(|| dedup::print(&item.title, item.body.as_deref()))
+                    .flatten();
+                let keys = print.as_ref().map(|p| p.keys().to_vec()).unwrap_or_default();
+                w.set_print(item.id, &keys, print.as_ref().map(Print::encode).as_deref())?;
+            }
+            Ok(batch.len())
+        })?;
+        computed += done as u64;
+        if done < PRINT_BATCH {
+            break;
+        }
+    }
+    if computed > 0 || expired > 0 {
+        info!(
+            expired,
+            computed,
+            ms = started.elapsed().as_millis() as u64,
+            "text prints: forgot those outside the window, computed the missing ones"
+        );
+    }
+    Ok((expired, computed))
 }

@@ -5,34 +5,54 @@
 //! (`entry_sources`) and tags. The decisions themselves are made by the
 //! caller (`dedup`), so this file holds SQL only.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::keys::{self, KeyIndex};
 use super::{Store, StoreError, to_time};
-use crate::model::{Credit, Entry, Fingerprint, NearCandidate, StoredEntry};
+use crate::model::{Credit, Entry, ItemRecord, Join, StoredEntry, StoredItem};
 
 /// The write side of one transaction (see [`Store::write`]).
 pub struct Writer<'t> {
     pub(super) tx: &'t Transaction<'t>,
     store: &'t Store,
     changed: Cell<bool>,
+    /// The store's key index (`None` until built).
+    index: RefCell<&'t mut Option<KeyIndex>>,
+    /// Postings added by this transaction, joining the index on commit.
+    pending: RefCell<Vec<u64>>,
+    /// Whether keys were removed, so that the index must be rebuilt.
+    stale: Cell<bool>,
 }
 
 impl<'t> Writer<'t> {
-    pub(super) fn new(tx: &'t Transaction<'t>, store: &'t Store) -> Self {
+    pub(super) fn new(tx: &'t Transaction<'t>, store: &'t Store, index: &'t mut Option<KeyIndex>) -> Self {
         Writer {
             tx,
             store,
             changed: Cell::new(false),
+            index: RefCell::new(index),
+            pending: RefCell::new(Vec::new()),
+            stale: Cell::new(false),
         }
     }
 
     /// Whether this transaction changed any entry.
     pub(super) fn changed(&self) -> bool {
         self.changed.get()
+    }
+
+    /// What the index needs after a commit: the postings added, and
+    /// whether keys were removed (the index is then rebuilt).
+    pub(super) fn finish(self) -> (Vec<u64>, bool) {
+        (self.pending.into_inner(), self.stale.get())
+    }
+
+    pub(super) fn mark_stale(&self) {
+        self.stale.set(true);
     }
 
     pub(super) fn mark_changed(&self) {
@@ -83,27 +103,6 @@ impl<'t> Writer<'t> {
             |r| r.get(0),
         )
         .map_err(self.err("registering a source"))
-    }
-
-    /// Rule 1 candidate: the entry this source's item id maps to, and the
-    /// content hash it had.
-    pub fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, String)>, StoreError> {
-        self.row(
-            "SELECT entry_id, content_hash FROM entry_sources WHERE source_id = ?1 AND item_id = ?2",
-            params![source_id, item_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(self.err("looking up an item"))
-    }
-
-    /// Rule 2 candidate: the entry holding this canonical link.
-    pub fn find_link(&self, canonical: &str) -> Result<Option<i64>, StoreError> {
-        self.row("SELECT id FROM entries WHERE canonical_link = ?1", [canonical], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(self.err("looking up a link"))
     }
 
     /// The stored content of an entry, and the source whose text it shows.
@@ -231,51 +230,216 @@ impl<'t> Writer<'t> {
     }
 }
 
-fn blob(v: &[u32]) -> Vec<u8> {
-    v.iter().flat_map(|h| h.to_le_bytes()).collect()
+fn key_blob(keys: &[u32]) -> Vec<u8> {
+    keys.iter().flat_map(|k| k.to_le_bytes()).collect()
 }
 
-fn unblob(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4)
+/// The keys of a stored blob (u32 little-endian).
+pub(super) fn keys_of(blob: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    blob.chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+}
+
+/// The columns [`stored_item`] reads, from `items i LEFT JOIN item_prints p`.
+pub(super) const ITEM_COLUMNS: &str =
+    "i.id, i.source_id, i.item_id, i.entry_id, i.canonical_link, i.published_at, i.rule, i.matched, i.score, p.print";
+
+pub(super) fn stored_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem> {
+    Ok(StoredItem {
+        id: r.get(0)?,
+        source_id: r.get(1)?,
+        item_id: r.get(2)?,
+        entry_id: r.get(3)?,
+        canonical_link: r.get(4)?,
+        published: to_time(r.get(5)?),
+        join: Join {
+            rule: r.get(6)?,
+            matched: r.get(7)?,
+            score: r.get(8)?,
+        },
+        print: r.get(9)?,
+    })
+}
+
+/// An item whose print was never computed, with its entry's text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unprinted {
+    /// The item's row id.
+    pub id: i64,
+    /// Its publication date.
+    pub published: DateTime<Utc>,
+    /// Its entry's title.
+    pub title: String,
+    /// Its entry's shown text (content, else summary).
+    pub body: Option<String>,
+}
+
+/// What merging an entry into an older one records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryMerge<'a> {
+    /// The entry kept (the older).
+    pub keep: i64,
+    /// The entry merged into it and deleted.
+    pub gone: i64,
+    /// The kept entry's content after the merge.
+    pub merged: &'a Entry,
+    /// Whose text the kept entry shows after the merge.
+    pub content_source_id: i64,
+    /// The item that was the same story as both, and how it was decided.
+    pub by_item: Option<i64>,
+    /// The rule that made the bridging item join the younger entry.
+    pub join: &'a Join,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 impl Writer<'_> {
-    /// Rule 3 candidates: entries sharing a band key, published between
-    /// `from` and `to`. Only their fingerprints are read: most share a key
-    /// by chance, and reading each one's entry row cost three quarters of
-    /// this lookup in a 4 GB store (see [`Writer::title`]).
-    pub fn near(
-        &self,
-        bands: &[i64],
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<NearCandidate>, StoreError> {
-        let err = self.err("looking up similar entries");
-        let marks = vec!["?"; bands.len()].join(",");
+    /// Rule 1: the stored item of this source's item id, its entry and the
+    /// content hash it had on the last poll.
+    pub fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, i64, String)>, StoreError> {
+        self.row(
+            "SELECT i.id, i.entry_id, es.content_hash FROM items i
+                 JOIN entry_sources es ON es.source_id = i.source_id AND es.item_id = i.item_id
+                 WHERE i.source_id = ?1 AND i.item_id = ?2",
+            params![source_id, item_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(self.err("looking up an item"))
+    }
+
+    /// Rule 2: the stored items under this canonical link, with their prints.
+    pub fn items_with_link(&self, canonical: &str) -> Result<Vec<StoredItem>, StoreError> {
+        let err = self.err("looking up a link");
         let mut st = self
             .tx
             .prepare_cached(&format!(
-                "SELECT f.entry_id, f.simhash, f.lead_simhash, f.shingles, f.sketch, f.lead
-                 FROM entry_fingerprints f
-                 WHERE f.entry_id IN (SELECT entry_id FROM entry_bands WHERE band IN ({marks}))
-                   AND f.published_at BETWEEN ? AND ?"
+                "SELECT {ITEM_COLUMNS} FROM items i LEFT JOIN item_prints p ON p.item = i.id
+                 WHERE i.canonical_link = ?1 ORDER BY i.id"
             ))
             .map_err(&err)?;
-        let mut args: Vec<i64> = bands.to_vec();
-        args.push(from.timestamp());
-        args.push(to.timestamp());
-        st.query_map(rusqlite::params_from_iter(args), |r| {
-            Ok(NearCandidate {
-                entry_id: r.get(0)?,
-                fingerprint: Fingerprint {
-                    simhash: r.get::<_, i64>(1)? as u64,
-                    lead_simhash: r.get::<_, i64>(2)? as u64,
-                    shingles: r.get::<_, i64>(3)? as u32,
-                    sketch: unblob(&r.get::<_, Vec<u8>>(4)?),
-                    lead: unblob(&r.get::<_, Vec<u8>>(5)?),
-                },
+        st.query_map([canonical], stored_item)
+            .map_err(&err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&err)
+    }
+
+    /// A stored item and its print, if it still exists.
+    pub fn item(&self, id: i64) -> Result<Option<StoredItem>, StoreError> {
+        self.row(
+            &format!("SELECT {ITEM_COLUMNS} FROM items i LEFT JOIN item_prints p ON p.item = i.id WHERE i.id = ?1"),
+            [id],
+            stored_item,
+        )
+        .optional()
+        .map_err(self.err("reading an item"))
+    }
+
+    /// `(item, key)` for every stored item holding one of `keys`,
+    /// including the items this transaction added. Served from memory
+    /// (see the `keys` module); built from the store on first use.
+    pub fn key_hits(&self, keys: &[u32]) -> Result<Vec<(u32, u32)>, StoreError> {
+        let mut out = Vec::new();
+        let mut index = self.index.borrow_mut();
+        if index.is_none() {
+            **index = Some(build_index(self.tx, self.store)?);
+        }
+        if let Some(ix) = index.as_ref() {
+            ix.hits(keys, &mut out);
+        }
+        keys::hits_in(&self.pending.borrow(), keys, &mut out);
+        Ok(out)
+    }
+
+    /// Stores an item's row and print; returns its row id.
+    pub fn insert_item(&self, item: &ItemRecord) -> Result<i64, StoreError> {
+        let err = self.err("storing an item");
+        let id: i64 = self
+            .row(
+                "INSERT INTO items (source_id, item_id, entry_id, canonical_link, published_at, rule, matched, score, keys)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                params![
+                    item.source_id,
+                    item.item_id,
+                    item.entry_id,
+                    item.canonical_link,
+                    item.published.timestamp(),
+                    item.join.rule,
+                    item.join.matched,
+                    item.join.score,
+                    key_blob(&item.keys),
+                ],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        self.put_print(id, &item.keys, item.print.as_deref())?;
+        Ok(id)
+    }
+
+    /// Replaces an edited item's link, date, keys and print (rule 1: it
+    /// stays in its entry).
+    pub fn update_item(&self, id: i64, item: &ItemRecord) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE items SET canonical_link = ?2, published_at = ?3, keys = ?4 WHERE id = ?1",
+            params![
+                id,
+                item.canonical_link,
+                item.published.timestamp(),
+                key_blob(&item.keys)
+            ],
+        )
+        .map_err(self.err("updating an item"))?;
+        self.put_print(id, &item.keys, item.print.as_deref())
+    }
+
+    /// Stores the keys and print of an item that had none yet (a store
+    /// from before items were recorded).
+    pub fn set_print(&self, id: i64, keys: &[u32], print: Option<&[u8]>) -> Result<(), StoreError> {
+        self.exec("UPDATE items SET keys = ?2 WHERE id = ?1", params![id, key_blob(keys)])
+            .map_err(self.err("storing an item's print"))?;
+        self.put_print(id, keys, print)
+    }
+
+    fn put_print(&self, id: i64, keys: &[u32], print: Option<&[u8]>) -> Result<(), StoreError> {
+        let err = self.err("storing an item's print");
+        match print {
+            Some(p) => self.exec(
+                "INSERT OR REPLACE INTO item_prints (item, print) VALUES (?1, ?2)",
+                params![id, p],
+            ),
+            None => self.exec("DELETE FROM item_prints WHERE item = ?1", [id]),
+        }
+        .map_err(&err)?;
+        let item = u32::try_from(id).map_err(|_| StoreError::Sqlite {
+            path: self.store.path().to_path_buf(),
+            doing: "storing an item's keys",
+            source: rusqlite::Error::IntegralValueOutOfRange(0, id),
+        })?;
+        self.pending
+            .borrow_mut()
+            .extend(keys.iter().map(|k| keys::posting(*k, item)));
+        Ok(())
+    }
+
+    /// Items that have no print computed yet (`keys IS NULL`, left so by
+    /// the migration to items), at most `limit`, with their entry's title
+    /// and shown text.
+    pub fn items_without_print(&self, limit: usize) -> Result<Vec<Unprinted>, StoreError> {
+        let err = self.err("finding items without a print");
+        let mut st = self
+            .tx
+            .prepare_cached(
+                "SELECT i.id, i.published_at, e.title, coalesce(e.content_html, e.summary_html)
+                 FROM items i JOIN entries e ON e.id = i.entry_id
+                 WHERE i.keys IS NULL ORDER BY i.id LIMIT ?1",
+            )
+            .map_err(&err)?;
+        st.query_map([limit as i64], |r| {
+            Ok(Unprinted {
+                id: r.get(0)?,
+                published: to_time(r.get(1)?),
+                title: r.get(2)?,
+                body: r.get(3)?,
             })
         })
         .map_err(&err)?
@@ -283,50 +447,96 @@ impl Writer<'_> {
         .map_err(&err)
     }
 
-    /// The title of an entry: what rule 3 compares once a candidate's
-    /// opening holds the incoming summary.
-    pub fn title(&self, entry_id: i64) -> Result<String, StoreError> {
-        self.tx
-            .prepare_cached("SELECT title FROM entries WHERE id = ?1")
-            .and_then(|mut st| st.query_row([entry_id], |r| r.get(0)))
-            .map_err(self.err("reading an entry's title"))
+    /// Forgets the keys and prints of items published before `before`
+    /// (outside any text window the caller still compares with); returns
+    /// how many items lost them.
+    pub fn expire_prints(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let err = self.err("expiring old prints");
+        self.exec(
+            "DELETE FROM item_prints WHERE item IN (SELECT id FROM items WHERE published_at < ?1)",
+            [before.timestamp()],
+        )
+        .map_err(&err)?;
+        let n = self
+            .exec(
+                "UPDATE items SET keys = x'' WHERE published_at < ?1 AND (keys IS NULL OR length(keys) > 0)",
+                [before.timestamp()],
+            )
+            .map_err(&err)? as u64;
+        if n > 0 {
+            self.stale.set(true);
+        }
+        Ok(n)
     }
 
-    /// Stores (or replaces) the fingerprint of an entry and its band keys.
-    pub fn put_fingerprint(
-        &self,
-        entry_id: i64,
-        fp: &Fingerprint,
-        bands: &[i64],
-        published: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let err = self.err("storing a fingerprint");
-        self
-            .exec(
-                "INSERT OR REPLACE INTO entry_fingerprints (entry_id, simhash, lead_simhash, shingles, sketch, lead, published_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    entry_id,
-                    fp.simhash as i64,
-                    fp.lead_simhash as i64,
-                    fp.shingles as i64,
-                    blob(&fp.sketch),
-                    blob(&fp.lead),
-                    published.timestamp()
-                ],
-            )
-            .map_err(&err)?;
-        self.exec("DELETE FROM entry_bands WHERE entry_id = ?1", [entry_id])
-            .map_err(&err)?;
-        let mut st = self
-            .tx
-            .prepare_cached("INSERT OR IGNORE INTO entry_bands (band, entry_id) VALUES (?1, ?2)")
-            .map_err(&err)?;
-        for b in bands {
-            st.execute(params![b, entry_id]).map_err(&err)?;
+    /// The uid and title of an entry.
+    pub fn entry_name(&self, entry_id: i64) -> Result<(String, String), StoreError> {
+        self.row("SELECT uid, title FROM entries WHERE id = ?1", [entry_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(self.err("reading an entry"))
+    }
+
+    /// Merges entry `gone` into the older entry `keep`: every item, credit
+    /// and tag moves to `keep`, which takes the merged content; `gone` is
+    /// deleted and its uid recorded in `entry_merges`.
+    pub fn merge_entries(&self, m: &EntryMerge<'_>) -> Result<(), StoreError> {
+        let err = self.err("merging two entries");
+        let (uid, title) = self.entry_name(m.gone)?;
+        self.update(m.keep, m.merged, m.content_source_id)?;
+        for sql in [
+            "UPDATE items SET entry_id = ?1 WHERE entry_id = ?2",
+            "UPDATE entry_sources SET entry_id = ?1 WHERE entry_id = ?2",
+            "INSERT OR IGNORE INTO entry_tags (entry_id, tag) SELECT ?1, tag FROM entry_tags WHERE entry_id = ?2",
+            "UPDATE entry_merges SET entry_id = ?1 WHERE entry_id = ?2",
+        ] {
+            self.exec(sql, params![m.keep, m.gone]).map_err(&err)?;
         }
+        self.exec("DELETE FROM entries WHERE id = ?1", [m.gone]).map_err(&err)?;
+        self.exec(
+            "INSERT INTO entry_merges (entry_id, merged_uid, merged_title, by_item, rule, score, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                m.keep,
+                uid,
+                title,
+                m.by_item,
+                m.join.rule,
+                m.join.score,
+                m.at.timestamp()
+            ],
+        )
+        .map_err(&err)?;
+        self.changed.set(true);
         Ok(())
     }
+}
+
+/// Builds the key index from every item that has keys.
+fn build_index(conn: &rusqlite::Connection, store: &Store) -> Result<KeyIndex, StoreError> {
+    let started = std::time::Instant::now();
+    let index = read_index(conn).map_err(store.err("reading the items' keys"))?;
+    tracing::info!(
+        postings = index.len(),
+        mb = index.bytes() as f64 / 1e6,
+        ms = started.elapsed().as_millis() as u64,
+        "built the in-memory index of candidate keys"
+    );
+    Ok(index)
+}
+
+/// Reads every item's keys into a new index.
+pub(super) fn read_index(conn: &rusqlite::Connection) -> rusqlite::Result<KeyIndex> {
+    let mut postings = Vec::new();
+    let mut st = conn.prepare("SELECT id, keys FROM items WHERE length(keys) > 0")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let Ok(item) = u32::try_from(id) else { continue };
+        let blob = r.get_ref(1)?.as_blob()?;
+        postings.extend(keys_of(blob).map(|k| keys::posting(k, item)));
+    }
+    Ok(KeyIndex::from_postings(postings))
 }
 
 impl Store {

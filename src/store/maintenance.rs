@@ -62,6 +62,8 @@ impl Store {
                 .map_err(&err)? as u64;
             if entries > 0 {
                 w.mark_changed();
+                // The pruned items' keys leave the index with them.
+                w.mark_stale();
             }
             Ok(Pruned { entries, tombstones })
         })

@@ -40,8 +40,10 @@
 //! empty it, so the file alone holds every commit.
 
 mod entries;
+mod explain;
 mod files;
 mod inspect;
+mod keys;
 mod maintenance;
 mod sources;
 
@@ -54,7 +56,8 @@ use include_dir::{Dir, include_dir};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, SchemaVersion};
 
-pub use entries::Writer;
+pub use entries::{EntryMerge, Unprinted, Writer};
+pub use explain::{EntryItems, KeySearch, MergedInto};
 pub use maintenance::Pruned;
 pub use sources::{FetchState, PollRecord, SourceState};
 
@@ -156,6 +159,9 @@ pub struct Store {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     version: AtomicU64,
+    /// The in-memory index of the items' candidate keys, built by the
+    /// first write that asks for it (see the `keys` module).
+    index: Mutex<Option<keys::KeyIndex>>,
 }
 
 impl Drop for Store {
@@ -269,6 +275,7 @@ impl Store {
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
             version: AtomicU64::new(1),
+            index: Mutex::new(None),
         })
     }
 
@@ -301,17 +308,32 @@ impl Store {
     /// succeeds: a crash or an error leaves the previous state whole.
     pub fn write<T>(&self, f: impl FnOnce(&Writer<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut conn = self.lock_writer();
+        // Always taken after the connection, so never a deadlock.
+        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(self.err("starting a transaction"))?;
-        let writer = Writer::new(&tx, self);
+        let writer = Writer::new(&tx, self, &mut index);
         let value = f(&writer)?;
         let changed = writer.changed();
+        let (added, stale) = writer.finish();
         tx.commit().map_err(self.err("committing a poll"))?;
+        if stale {
+            *index = None;
+        } else if let Some(ix) = index.as_mut() {
+            ix.add(&added);
+        }
         if changed {
             self.version.fetch_add(1, Ordering::AcqRel);
         }
         Ok(value)
+    }
+
+    /// Postings in the in-memory key index and the bytes they take, or
+    /// `None` before it is built.
+    pub fn key_index_size(&self) -> Option<(usize, usize)> {
+        let index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        index.as_ref().map(|ix| (ix.len(), ix.bytes()))
     }
 
     /// Runs `f` on each job, all in one write transaction, and returns each
@@ -516,22 +538,14 @@ mod tests {
     }
 
     #[test]
-    fn migration_05_rewrites_lead_bands_as_dedup_computes_them() {
+    fn migration_05_rewrites_lead_bands_as_dedup_computed_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut c = Connection::open(&path).unwrap();
         migrations().to_version(&mut c, 4).unwrap();
-        drop(c);
         // A store of version 4: one fingerprint (a lead SimHash with the top
         // bit set, negative as stored) and its 8 keys of 16 bits.
-        let fp = crate::model::Fingerprint {
-            simhash: 0x0123_4567_89ab_cdef,
-            lead_simhash: 0xfedc_ba98_7654_3210,
-            shingles: 20,
-            sketch: vec![],
-            lead: vec![],
-        };
-        let c = Connection::open(&path).unwrap();
+        let (simhash, lead): (u64, u64) = (0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
         c.execute_batch(
             "INSERT INTO sources (id, name, url) VALUES (1, 's', 'https://example.org/feed');
              INSERT INTO entries (id, uid, title, published_at, updated_at, first_seen_at, content_source_id)
@@ -540,25 +554,90 @@ mod tests {
         .unwrap();
         c.execute(
             "INSERT INTO entry_fingerprints VALUES (1, ?1, ?2, 20, x'', x'', 0)",
-            [fp.simhash as i64, fp.lead_simhash as i64],
+            [simhash as i64, lead as i64],
         )
         .unwrap();
-        for (k, hash) in [fp.simhash, fp.lead_simhash].into_iter().enumerate() {
+        for (k, hash) in [simhash, lead].into_iter().enumerate() {
             for i in 0..4 {
                 let old = ((k as i64) << 20) | ((i as i64) << 16) | ((hash >> (16 * i)) & 0xffff) as i64;
                 c.execute("INSERT INTO entry_bands VALUES (?1, 1)", [old]).unwrap();
             }
         }
-        drop(c);
-        drop(Store::open(&path).unwrap());
-        let c = Connection::open(&path).unwrap();
+        migrations().to_version(&mut c, 5).unwrap();
         let mut st = c
             .prepare("SELECT band FROM entry_bands WHERE entry_id = 1 ORDER BY band")
             .unwrap();
         let got: Vec<i64> = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-        let mut want = crate::dedup::bands(&fp).to_vec();
+        // The keys version 5 of rule 3 computed: 4×16 bits of the text
+        // SimHash, 2×32 bits of the lead SimHash tagged 1 << 36.
+        let text = |i: i64| (i << 16) | ((simhash >> (16 * i)) & 0xffff) as i64;
+        let lead_key = |i: i64| (1 << 36) | (i << 32) | ((lead >> (32 * i)) & 0xffff_ffff) as i64;
+        let mut want = vec![text(0), text(1), text(2), text(3), lead_key(0), lead_key(1)];
         want.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn migration_07_records_every_credit_as_an_item_and_leaves_one_print_per_entry_to_compute() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut c = Connection::open(&path).unwrap();
+        migrations().to_version(&mut c, 6).unwrap();
+        // Entry 1 shows source 2's text and is credited to sources 1 and 2;
+        // entry 2 has one credit. Both hold the same canonical link column
+        // as before, and entry 1 had a fingerprint and band keys.
+        c.execute_batch(
+            "INSERT INTO sources (id, name, url) VALUES (1, 'a', 'https://a.example/feed'), (2, 'b', 'https://b.example/feed');
+             INSERT INTO entries (id, uid, canonical_link, title, content_html, published_at, updated_at, first_seen_at, content_source_id)
+                 VALUES (1, 'u1', 'https://x.example/1', 't1', '<p>text</p>', 100, 100, 100, 2),
+                        (2, 'u2', NULL, 't2', NULL, 200, 200, 200, 1);
+             INSERT INTO entry_sources (source_id, item_id, entry_id, link, content_hash, first_seen_at, last_seen_at)
+                 VALUES (1, 'a-1', 1, 'https://x.example/1', 'h', 100, 100),
+                        (2, 'b-1', 1, 'https://x.example/1?utm_source=rss', 'h', 110, 110),
+                        (1, 'a-2', 2, NULL, 'h', 200, 200);
+             INSERT INTO entry_fingerprints VALUES (1, 1, 2, 20, x'', x'', 100);
+             INSERT INTO entry_bands VALUES (7, 1);",
+        )
+        .unwrap();
+        migrations().to_latest(&mut c).unwrap();
+        let mut st = c
+            .prepare(
+                "SELECT source_id, item_id, entry_id, canonical_link, published_at, rule, keys FROM items ORDER BY id",
+            )
+            .unwrap();
+        type Row = (i64, String, i64, Option<String>, i64, String, Option<Vec<u8>>);
+        let rows: Vec<Row> = st
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let link = Some("https://x.example/1".to_string());
+        assert_eq!(
+            rows,
+            [
+                (1, "a-1".into(), 1, link.clone(), 100, "migrated".into(), Some(vec![])),
+                (2, "b-1".into(), 1, link, 100, "migrated".into(), None),
+                (1, "a-2".into(), 2, None, 200, "migrated".into(), None),
+            ]
+        );
+        let gone: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('entry_bands', 'entry_fingerprints', 'entries_canonical_link')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gone, 0);
     }
 
     /// The file's bytes; and no `-wal`, `-shm` or `-journal` beside it.
@@ -631,13 +710,13 @@ mod tests {
         let path = dir.path().join("other.db");
         Connection::open(&path)
             .unwrap()
-            .execute_batch("CREATE TABLE sources (x); CREATE TABLE entries (y); PRAGMA user_version = 7;")
+            .execute_batch("CREATE TABLE sources (x); CREATE TABLE entries (y); PRAGMA user_version = 42;")
             .unwrap();
         let err = refused_untouched(&path);
         assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
         let text = err.to_string();
         assert!(
-            text.contains("user_version 7") && text.contains(&format!("0 to {}", schema_version())),
+            text.contains("user_version 42") && text.contains(&format!("0 to {}", schema_version())),
             "{text}"
         );
         assert!(text.contains("0x00000000") && text.contains("0x54524942"), "{text}");
@@ -646,10 +725,10 @@ mod tests {
         drop(Store::open(&path).unwrap());
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 7)
+            .pragma_update(None, "user_version", 42)
             .unwrap();
         let err = refused_untouched(&path);
-        assert!(matches!(err, StoreError::NewerSchema { found: 7, .. }), "{err}");
+        assert!(matches!(err, StoreError::NewerSchema { found: 42, .. }), "{err}");
     }
 
     #[test]

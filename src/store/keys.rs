@@ -1,0 +1,160 @@
+//! The in-memory index of items' candidate keys.
+//!
+//! Each item row may carry a list of 32-bit keys (`items.keys`), given by
+//! the caller; the store does not know what they mean. Finding the items
+//! that share a key with a new one is the writer's most frequent question,
+//! and asking it of an SQLite index cost B-tree page reads per key in a
+//! large store, so the keys of every item that has any are held here, as
+//! one sorted array of `key << 32 | item` (8 bytes a key), built from the
+//! store the first time a write asks (and again after retention or expiry
+//! removed keys), and updated as the writer commits: additions made inside a
+//! transaction are seen by that transaction and join the index only if it
+//! commits. Keys of items that were deleted or re-keyed since the last build
+//! stay until the next one; the caller checks what it finds against the
+//! rows anyway.
+
+/// Postings added since the last merge, searched linearly, at most.
+const RECENT: usize = 4096;
+
+/// Sorted postings `key << 32 | item`.
+#[derive(Debug, Default)]
+pub(crate) struct KeyIndex {
+    main: Vec<u64>,
+    recent: Vec<u64>,
+}
+
+/// One posting.
+pub(crate) fn posting(key: u32, item: u32) -> u64 {
+    (u64::from(key) << 32) | u64::from(item)
+}
+
+impl KeyIndex {
+    /// An index of the given postings.
+    pub(crate) fn from_postings(mut postings: Vec<u64>) -> KeyIndex {
+        postings.sort_unstable();
+        postings.dedup();
+        postings.shrink_to_fit();
+        KeyIndex {
+            main: postings,
+            recent: Vec::new(),
+        }
+    }
+
+    /// Postings held.
+    pub(crate) fn len(&self) -> usize {
+        self.main.len() + self.recent.len()
+    }
+
+    /// Bytes of memory the postings take.
+    pub(crate) fn bytes(&self) -> usize {
+        (self.main.capacity() + self.recent.capacity()) * std::mem::size_of::<u64>()
+    }
+
+    /// Pushes `(item, key)` for every posting of `keys` onto `out`.
+    pub(crate) fn hits(&self, keys: &[u32], out: &mut Vec<(u32, u32)>) {
+        for &key in keys {
+            let first = posting(key, 0);
+            let start = self.main.partition_point(|p| *p < first);
+            out.extend(
+                self.main[start..]
+                    .iter()
+                    .take_while(|p| (**p >> 32) as u32 == key)
+                    .map(|p| (*p as u32, key)),
+            );
+        }
+        hits_in(&self.recent, keys, out);
+    }
+
+    /// Adds postings (those of a committed transaction).
+    pub(crate) fn add(&mut self, postings: &[u64]) {
+        self.recent.extend_from_slice(postings);
+        if self.recent.len() > RECENT {
+            self.merge_recent();
+        }
+    }
+
+    /// Moves the recent postings into the sorted array, in place: the array
+    /// grows by exactly their number and is merged from its end.
+    fn merge_recent(&mut self) {
+        let mut recent = std::mem::take(&mut self.recent);
+        recent.sort_unstable();
+        recent.dedup();
+        let old = self.main.len();
+        self.main.reserve_exact(recent.len());
+        self.main.resize(old + recent.len(), 0);
+        let (mut i, mut j, mut k) = (old, recent.len(), old + recent.len());
+        while j > 0 {
+            if i > 0 && self.main[i - 1] > recent[j - 1] {
+                self.main[k - 1] = self.main[i - 1];
+                i -= 1;
+            } else {
+                self.main[k - 1] = recent[j - 1];
+                j -= 1;
+            }
+            k -= 1;
+        }
+        self.main.dedup();
+        recent.clear();
+        self.recent = recent;
+    }
+}
+
+/// Pushes the hits of `keys` among unsorted postings.
+pub(crate) fn hits_in(postings: &[u64], keys: &[u32], out: &mut Vec<(u32, u32)>) {
+    for p in postings {
+        let key = (*p >> 32) as u32;
+        if keys.contains(&key) {
+            out.push((*p as u32, key));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted_hits(index: &KeyIndex, keys: &[u32]) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        index.hits(keys, &mut out);
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn hits_come_from_the_sorted_array_and_the_recent_postings() {
+        let mut index = KeyIndex::from_postings(vec![posting(7, 1), posting(3, 2), posting(7, 3), posting(9, 1)]);
+        index.add(&[posting(7, 4), posting(5, 5)]);
+        assert_eq!(sorted_hits(&index, &[7, 5]), [(1, 7), (3, 7), (4, 7), (5, 5)]);
+        assert_eq!(sorted_hits(&index, &[8]), []);
+        assert_eq!(index.len(), 6);
+    }
+
+    #[test]
+    fn merging_the_recent_postings_keeps_every_posting_once_and_in_order() {
+        let mut index = KeyIndex::from_postings((0..1000u32).map(|i| posting(i % 97, i)).collect());
+        let mut want: Vec<u64> = index.main.clone();
+        for round in 0..3u32 {
+            let batch: Vec<u64> = (0..RECENT as u32 + 10)
+                .map(|i| posting((i * 31 + round) % 101, 1000 + round * 10_000 + i))
+                .collect();
+            want.extend_from_slice(&batch);
+            index.add(&batch);
+            // A posting added twice is held once.
+            index.add(&batch[..3]);
+        }
+        index.merge_recent();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(index.main, want);
+        assert!(index.recent.is_empty());
+        for key in [0, 5, 96, 100] {
+            let got = sorted_hits(&index, &[key]);
+            let expected: Vec<(u32, u32)> = want
+                .iter()
+                .filter(|p| (**p >> 32) as u32 == key)
+                .map(|p| (*p as u32, key))
+                .collect();
+            assert_eq!(got, expected, "key {key}");
+        }
+    }
+}
