@@ -1,6 +1,7 @@
-//! Entries: the write side of one poll, and the merged-feed queries.
+//! Entries: the write side of a poll, and the merged-feed queries.
 //!
-//! [`Writer`] is a thin, typed face over the poll's transaction: lookups
+//! [`Writer`] is a thin, typed face over the write transaction (which may
+//! hold several polls, see [`super::Store::write_each`]): lookups
 //! for the dedup candidates, inserts and updates of entries, credits
 //! (`entry_sources`) and tags. The decisions themselves are made by the
 //! caller (`dedup`), so this file holds SQL only.

@@ -3,9 +3,11 @@
 //! Owns the connection setup (WAL, `synchronous=FULL`, foreign keys,
 //! `busy_timeout`), the migrations in `migrations/` applied in a transaction
 //! at open (refusing a schema newer than this binary knows, and files that
-//! are not Tributary databases), one writer connection used for one
-//! transaction per source poll, and a small pool of read-only connections for
-//! the merged feeds and status queries.
+//! are not Tributary databases), one writer connection whose transactions
+//! each hold a batch of source polls ([`Store::write_each`]: the polls
+//! waiting for the writer are committed together, and a failing one is rerun
+//! alone), and a small pool of read-only connections for the merged feeds
+//! and status queries.
 //!
 //! The store is synchronous and knows nothing of HTTP, feeds or tasks: callers
 //! run it off the async threads (`spawn_blocking`) and hand it model types.
