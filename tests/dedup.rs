@@ -489,7 +489,6 @@ async fn dedup_quality_is_measured_on_seed_7() {
 }
 
 #[tokio::test]
-#[ignore = "identity engine v2 not landed yet"]
 async fn dedup_meets_targets_on_seed_7() {
     let m = measure(7).await;
     println!("{}", m.report());
@@ -497,7 +496,6 @@ async fn dedup_meets_targets_on_seed_7() {
 }
 
 #[tokio::test]
-#[ignore = "identity engine v2 not landed yet"]
 async fn dedup_meets_targets_on_seed_11() {
     let m = measure(11).await;
     println!("{}", m.report());
@@ -505,7 +503,6 @@ async fn dedup_meets_targets_on_seed_11() {
 }
 
 #[tokio::test]
-#[ignore = "identity engine v2 not landed yet"]
 async fn dedup_meets_targets_on_seed_23() {
     let m = measure(23).await;
     println!("{}", m.report());

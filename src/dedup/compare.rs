@@ -6,23 +6,28 @@
 //! and entries (connected components of "same story" edges) do not depend
 //! on arrival order.
 
-use super::print::{KeyKind, Print, SKETCH, TERM_SKETCH};
+use super::print::{KeyKind, Print, SKETCH, TERM_SKETCH, is_date_slot};
 
 /// Thresholds of the decision; see `docs/dedup.md` for how they were set.
 pub mod limits {
     /// Content words the shorter text needs for its words and phrasing
     /// to be compared.
     pub const MIN_TERMS: u32 = 12;
-    /// Phrasing (3-shingle Jaccard) from which two texts are copies, if
-    /// their facts do not disagree.
+    /// Phrasing (3-shingle Jaccard) from which two texts are copies…
     pub const COPY_PHRASING: f64 = 0.5;
+    /// …when the one with fewer facts has this share of them in the other,
+    /// or their titles share [`SAME_TITLE`].
+    pub const COPY_FACTS: f64 = 0.75;
+    /// Title content-word Jaccard of one story under a lightly edited title
+    /// (a prefix, another case).
+    pub const SAME_TITLE: f64 = 0.75;
     /// Content-word Jaccard an edited copy needs…
-    pub const EDIT_WORDS: f64 = 0.45;
+    pub const EDIT_WORDS: f64 = 0.46;
     /// …with at least this much phrasing in common…
     pub const EDIT_PHRASING: f64 = 0.12;
-    /// …and this share of the facts of the one with fewer facts, when both
-    /// have at least [`FACTS_TO_COMPARE`].
-    pub const EDIT_FACTS: f64 = 0.5;
+    /// …and, both having facts to compare, this share of the facts of the
+    /// one with fewer.
+    pub const EDIT_FACTS: f64 = 0.45;
     /// Facts both texts need before their agreement is asked for.
     pub const FACTS_TO_COMPARE: usize = 4;
     /// Share of the shorter opening found in the longer's opening from
@@ -32,17 +37,15 @@ pub mod limits {
     pub const OPENING_MIN: usize = 8;
     /// …and the titles share this much (or both have facts to compare)…
     pub const OPENING_TITLE: f64 = 0.3;
-    /// …and the longer holds this share of the shorter's facts.
-    pub const OPENING_FACTS: f64 = 0.7;
+    /// …and the longer holds this share of the shorter's facts (a
+    /// "continue reading on …" line adds a few of its own).
+    pub const OPENING_FACTS: f64 = 0.6;
     /// Share of the slots both fill that, filled differently, keeps two
-    /// texts apart…
-    pub const CONFLICT_SHARE: f64 = 0.25;
-    /// …and the lower share an edited copy (the `text-edit` path) must
-    /// stay under.
-    pub const EDIT_CONFLICT_SHARE: f64 = 0.12;
+    /// texts apart (one date told differently always does).
+    pub const CONFLICT_SHARE: f64 = 0.15;
     /// Content words each text needs for two texts under one link to
     /// "clearly differ" (the link-post rule)…
-    pub const LINK_POST_TERMS: u32 = 25;
+    pub const LINK_POST_TERMS: u32 = 12;
     /// …when their content-word Jaccard is below this.
     pub const LINK_POST_WORDS: f64 = 0.3;
 }
@@ -66,6 +69,8 @@ pub struct Evidence {
     pub agree: u32,
     /// Slot contexts both fill, with different values.
     pub conflicts: u32,
+    /// Of those, contexts holding a date.
+    pub date_conflicts: u32,
     /// Title content-word Jaccard.
     pub title: f64,
     /// Content words of the one with fewer.
@@ -99,9 +104,12 @@ impl Evidence {
     }
 
     /// Whether facts fill the same slots differently: a template frame with
-    /// other names and numbers in it.
+    /// other names and numbers in it. One date told differently is enough
+    /// (a daily series: the same forecast or horoscope frame, another day);
+    /// other facts must differ in a share [`limits::CONFLICT_SHARE`] of the
+    /// slots both fill.
     pub fn facts_disagree(&self) -> bool {
-        self.conflict_share() >= limits::CONFLICT_SHARE
+        self.date_conflicts > 0 || self.conflict_share() >= limits::CONFLICT_SHARE
     }
 
     /// Share of the slots both fill that they fill differently.
@@ -213,9 +221,9 @@ pub fn overlap(a: &[u32], b: &[u32]) -> usize {
 /// (agreeing, conflicting) slot contexts of two prints: a context both fill
 /// agrees when most of the facts the one with fewer puts there are the
 /// other's too, and conflicts otherwise.
-fn slot_agreement(a: &Print, b: &Print) -> (u32, u32) {
+fn slot_agreement(a: &Print, b: &Print) -> (u32, u32, u32) {
     let (sa, sb) = (&a.slots, &b.slots);
-    let (mut agree, mut conflicts) = (0, 0);
+    let (mut agree, mut conflicts, mut dates) = (0, 0, 0);
     let (mut i, mut j) = (0, 0);
     while i < sa.len() && j < sb.len() {
         let (ca, cb) = (sa[i].0, sb[j].0);
@@ -233,12 +241,13 @@ fn slot_agreement(a: &Print, b: &Print) -> (u32, u32) {
                 agree += 1;
             } else {
                 conflicts += 1;
+                dates += u32::from(is_date_slot(ca));
             }
             i = ei;
             j = ej;
         }
     }
-    (agree, conflicts)
+    (agree, conflicts, dates)
 }
 
 /// What two prints share.
@@ -253,7 +262,7 @@ pub fn evidence(a: &Print, b: &Print) -> Evidence {
     } else {
         overlap(&short.lead, &long.lead) as f64 / short.lead.len() as f64
     };
-    let (agree, conflicts) = slot_agreement(a, b);
+    let (agree, conflicts, date_conflicts) = slot_agreement(a, b);
     let title_union = a.title.len() + b.title.len() - overlap(&a.title, &b.title);
     let keys = |kind: KeyKind| -> Vec<u32> {
         let of = |p: &Print| -> Vec<u32> { p.keys.iter().copied().filter(|k| KeyKind::of(*k) == kind).collect() };
@@ -269,6 +278,7 @@ pub fn evidence(a: &Print, b: &Print) -> Evidence {
         facts_fewer: a.facts.len().min(b.facts.len()),
         agree,
         conflicts,
+        date_conflicts,
         title: if title_union == 0 {
             0.0
         } else {
@@ -296,15 +306,14 @@ pub fn judge(a: &Print, b: &Print) -> Verdict {
     if e.facts_disagree() {
         return verdict(Err(Miss::FactsDisagree), e.phrasing);
     }
-    let facts_agree = !e.facts_comparable() || e.fact_share() >= EDIT_FACTS;
+    let same_title = e.title >= SAME_TITLE;
     if e.terms_fewer >= MIN_TERMS {
-        if e.phrasing >= COPY_PHRASING {
+        if e.phrasing >= COPY_PHRASING && (!e.facts_comparable() || e.fact_share() >= COPY_FACTS || same_title) {
             return verdict(Ok(Match::Copy), e.phrasing);
         }
-        if e.words >= EDIT_WORDS
-            && e.phrasing >= EDIT_PHRASING
-            && facts_agree
-            && e.conflict_share() < EDIT_CONFLICT_SHARE
+        // A rewrite keeps its facts: without facts to compare, reworded
+        // texts of a series (horoscopes under one title) would pass.
+        if e.words >= EDIT_WORDS && e.phrasing >= EDIT_PHRASING && e.facts_comparable() && e.fact_share() >= EDIT_FACTS
         {
             return verdict(Ok(Match::Edit), e.words);
         }

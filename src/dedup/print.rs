@@ -24,6 +24,7 @@ use std::hash::Hasher;
 use siphasher::sip::SipHasher13;
 
 use super::text::{self, Class, Token};
+use super::words::{is_date, is_furniture};
 
 /// Version of the print's definition: stored prints of another version are
 /// recomputed from the stored text.
@@ -245,10 +246,45 @@ fn fact_sample<'a, 't: 'a>(facts: impl Iterator<Item = &'a Token<'t>>) -> Vec<u3
 }
 
 /// The slots of a text's facts: for each run of facts of one class (names,
-/// or numbers; consecutive, with only white space between them), the two
-/// words before it and the word after it (the context), once per fact of
-/// the run (the values).
+/// or figures; consecutive, with only white space between them), the two
+/// words that are not facts before it and the one after it (the context,
+/// its lowest bit set when the run holds a date: [`is_date_slot`]), once
+/// per fact of the run (the values). Runs next to a furniture word (`By …
+/// Reporter`, `… comments`, `… min read`) are left out.
 fn slots(body: &[Token<'_>]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for (start, end) in runs(body) {
+        let words = slot_context_words(body, start, end);
+        // A byline, a comment count, a reading time: page furniture.
+        if words[1..].iter().any(|w| is_furniture(w)) {
+            continue;
+        }
+        let date = body[start..end].iter().any(|t| is_date(&t.lower));
+        // The words around the run, and the same without the word just
+        // before it (`bramble-doc 5.15.10, a` and `bramble-server 5.15.4, a`
+        // fill one slot).
+        for context in [
+            hash(&["slot", words[0], words[1], words[2]]),
+            hash(&["slot", words[0], "", words[2]]),
+        ] {
+            let context = context & !1 | u32::from(date);
+            out.extend(body[start..end].iter().map(|t| (context, fact_hash(t))));
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    // Keep every value of the SLOTS lowest contexts, so that two prints
+    // keep the same contexts.
+    let mut contexts: Vec<u32> = out.iter().map(|(c, _)| *c).collect();
+    contexts.dedup();
+    if let Some(&last) = contexts.get(SLOTS.saturating_sub(1)) {
+        out.retain(|(c, _)| *c <= last);
+    }
+    out
+}
+
+/// The runs of facts of one class: `(start, end)` token ranges.
+fn runs(body: &[Token<'_>]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < body.len() {
@@ -261,25 +297,27 @@ fn slots(body: &[Token<'_>]) -> Vec<(u32, u32)> {
         while i < body.len() && body[i].class == body[start].class && body[i].joined {
             i += 1;
         }
-        let word = |at: Option<usize>| at.and_then(|k| body.get(k)).map_or("", |t| t.lower.as_ref());
-        let context = hash(&[
-            "slot",
-            word(start.checked_sub(2)),
-            word(start.checked_sub(1)),
-            word(Some(i)),
-        ]);
-        out.extend(body[start..i].iter().map(|t| (context, fact_hash(t))));
-    }
-    out.sort_unstable();
-    out.dedup();
-    // Keep every value of the SLOTS lowest contexts, so that two prints
-    // keep the same contexts.
-    let mut contexts: Vec<u32> = out.iter().map(|(c, _)| *c).collect();
-    contexts.dedup();
-    if let Some(&last) = contexts.get(SLOTS.saturating_sub(1)) {
-        out.retain(|(c, _)| *c <= last);
+        out.push((start, i));
     }
     out
+}
+
+/// The words around a run of facts, facts skipped: two before, one after.
+fn slot_context_words<'a>(body: &'a [Token<'_>], start: usize, end: usize) -> [&'a str; 3] {
+    let mut before = body[..start].iter().rev().filter(|t| !t.class.is_fact());
+    let b1 = before.next().map_or("", |t| t.lower.as_ref());
+    let b2 = before.next().map_or("", |t| t.lower.as_ref());
+    let a1 = body[end..]
+        .iter()
+        .find(|t| !t.class.is_fact())
+        .map_or("", |t| t.lower.as_ref());
+    [b2, b1, a1]
+}
+
+/// Whether a slot context holds a date (a month or weekday name): its
+/// lowest bit.
+pub fn is_date_slot(context: u32) -> bool {
+    context & 1 == 1
 }
 
 impl Print {
@@ -397,31 +435,23 @@ pub fn encode_keys(keys: &[u32]) -> Vec<u8> {
     keys.iter().flat_map(|k| k.to_le_bytes()).collect()
 }
 
-/// The slots of a body as text (context before, after, value), for tests.
-#[cfg(test)]
+/// The slots of a body in words: (two words before, word after, fact).
 pub fn slot_texts(body_html: &str) -> Vec<(String, String, String)> {
     let text = text::text_between_tags(body_html);
     let body = text::tokens(&text, true);
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < body.len() {
-        if !body[i].class.is_fact() {
-            i += 1;
+    for (start, end) in runs(&body) {
+        let [b2, b1, a1] = slot_context_words(&body, start, end);
+        if [b1, a1].iter().any(|w| is_furniture(w)) {
             continue;
         }
-        let start = i;
-        i += 1;
-        while i < body.len() && body[i].class == body[start].class && body[i].joined {
-            i += 1;
-        }
-        let word = |at: Option<usize>| {
-            at.and_then(|k| body.get(k))
-                .map_or(String::new(), |t| t.lower.to_string())
+        let b1 = if body[start..end].iter().any(|t| is_date(&t.lower)) {
+            format!("{b1} (date)")
+        } else {
+            b1.to_string()
         };
-        let before = format!("{} {}", word(start.checked_sub(2)), word(start.checked_sub(1)));
-        let after = word(Some(i));
-        for t in &body[start..i] {
-            out.push((before.clone(), after.clone(), t.lower.to_string()));
+        for t in &body[start..end] {
+            out.push((format!("{b2} {b1}"), a1.to_string(), t.lower.to_string()));
         }
     }
     out

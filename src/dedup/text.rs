@@ -6,7 +6,8 @@
 //! (`1.250.000`, `3,5`, `12:30`, `3-1`, `12/11/2026`) so that a figure stays
 //! one fact. Each token is classed:
 //!
-//! - a **number** holds a digit;
+//! - a **number** holds a digit, or names a month or a weekday (a figure
+//!   of a date);
 //! - a **name** is a word written with a capital that does not open a
 //!   sentence (`Verona`, `NATO`, the `Rossi` of `Mario Rossi`), and is not
 //!   a stop word;
@@ -19,7 +20,7 @@
 
 use std::borrow::Cow;
 
-use super::words::is_stop;
+use super::words::{is_date, is_stop};
 
 /// The text of some HTML: every tag replaced by a space, entities decoded.
 pub fn text_between_tags(html: &str) -> String {
@@ -51,7 +52,7 @@ pub fn text_between_tags(html: &str) -> String {
 /// What a token is evidence of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
-    /// A figure: holds a digit.
+    /// A figure: holds a digit, or names a month or a weekday.
     Number,
     /// A capitalised word inside a sentence.
     Name,
@@ -83,7 +84,7 @@ pub struct Token<'a> {
 fn opens_sentence(c: char) -> bool {
     matches!(
         c,
-        '.' | '!' | '?' | '…' | '"' | '“' | '”' | '«' | '»' | '„' | '•' | '|' | '·' | '—' | '–'
+        '.' | ':' | '!' | '?' | '…' | '"' | '“' | '”' | '«' | '»' | '„' | '•' | '|' | '·' | '—' | '–'
     )
 }
 
@@ -149,7 +150,7 @@ pub fn tokens(text: &str, names: bool) -> Vec<Token<'_>> {
         let word = &text[start..end];
         let lower = lower(word);
         let capital = word.chars().next().is_some_and(char::is_uppercase);
-        let class = if digit {
+        let class = if digit || is_date(&lower) {
             Class::Number
         } else if is_stop(&lower) || lower.chars().count() < 3 {
             Class::Stop

@@ -46,17 +46,21 @@ abbiamo hai avete fatto fare detto dice dicono secondo circa oltre verso presso 
 quasi solo soltanto proprio ovvero cioè nonché nemmeno neppure neanche pure stesso stessa stessi stesse
 ";
 
-/// Months and weekdays (English and Italian), written with a capital in
-/// English, and the words of dates and times: in a byline or a date line
-/// they say when a page was made, not what it tells.
+/// Words of time that say nothing by themselves: relative days,
+/// abbreviated months, time zones.
 const CALENDAR: &str = "
-january february march april may june july august september october november december
-jan feb mar apr jun jul aug sep sept oct nov dec
-monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow tonight
-gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre
-gen mag giu lug ago set ott dic
-lunedì martedì mercoledì giovedì venerdì sabato domenica oggi ieri domani stamattina stasera
+today yesterday tomorrow tonight oggi ieri domani stamattina stasera
+jan feb mar apr jun jul aug sep sept oct nov dec gen mag giu lug ago set ott dic
 am pm gmt utc bst cet cest ore alle
+";
+
+/// Month and weekday names (English and Italian; not `may`, which is
+/// mostly a verb): figures of a date, like its numbers.
+const DATES: &str = "
+january february march april june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday
+gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre
+lunedì martedì mercoledì giovedì venerdì sabato domenica
 ";
 
 /// The words of page furniture: share buttons, bylines, credits,
@@ -73,7 +77,7 @@ leggi anche continua leggere articoli correlati articolo correlato potrebbe inte
 immagine immagini fotogallery
 subscribe subscription newsletter newsletters sign signup inbox free daily weekly morning evening briefing
 iscriviti iscrizione ricevi ricevere gratis gratuita gratuito ogni mattina sera
-by byline staff reporter correspondent editor editors desk newsroom published updated update updates
+by byline staff reporter correspondent editor editors writer desk newsroom published updated update updates
 breaking live latest exclusive analysis opinion
 di redazione redattore inviato inviata corrispondente pubblicato pubblicata aggiornato aggiornata
 aggiornamento aggiornamenti ultim ora ultimora esclusiva esclusivo analisi opinione diretta
@@ -88,6 +92,30 @@ static STOP: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Words next to the names and figures of page furniture: a byline's
+/// role, a photo credit, a comment count, a reading time.
+const FURNITURE_FACTS: &str = "
+reporter correspondent editor writer staff photo photos foto credit credits getty reuters afp ansa lapresse
+shutterstock alamy handout comment comments commenti commento min mins read lettura
+published updated posted pubblicato pubblicata aggiornato aggiornata
+";
+
+static FURNITURE_FACT_WORDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| FURNITURE_FACTS.split_whitespace().collect());
+
+/// Whether a lower-cased word stands next to the facts of page furniture
+/// (`By … Reporter`, `… comments`, `… min read`, `Photo: …`).
+pub fn is_furniture(lower: &str) -> bool {
+    FURNITURE_FACT_WORDS.contains(lower)
+}
+
+static DATE_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| DATES.split_whitespace().collect());
+
+/// Whether a lower-cased word names a month or a weekday.
+pub fn is_date(lower: &str) -> bool {
+    DATE_WORDS.contains(lower)
+}
+
 /// Whether a lower-cased word is never evidence: a function word, a word
 /// of dates, or a word of page furniture.
 pub fn is_stop(lower: &str) -> bool {
@@ -100,7 +128,7 @@ mod tests {
 
     #[test]
     fn lists_are_lower_case_words() {
-        for w in [ENGLISH, ITALIAN, CALENDAR, FURNITURE]
+        for w in [ENGLISH, ITALIAN, CALENDAR, DATES, FURNITURE, FURNITURE_FACTS]
             .iter()
             .flat_map(|l| l.split_whitespace())
         {
@@ -110,18 +138,12 @@ mod tests {
     }
 
     #[test]
-    fn function_words_furniture_and_dates_are_stop_words() {
-        for w in [
-            "the",
-            "della",
-            "novembre",
-            "friday",
-            "condividi",
-            "newsletter",
-            "ultim",
-            "breaking",
-        ] {
+    fn function_words_and_furniture_are_stop_words_and_dates_are_figures() {
+        for w in ["the", "della", "oggi", "condividi", "newsletter", "ultim", "breaking"] {
             assert!(is_stop(w), "{w}");
+        }
+        for w in ["novembre", "friday"] {
+            assert!(is_date(w) && !is_stop(w), "{w}");
         }
         for w in ["verona", "bridge", "sindaco", "council", "2026"] {
             assert!(!is_stop(w), "{w}");
