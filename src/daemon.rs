@@ -34,6 +34,13 @@ use crate::store::Store;
 /// How long in-flight polls may run after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// How often the daemon reads the database's entries version to notice
+/// changes committed by another process (`tributary poll`, `db prune`):
+/// the longest such a change waits before the served pages and the output
+/// files show it. One read of one row; the serving path itself only
+/// compares an in-memory counter.
+pub const EXTERNAL_CHANGES_PERIOD: Duration = Duration::from_secs(1);
+
 /// Opens the store off the async threads.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
     let path = config.daemon.database.clone();
@@ -265,6 +272,9 @@ pub async fn run_with(
 
     let mut hangups = hangup_stream();
     let mut ticks = tokio::time::interval(tick_period());
+    let mut external = tokio::time::interval(EXTERNAL_CHANGES_PERIOD);
+    external.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut external_failing = false;
     let mut last_prune: Option<chrono::DateTime<Utc>> = None;
     tokio::pin!(stop);
     loop {
@@ -274,6 +284,29 @@ pub async fn run_with(
                 // Coalesce a burst of polls into one announcement.
                 while changed_rx.try_recv().is_ok() {}
                 tracker.spawn(announce(store.clone(), config.clone(), announcer.clone()));
+            }
+            _ = external.tick() => {
+                // Another process's commit: the pages re-render on their
+                // next request, and the output files and hub follow.
+                let db = store.clone();
+                let synced = tokio::task::spawn_blocking(move || db.sync_data_version()).await;
+                match synced {
+                    Ok(Ok(moved)) => {
+                        external_failing = false;
+                        if moved {
+                            info!("entries changed by another process");
+                            tracker.spawn(announce(store.clone(), config.clone(), announcer.clone()));
+                        }
+                    }
+                    // Once per failing stretch: the health check reports a
+                    // database that stays unavailable.
+                    Ok(Err(e)) if !external_failing => {
+                        external_failing = true;
+                        warn!("cannot check for changes by other processes: {e}");
+                    }
+                    Ok(Err(_)) => {}
+                    Err(_) => warn!("the task checking for changes by other processes failed"),
+                }
             }
             _ = ticks.tick() => {
                 state.heartbeat();

@@ -115,3 +115,139 @@ async fn a_stopped_daemon_leaves_every_entry_in_the_database_file() {
         .unwrap();
     assert_eq!(entries, 1, "a copy of the file alone holds the entry");
 }
+
+/// An RSS feed of `(guid, title, pubDate)` items.
+fn rss_items(items: &[(&str, &str, &str)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(guid, title, date)| {
+            format!(
+                "<item><guid>{guid}</guid><title>{title}</title><link>https://f.example.it/{guid}</link><description>testo di {title}</description><pubDate>{date}</pubDate></item>"
+            )
+        })
+        .collect();
+    format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>")
+}
+
+/// Runs the real `tributary` binary with `args` and `--config config`, off
+/// the async threads; fails the test unless it succeeds.
+async fn tributary_cli(args: &[&str], config: &std::path::Path) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"));
+    command
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("TRIBUTARY_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .env("RUST_LOG", "warn");
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "tributary {args:?}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Requests `url` until its body satisfies `done`, retrying with a short
+/// growing pause a bounded number of times (about 20 s in all: a guard
+/// against hanging, not a timing assertion); returns the ETag and body.
+async fn served_until(
+    client: &reqwest::Client,
+    url: &str,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> (String, String) {
+    let mut pause = std::time::Duration::from_millis(10);
+    let mut last = String::new();
+    for _ in 0..120 {
+        let r = client.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        last = r.text().await.unwrap();
+        if done(&last) {
+            return (etag, last);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
+    panic!("{url} never showed {what}; last served:\n{last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tributary_poll_beside_the_daemon_reaches_the_served_feed() {
+    let server = FeedServer::start().await;
+    let first = ("1", "Prima notizia", "Mon, 01 Dec 2025 10:00:00 +0000");
+    let second = ("2", "Seconda notizia", "Tue, 02 Dec 2025 10:00:00 +0000");
+    server.set("/a.xml", Route::feed("application/rss+xml", rss_items(&[first])));
+    let sb = Sandbox::new();
+    // Polled once at start, then not before tomorrow: only `tributary
+    // poll` can bring the second story in.
+    let config = sb.config(&format!(
+        "{}schedule = \"@daily\"\n",
+        source_block("fonte", &server.url("/a.xml"))
+    ));
+    let daemon = RunningDaemon::start(&config).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/feed.atom", daemon.addr);
+    let (etag, _) = served_until(&client, &url, "the first story", |b| b.contains("Prima notizia")).await;
+
+    server.set(
+        "/a.xml",
+        Route::feed("application/rss+xml", rss_items(&[second, first])),
+    );
+    let table = tributary_cli(&["poll"], &config.path).await;
+    assert!(table.contains("1 new"), "{table}");
+    let (etag_after, body) = served_until(&client, &url, "the story `tributary poll` stored", |b| {
+        b.contains("Seconda notizia")
+    })
+    .await;
+    assert_ne!(etag, etag_after, "a new page has a new ETag");
+    assert!(body.contains("Prima notizia"));
+    assert_eq!(server.seen("/a.xml").len(), 2, "the daemon itself polled once");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_db_prune_beside_the_daemon_reaches_the_served_feed() {
+    let server = FeedServer::start().await;
+    let recent = chrono::Utc::now().to_rfc2822();
+    server.set(
+        "/a.xml",
+        Route::feed(
+            "application/rss+xml",
+            rss_items(&[
+                ("1", "Notizia recente", &recent),
+                ("2", "Notizia vecchia", "Mon, 01 Jan 2001 10:00:00 +0000"),
+            ]),
+        ),
+    );
+    let sb = Sandbox::new();
+    let source = format!(
+        "{}schedule = \"@daily\"\n",
+        source_block("fonte", &server.url("/a.xml"))
+    );
+    // The daemon keeps a century; `db prune`, run with another config over
+    // the same database, keeps 30 days: only it can remove the old story.
+    let config = sb.config_with("retention = { days = 36500, keep_per_source_min = 1 }", &source);
+    let daemon = RunningDaemon::start(&config).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/feed.rss", daemon.addr);
+    let (etag, _) = served_until(&client, &url, "both stories", |b| {
+        b.contains("Notizia recente") && b.contains("Notizia vecchia")
+    })
+    .await;
+
+    let pruning = sb.config_with("retention = { days = 30, keep_per_source_min = 1 }", &source);
+    let said = tributary_cli(&["db", "prune"], &pruning.path).await;
+    assert!(said.starts_with("pruned 1 entries"), "{said}");
+    let (etag_after, body) =
+        served_until(&client, &url, "the old story gone", |b| !b.contains("Notizia vecchia")).await;
+    assert_ne!(etag, etag_after);
+    assert!(body.contains("Notizia recente"));
+    daemon.stop().await;
+}
