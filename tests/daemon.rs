@@ -70,7 +70,11 @@ async fn merged_feeds_are_served_with_validators_and_304() {
         assert_eq!(r.status(), 200, "{path}");
         assert_eq!(r.headers()["content-type"], ctype);
         assert_eq!(r.headers()["x-content-type-options"], "nosniff");
-        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        let etag = r
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         let body = r.bytes().await.unwrap();
         assert!(
             std::str::from_utf8(&body).unwrap().contains("Caffè “corretto”"),
@@ -155,7 +159,8 @@ async fn tributary_cli(args: &[&str], config: &std::path::Path) -> String {
 
 /// Requests `url` until its body satisfies `done`, retrying with a short
 /// growing pause a bounded number of times (about 20 s in all: a guard
-/// against hanging, not a timing assertion); returns the ETag and body.
+/// against hanging, not a timing assertion); returns the ETag (empty if
+/// none) and body.
 async fn served_until(
     client: &reqwest::Client,
     url: &str,
@@ -167,7 +172,11 @@ async fn served_until(
     for _ in 0..120 {
         let r = client.get(url).send().await.unwrap();
         assert_eq!(r.status(), 200, "{url}");
-        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        let etag = r
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         last = r.text().await.unwrap();
         if done(&last) {
             return (etag, last);
@@ -249,5 +258,131 @@ async fn a_db_prune_beside_the_daemon_reaches_the_served_feed() {
         served_until(&client, &url, "the old story gone", |b| !b.contains("Notizia vecchia")).await;
     assert_ne!(etag, etag_after);
     assert!(body.contains("Notizia recente"));
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_files_equal_the_served_feeds_after_a_cold_start_with_30_sources() {
+    let server = FeedServer::start().await;
+    let sb = Sandbox::new();
+    let mut sources = String::new();
+    for i in 0..30 {
+        let path = format!("/f{i}.xml");
+        let day = i % 28 + 1;
+        let items = [
+            (
+                format!("{i}-a"),
+                format!("Notizia {i} a"),
+                format!("{day:02} Nov 2025 10:00:00 +0000"),
+            ),
+            (
+                format!("{i}-b"),
+                format!("Notizia {i} b"),
+                format!("{day:02} Nov 2025 11:00:00 +0000"),
+            ),
+        ];
+        let items: Vec<(&str, &str, &str)> = items
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+            .collect();
+        server.set(&path, Route::feed("application/rss+xml", rss_items(&items)));
+        sources.push_str(&source_block(&format!("fonte-{i}"), &server.url(&path)));
+        sources.push_str("schedule = \"@daily\"\n");
+        if i % 3 == 0 {
+            sources.push_str("tags = [\"esteri\"]\n");
+        }
+        sources.push('\n');
+    }
+    sources.push_str("[[output]]\nname = \"all\"\npath = \"site/all\"\n\n");
+    sources.push_str("[[output]]\nname = \"esteri\"\ntags = [\"esteri\"]\npath = \"site/deep/esteri\"\n\n");
+    // No entry carries this tag: an empty feed, whose `updated` (RSS
+    // `lastBuildDate`) is the time it was rendered.
+    sources.push_str("[[output]]\nname = \"vuoto\"\ntags = [\"nessuno\"]\npath = \"site/vuoto\"\n");
+    let config = sb.config(&sources);
+    let daemon = RunningDaemon::start(&config).await;
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", daemon.addr);
+    served_until(&client, &format!("{base}/healthz"), "every story stored", |b| {
+        b == "ok: 60 entries\n"
+    })
+    .await;
+
+    // The files are written after the last commit: wait for them (bounded).
+    let mut pause = std::time::Duration::from_millis(10);
+    let (mut atom, mut empty) = (String::new(), String::new());
+    for _ in 0..120 {
+        atom = std::fs::read_to_string(sb.path("site/all.atom")).unwrap_or_default();
+        empty = std::fs::read_to_string(sb.path("site/vuoto.atom")).unwrap_or_default();
+        if atom.matches("<entry").count() == 60 && !empty.is_empty() {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        atom.matches("<entry").count(),
+        60,
+        "every story reaches the file:\n{atom}"
+    );
+    // The empty feed's `updated` is the time it was rendered. Let the clock
+    // leave that second before the first request, so that a page rendered
+    // for the request apart from the file's cannot carry the same time.
+    let updated = empty.split("<updated>").nth(1).unwrap().split('<').next().unwrap();
+    let rendered_at = chrono::DateTime::parse_from_rfc3339(updated).unwrap();
+    while chrono::Utc::now().timestamp() <= rendered_at.timestamp() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let pairs = [
+        ("/feed.atom", "site/all.atom"),
+        ("/feed.rss", "site/all.rss"),
+        ("/feed.json", "site/all.json"),
+        ("/outputs/esteri.atom", "site/deep/esteri.atom"),
+        ("/outputs/esteri.rss", "site/deep/esteri.rss"),
+        ("/outputs/esteri.json", "site/deep/esteri.json"),
+        ("/outputs/vuoto.atom", "site/vuoto.atom"),
+        ("/outputs/vuoto.rss", "site/vuoto.rss"),
+        ("/outputs/vuoto.json", "site/vuoto.json"),
+    ];
+    // The writer may still be writing the other files.
+    let mut pause = std::time::Duration::from_millis(10);
+    let mut differing = vec![];
+    for _ in 0..120 {
+        differing.clear();
+        for (route, file) in pairs {
+            let served = client
+                .get(format!("{base}{route}"))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let written = std::fs::read(sb.path(file)).unwrap_or_default();
+            if served[..] != written[..] {
+                differing.push((route, file, served, written));
+            }
+        }
+        if differing.is_empty() {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
+    if let Some((route, file, served, written)) = differing.first() {
+        panic!(
+            "{file} differs from {route}:\nserved:\n{}\nwritten:\n{}",
+            String::from_utf8_lossy(served),
+            String::from_utf8_lossy(written)
+        );
+    }
+    let esteri = std::fs::read_to_string(sb.path("site/deep/esteri.json")).unwrap();
+    assert!(esteri.contains("Notizia 27 b") && !esteri.contains("Notizia 28 b"));
+    for dir in ["site", "site/deep"] {
+        for e in std::fs::read_dir(sb.path(dir)).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with('.'), "temporary file {name} left in {dir}");
+        }
+    }
     daemon.stop().await;
 }
