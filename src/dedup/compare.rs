@@ -344,3 +344,104 @@ pub fn clearly_differ(a: Option<&Print>, b: Option<&Print>) -> bool {
     let e = evidence(a, b);
     e.words < limits::LINK_POST_WORDS && e.opening < limits::OPENING
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::dedup::print::print;
+    use crate::dedup::samples::*;
+
+    fn p(t: &Text) -> Print {
+        print(&t.title, Some(&t.html())).unwrap()
+    }
+
+    /// The verdict on two texts, checked to be the same both ways.
+    fn judged(a: &Text, b: &Text) -> Verdict {
+        let v = judge(&p(a), &p(b));
+        assert_eq!(v, judge(&p(b), &p(a)), "the judge is symmetric");
+        v
+    }
+
+    #[test]
+    fn a_light_edit_under_a_prefixed_headline_is_the_same_story() {
+        let v = judged(&leeds(), &leeds_light_edit());
+        assert_eq!(v.outcome, Ok(Match::Copy), "{v:?}");
+        let mut it = verona()
+            .replace("ieri sera", "martedì sera")
+            .replace("quasi quattro ore", "circa quattro ore")
+            .replace("con soddisfazione", "con grande soddisfazione");
+        it.title = format!("AGGIORNAMENTO: {}", it.title.to_lowercase());
+        assert_eq!(judged(&verona(), &it).outcome, Ok(Match::Copy));
+    }
+
+    #[test]
+    fn a_heavy_edit_with_a_new_headline_and_reordered_paragraphs_is_the_same_story() {
+        let v = judged(&leeds(), &leeds_heavy_edit());
+        assert!(v.evidence.phrasing < limits::COPY_PHRASING, "a heavy edit: {v:?}");
+        assert_eq!(v.outcome, Ok(Match::Edit), "{v:?}");
+    }
+
+    #[test]
+    fn the_same_text_in_other_page_furniture_is_the_same_story() {
+        let v = judged(&leeds(), &leeds_in_furniture());
+        assert_eq!(v.outcome, Ok(Match::Copy), "{v:?}");
+        assert_eq!(
+            v.evidence.conflicts, 0,
+            "a byline, a credit or a comment count is not a fact of the story"
+        );
+    }
+
+    #[test]
+    fn a_truncated_copy_is_the_same_story_as_its_full_text() {
+        for share in [0.3, 0.6] {
+            let cut = leeds().truncated(share, "Continue reading on the Northern Post");
+            let v = judged(&leeds(), &cut);
+            assert!(v.outcome.is_ok(), "{share}: {v:?}");
+        }
+        let cut = verona().truncated(0.3, "Continua a leggere sul Corriere del Veneto");
+        assert_eq!(judged(&verona(), &cut).outcome, Ok(Match::Opening));
+    }
+
+    #[test]
+    fn forecasts_of_a_daily_series_are_different_stories() {
+        let thursday = forecast("Thursday 19", 6, 9, "7:45");
+        let friday = forecast("Friday 20", 6, 9, "7:47");
+        let v = judged(&thursday, &friday);
+        assert!(v.evidence.phrasing > 0.7, "nearly the same words: {v:?}");
+        assert_eq!(v.outcome, Err(Miss::FactsDisagree), "{v:?}");
+        assert!(v.evidence.date_conflicts > 0);
+    }
+
+    #[test]
+    fn sibling_release_notes_are_different_stories() {
+        let changes = [
+            "Fixed a crash in the sync engine",
+            "Made error messages clearer in the print preview",
+            "Added a dark theme to the update checker",
+            "Documented the behaviour of the import dialog",
+        ];
+        let cli = release_notes("ferrule-cli", "3.13.8", "3.13.7", 17, &changes);
+        let gtk = release_notes("ferrule-gtk", "3.13.9", "3.13.8", 40, &changes);
+        let v = judged(&cli, &gtk);
+        assert!(v.evidence.words > 0.6, "mostly the same words: {v:?}");
+        assert_eq!(v.outcome, Err(Miss::FactsDisagree), "{v:?}");
+    }
+
+    #[test]
+    fn the_same_event_told_by_another_outlet_is_a_different_story() {
+        let v = judged(&leeds(), &leeds_same_event());
+        assert!(v.evidence.facts_shared >= 4, "the same names and figures: {v:?}");
+        assert!(v.outcome.is_err(), "{v:?}");
+    }
+
+    #[test]
+    fn two_posts_under_one_link_clearly_differ_but_a_summary_does_not() {
+        let (a, b) = link_posts();
+        assert!(clearly_differ(Some(&p(&a)), Some(&p(&b))));
+        assert!(clearly_differ(Some(&p(&a)), Some(&p(&leeds()))));
+        let summary = leeds().truncated(0.2, "");
+        assert!(!clearly_differ(Some(&p(&summary)), Some(&p(&leeds()))));
+        assert!(!clearly_differ(None, Some(&p(&leeds()))), "no text is no evidence");
+    }
+}

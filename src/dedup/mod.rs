@@ -26,6 +26,8 @@
 
 pub mod compare;
 pub mod print;
+#[cfg(test)]
+mod samples;
 pub mod text;
 pub mod words;
 
