@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
 use crate::daemon;
+use crate::explain;
 use crate::model::PollReport;
 use crate::pipeline;
 use crate::publish::Format;
@@ -61,6 +62,15 @@ pub enum Command {
     Check,
     /// Show each source's status from the database.
     Sources,
+    /// Explain why items became one entry, and why the stored items nearest
+    /// to it were not merged into it.
+    Explain {
+        /// An entry's uid as published (`urn:tributary:entry:…`, or its hex
+        /// part), or a source name followed by ITEM_ID.
+        entry: String,
+        /// With a source name: the item id as the source gave it.
+        item_id: Option<String>,
+    },
     /// Write a merged feed to stdout or atomically to a file.
     Export {
         /// The output to write (`all`, or an `[[output]]` name).
@@ -226,6 +236,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Poll { sources, force } => {
             let config = load_config(&cli)?;
             poll(&config, sources, *force).await
+        }
+        Command::Explain { entry, item_id } => {
+            let config = load_config(&cli)?;
+            let store = daemon::open_store(&config).await?;
+            let rules = daemon::rules(&config);
+            let query = match item_id {
+                Some(item) => explain::Query::Item(entry.clone(), item.clone()),
+                None => explain::Query::Uid(entry.clone()),
+            };
+            match tokio::task::spawn_blocking(move || explain::explain(&store, &rules, &query)).await? {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(0)
+                }
+                Err(explain::ExplainError::NotFound(what)) => {
+                    Err(UsageError(explain::ExplainError::NotFound(what).to_string()).into())
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Command::Sources => {
             let config = load_config(&cli)?;

@@ -36,6 +36,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod explain;
 pub mod fetch;
 pub mod http;
 pub mod metrics;

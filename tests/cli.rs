@@ -313,3 +313,54 @@ fn export_o_with_an_unknown_extension_or_a_contradicting_format_exits_2_and_writ
         .collect();
     assert_eq!(left, ["t.toml"], "nothing was written, not even the database");
 }
+
+#[test]
+fn explain_tells_which_rule_made_items_one_entry_and_exits_2_on_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        &dir.path().join("config"),
+    );
+    let config = dir.path().join("config/tributary.toml");
+    let out = tributary().arg("poll").arg("--config").arg(&config).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The sample Atom feed republishes one story of the RSS feed under its
+    // link plus tracking parameters.
+    let out = tributary()
+        .args([
+            "explain",
+            "mondo-notizie",
+            "tag:ilglobo.example.org,2026:articolo/48195",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("entry "), "{text}");
+    assert!(text.contains("2 items"), "{text}");
+    assert!(text.contains("cronache-esteri / cronache-2026-0405"), "{text}");
+    assert!(text.contains("same canonical link as"), "{text}");
+    // The entry's uid, as published, explains the same entry.
+    let uid = text.split_whitespace().nth(1).unwrap();
+    let out = tributary()
+        .args(["explain", &format!("urn:tributary:entry:{uid}"), "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text);
+
+    let out = tributary()
+        .args(["explain", "0123456789abcdef", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no entry 0123456789abcdef") && err.contains("source name and an item id"),
+        "{err}"
+    );
+}

@@ -24,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("normalize", &["model", "html", "xmltext"]),
     ("dedup", &["model", "html", "normalize"]),
     ("store", &["model"]),
+    ("explain", &["model", "dedup", "store"]),
     (
         "pipeline",
         &[
@@ -60,13 +61,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "cli",
         &[
             "model", "config", "schedule", "secrets", "store", "pipeline", "publish", "outputs", "opml", "daemon",
-            "http", "metrics",
+            "http", "metrics", "explain",
         ],
     ),
 ];
 
 /// The ingest stages that the read path must never compile against.
-const INGEST: &[&str] = &["fetch", "parse", "normalize", "dedup", "pipeline"];
+const INGEST: &[&str] = &["fetch", "parse", "normalize", "dedup", "pipeline", "explain"];
 
 fn src() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
