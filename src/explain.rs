@@ -209,7 +209,13 @@ fn near(
     for (_, it) in items {
         let own = print_of(it);
         if let Some(p) = &own {
-            let ids = dedup::candidates(&search.hits(p.keys()));
+            let ids = dedup::candidates::<std::convert::Infallible>(
+                p,
+                |k| Ok(search.count(k)),
+                |keys| Ok(search.hits(keys)),
+                |k, item| Ok(search.contains(k, item)),
+            )
+            .unwrap_or_default();
             for (_, other) in store.items_by_id(&ids)? {
                 if other.entry_id == entry_id || (other.published - it.published).abs() > rules.window() {
                     continue;

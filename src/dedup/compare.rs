@@ -6,7 +6,23 @@
 //! and entries (connected components of "same story" edges) do not depend
 //! on arrival order.
 
-use super::print::{KeyKind, Print, SKETCH, TERM_SKETCH, is_date_slot};
+use super::print::{KeyKind, Print, SKETCH, TERM_SKETCH, is_date_slot, is_strong};
+
+/// Key facts two items must share to be compared on those alone: two
+/// stories of one city and one organisation share two, which in a store of
+/// half a million items is hundreds of unrelated pairs…
+pub const FACT_KEYS: u32 = 3;
+/// …or strong key facts (names of two words or more, numbers of four
+/// digits or more: [`super::print::is_strong`]).
+pub const STRONG_FACT_KEYS: u32 = 2;
+
+/// Whether the index finds one item from another, from what they share:
+/// `facts` key facts of which `strong` strong, an opening or title key
+/// (`other`); `poor` when one of them has almost no key facts
+/// ([`Print::fact_poor`]; the judge asks it of both).
+pub fn found(facts: u32, strong: u32, other: bool, poor: bool) -> bool {
+    facts >= FACT_KEYS || strong >= STRONG_FACT_KEYS || (other && (facts >= 1 || poor))
+}
 
 /// Thresholds of the decision; see `docs/dedup.md` for how they were set.
 pub mod limits {
@@ -77,17 +93,26 @@ pub struct Evidence {
     pub terms_fewer: u32,
     /// Fact keys both hold.
     pub fact_keys: u32,
+    /// Of those, strong ones.
+    pub strong_fact_keys: u32,
     /// Whether they share a lead key.
     pub lead_key: bool,
     /// Whether they share the title key.
     pub title_key: bool,
+    /// Whether both have almost no key facts.
+    pub both_fact_poor: bool,
 }
 
 impl Evidence {
-    /// Whether an index lookup of one finds the other: two shared fact
-    /// keys, or a shared lead or title key.
+    /// Whether the index finds one from the other ([`found`]); between two
+    /// items with almost no key facts, an opening or title key alone does.
     pub fn found(&self) -> bool {
-        self.fact_keys >= 2 || self.lead_key || self.title_key
+        found(
+            self.fact_keys,
+            self.strong_fact_keys,
+            self.lead_key || self.title_key,
+            self.both_fact_poor,
+        )
     }
 
     /// Share of the facts of the one with fewer that the other holds.
@@ -147,7 +172,7 @@ impl Match {
 /// Why two items were not made one story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Miss {
-    /// They share no candidate key (two fact keys, or a lead or title key).
+    /// The index does not find one from the other (see [`Evidence::found`]).
     NoKey,
     /// Their facts fill the same slots with different values.
     FactsDisagree,
@@ -159,7 +184,7 @@ impl Miss {
     /// In words, for `tributary explain`.
     pub fn describe(self) -> &'static str {
         match self {
-            Miss::NoKey => "no shared candidate key (two facts, or an opening or title)",
+            Miss::NoKey => "too few shared candidate keys (three facts, or an opening or title and a fact)",
             Miss::FactsDisagree => "the same frame with other names or numbers in it",
             Miss::Different => "too little wording or too few facts in common",
         }
@@ -286,8 +311,13 @@ pub fn evidence(a: &Print, b: &Print) -> Evidence {
         },
         terms_fewer: a.terms.min(b.terms),
         fact_keys: keys(KeyKind::Fact)[0],
+        strong_fact_keys: {
+            let strong = |p: &Print| -> Vec<u32> { p.keys.iter().copied().filter(|k| is_strong(*k)).collect() };
+            overlap(&strong(a), &strong(b)) as u32
+        },
         lead_key: keys(KeyKind::Lead)[0] > 0,
         title_key: keys(KeyKind::Title)[0] > 0,
+        both_fact_poor: a.fact_poor() && b.fact_poor(),
     }
 }
 

@@ -94,24 +94,70 @@ pub struct Edge {
     pub score: Option<f64>,
 }
 
-/// The stored items an incoming item's keys found: `hits` are the `(item,
-/// key)` pairs of the index lookup; a candidate shares two fact keys, or a
-/// lead or title key ([`compare::Evidence::found`] says the same of two
-/// prints). Sorted by item.
-pub fn candidates(hits: &[(u32, u32)]) -> Vec<i64> {
-    let mut by_item: BTreeMap<u32, (u32, bool)> = BTreeMap::new();
-    for &(item, key) in hits {
+/// The stored items worth comparing with an incoming item: those the index
+/// finds from its keys ([`compare::found`]: three key facts, or two strong
+/// ones, or an opening or title key with a key fact — or alone when the
+/// incoming item has almost no key facts; the stored one is then read, and
+/// the judge asks the same of both prints). Sorted by item.
+///
+/// The index is asked through three functions: how many items hold a key
+/// (`count`), the `(item, key)` pairs of some keys (`scan`), and whether an
+/// item holds a key (`holds`). The longest lists are not scanned, only
+/// probed for the items the others bring: an item sharing three key facts
+/// is in one of the lists left after the two longest, and one sharing two
+/// strong ones in one of the strong lists left after the longest — so a
+/// place or an organisation named in thousands of stored items costs a
+/// binary search per item found, not a walk over thousands of postings.
+pub fn candidates<E>(
+    print: &Print,
+    mut count: impl FnMut(u32) -> Result<usize, E>,
+    mut scan: impl FnMut(&[u32]) -> Result<Vec<(u32, u32)>, E>,
+    mut holds: impl FnMut(u32, u32) -> Result<bool, E>,
+) -> Result<Vec<i64>, E> {
+    use print::{KeyKind, is_strong};
+    let keys = print.keys();
+    let mut facts: Vec<(usize, u32)> = Vec::new();
+    for &k in keys.iter().filter(|k| KeyKind::of(**k) == KeyKind::Fact) {
+        facts.push((count(k)?, k));
+    }
+    // Longest first.
+    facts.sort_unstable_by(|a, b| b.cmp(a));
+    let longest_strong = facts.iter().find(|(_, k)| is_strong(*k)).map(|(_, k)| *k);
+    // Of the FACT_KEYS - 1 longest lists, skip the weak ones and at most
+    // the longest strong one (STRONG_FACT_KEYS is 2).
+    let skipped: Vec<u32> = facts
+        .iter()
+        .take(compare::FACT_KEYS as usize - 1)
+        .map(|(_, k)| *k)
+        .filter(|k| !is_strong(*k) || Some(*k) == longest_strong)
+        .collect();
+    let scanned: Vec<u32> = keys.iter().copied().filter(|k| !skipped.contains(k)).collect();
+    let poor = print.fact_poor();
+    // item → (fact keys, strong fact keys, an opening or title key)
+    let mut by_item: BTreeMap<u32, (u32, u32, bool)> = BTreeMap::new();
+    for (item, key) in scan(&scanned)? {
         let e = by_item.entry(item).or_default();
-        match print::KeyKind::of(key) {
-            print::KeyKind::Fact => e.0 += 1,
-            _ => e.1 = true,
+        match KeyKind::of(key) {
+            KeyKind::Fact => {
+                e.0 += 1;
+                e.1 += u32::from(is_strong(key));
+            }
+            _ => e.2 = true,
         }
     }
-    by_item
-        .into_iter()
-        .filter(|(_, (facts, other))| *facts >= 2 || *other)
-        .map(|(item, _)| i64::from(item))
-        .collect()
+    let mut out = Vec::new();
+    for (item, (mut facts, mut strong, other)) in by_item {
+        for &k in &skipped {
+            if holds(k, item)? {
+                facts += 1;
+                strong += u32::from(is_strong(k));
+            }
+        }
+        if compare::found(facts, strong, other, poor) {
+            out.push(i64::from(item));
+        }
+    }
+    Ok(out)
 }
 
 /// Rule 3 between an incoming item (its print and date) and a stored one:
@@ -275,6 +321,71 @@ mod tests {
             published: t,
             updated: t,
             content_hash: "h".into(),
+        }
+    }
+
+    /// The candidates found without walking the longest lists are those
+    /// the rule names when every list is walked.
+    #[test]
+    fn skipping_the_longest_lists_finds_the_same_candidates() {
+        use print::{KeyKind, STRONG};
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        // 600 stored items holding keys drawn from a few popular facts
+        // (long lists), some rarer ones, strong ones and opening keys.
+        let key = |family: u32, n: u64| -> u32 { (family << 30) | (n as u32 & 0x0fff_ffff) };
+        let mut stored: Vec<Vec<u32>> = Vec::new();
+        for _ in 0..600 {
+            let mut keys: Vec<u32> = (0..6)
+                .map(|_| match next(4) {
+                    0 => key(0, next(5)),
+                    1 => key(0, 100 + next(60)),
+                    2 => key(0, 1000 + next(40)) | STRONG,
+                    _ => key(1, next(300)),
+                })
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            stored.push(keys);
+        }
+        let postings: Vec<(u32, u32)> = stored
+            .iter()
+            .enumerate()
+            .flat_map(|(i, ks)| ks.iter().map(move |k| (i as u32, *k)))
+            .collect();
+        for probe in stored.iter().take(200) {
+            let p = Print {
+                keys: probe.clone(),
+                ..Print::default()
+            };
+            let scan = |keys: &[u32]| -> Result<Vec<(u32, u32)>, ()> {
+                Ok(postings.iter().copied().filter(|(_, k)| keys.contains(k)).collect())
+            };
+            let got = candidates(
+                &p,
+                |k| Ok(postings.iter().filter(|(_, x)| *x == k).count()),
+                scan,
+                |k, item| Ok(stored[item as usize].contains(&k)),
+            )
+            .unwrap();
+            let want: Vec<i64> = stored
+                .iter()
+                .enumerate()
+                .filter(|(_, ks)| {
+                    let shared: Vec<&u32> = ks.iter().filter(|k| probe.contains(k)).collect();
+                    let facts = shared.iter().filter(|k| KeyKind::of(***k) == KeyKind::Fact).count() as u32;
+                    let strong = shared.iter().filter(|k| print::is_strong(***k)).count() as u32;
+                    let other = shared.iter().any(|k| KeyKind::of(**k) != KeyKind::Fact);
+                    compare::found(facts, strong, other, p.fact_poor())
+                })
+                .map(|(i, _)| i as i64)
+                .collect();
+            assert_eq!(got, want, "{probe:x?}");
         }
     }
 

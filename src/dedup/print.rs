@@ -41,7 +41,7 @@ pub const FACTS: usize = 96;
 /// Slots kept per print (the lowest context hashes).
 pub const SLOTS: usize = 64;
 /// Facts sampled as candidate keys (the lowest hashes among the facts
-/// that are rare enough to be keys: see [`key_fact`]).
+/// that are rare enough to be keys: see `key_fact_hashes`).
 pub const SAMPLE: usize = 8;
 /// Plain words of the opening hashed into one lead key; two lead keys
 /// cover the first `2 × LEAD_KEY_WORDS`.
@@ -71,7 +71,7 @@ impl KeyKind {
     }
 
     fn tag(self, hash: u32) -> u32 {
-        let bits = match self {
+        let bits: u32 = match self {
             KeyKind::Fact => 0,
             KeyKind::Lead => 1,
             KeyKind::Title => 2,
@@ -135,33 +135,37 @@ fn shingles(words: &[&str]) -> Vec<u32> {
     words.windows(3).map(hash).collect()
 }
 
-/// Whether a fact is rare enough to be a candidate key: a name, or a number
-/// of three digits or more that is not a recent year (years, small counts,
-/// scores and percentages are shared by too many unrelated items to find
-/// anything).
-pub fn key_fact(t: &Token<'_>) -> bool {
-    match t.class {
-        Class::Name => true,
-        Class::Number => {
-            let digits: String = t.lower.chars().filter(char::is_ascii_digit).collect();
-            let year = digits.len() == 4 && t.lower.len() == 4 && ("1950".."2050").contains(&digits.as_str());
-            digits.len() >= 3 && !year
-        }
-        _ => false,
+/// Whether a number is a key fact: three digits or more, and not a recent
+/// year (years, small counts, scores and percentages are shared by too
+/// many unrelated items to find anything); four digits or more make it a
+/// strong one.
+pub fn key_number(t: &Token<'_>) -> bool {
+    if t.class != Class::Number {
+        return false;
     }
+    let digits: String = t.lower.chars().filter(char::is_ascii_digit).collect();
+    let year = digits.len() == 4 && t.lower.len() == 4 && ("1950".."2050").contains(&digits.as_str());
+    digits.len() >= 3 && !year
 }
 
 /// The print of an item's title and body (content, else summary); `None`
 /// without a body.
 pub fn print(title: &str, body_html: Option<&str>) -> Option<Print> {
+    print_sampling(title, body_html, &[SAMPLE]).map(|(p, _)| p)
+}
+
+/// The print, and the candidate keys it would have with each of
+/// `samples` facts sampled instead of [`SAMPLE`] (for measuring how the
+/// sample's size trades candidates for recall).
+pub fn print_sampling(title: &str, body_html: Option<&str>, samples: &[usize]) -> Option<(Print, Vec<Vec<u32>>)> {
     let text = text::text_between_tags(body_html?);
     let body = text::tokens(&text, true);
     let title_text = text::text_between_tags(title);
     let title_tokens = text::tokens(&title_text, !text::title_case(&title_text));
-    Some(print_of_tokens(&body, &title_tokens))
+    Some(print_of_tokens(&body, &title_tokens, samples))
 }
 
-fn print_of_tokens(body: &[Token<'_>], title: &[Token<'_>]) -> Print {
+fn print_of_tokens(body: &[Token<'_>], title: &[Token<'_>], samples: &[usize]) -> (Print, Vec<Vec<u32>>) {
     let lower: Vec<&str> = body.iter().map(|t| t.lower.as_ref()).collect();
     let (shingle_count, sketch) = bottom(shingles(&lower), SKETCH);
     let content = |t: &&Token<'_>| matches!(t.class, Class::Plain | Class::Name);
@@ -183,26 +187,46 @@ fn print_of_tokens(body: &[Token<'_>], title: &[Token<'_>]) -> Print {
 
     let title_terms = sorted(title.iter().filter(content).map(|t| hash(&[&t.lower])).collect());
 
-    let mut keys: Vec<u32> = fact_sample(body.iter().chain(title_facts))
-        .into_iter()
-        .map(|h| KeyKind::Fact.tag(h))
-        .collect();
-    for run in plain.chunks(LEAD_KEY_WORDS).take(2) {
+    let ranked = ranked_facts(body, title);
+    let mut other_keys = Vec::new();
+    let plain_at: Vec<usize> = (0..body.len()).filter(|&i| body[i].class == Class::Plain).collect();
+    for (run, at) in plain
+        .chunks(LEAD_KEY_WORDS)
+        .zip(plain_at.chunks(LEAD_KEY_WORDS))
+        .take(2)
+    {
         if run.len() == LEAD_KEY_WORDS {
+            // With the key facts told among those words, so that a stock
+            // opening ("A fire that broke out overnight near …") filled with
+            // other places and people is another key.
+            let mut facts: Vec<u32> = body[at[0]..=at[LEAD_KEY_WORDS - 1]]
+                .iter()
+                .filter(|t| t.class.is_fact())
+                .map(fact_hash)
+                .collect();
+            facts.sort_unstable();
+            facts.dedup();
+            let facts: Vec<String> = facts.iter().map(u32::to_string).collect();
             let mut parts = vec!["lead"];
             parts.extend_from_slice(run);
-            keys.push(KeyKind::Lead.tag(hash(&parts)));
+            parts.extend(facts.iter().map(String::as_str));
+            other_keys.push(KeyKind::Lead.tag(hash(&parts)));
         }
     }
     if title_terms.len() >= TITLE_KEY_WORDS {
         let words: Vec<String> = title_terms.iter().map(u32::to_string).collect();
         let mut parts = vec!["title"];
         parts.extend(words.iter().map(String::as_str));
-        keys.push(KeyKind::Title.tag(hash(&parts)));
+        other_keys.push(KeyKind::Title.tag(hash(&parts)));
     }
-    let keys = sorted(keys);
+    let keys_with = |k: usize| -> Vec<u32> {
+        let facts = ranked.iter().take(k).map(|h| KeyKind::Fact.tag(*h));
+        sorted(facts.chain(other_keys.iter().copied()).collect())
+    };
+    let keys = keys_with(SAMPLE);
+    let alternatives = samples.iter().map(|k| keys_with(*k)).collect();
 
-    Print {
+    let print = Print {
         words: body.len() as u32,
         terms,
         term_sketch,
@@ -213,7 +237,8 @@ fn print_of_tokens(body: &[Token<'_>], title: &[Token<'_>]) -> Print {
         slots,
         title: title_terms,
         keys,
-    }
+    };
+    (print, alternatives)
 }
 
 /// The hash of a fact: a number by its letters and digits alone, so that
@@ -227,21 +252,52 @@ fn fact_hash(t: &Token<'_>) -> u32 {
     }
 }
 
-/// The sampled key facts: the [`SAMPLE`] lowest hashes, taking first the
-/// facts the text names more than once (its own subject, rather than a
-/// byline or the titles of a list of related articles).
-fn fact_sample<'a, 't: 'a>(facts: impl Iterator<Item = &'a Token<'t>>) -> Vec<u32> {
-    let mut hashes: Vec<u32> = facts
-        .filter(|t| key_fact(t))
-        .map(|t| fact_hash(t) ^ 0x5bd1_e995)
-        .collect();
+/// The key facts of some tokens: each run of names as one fact (`Verona`,
+/// `Rachel Hughes`, `Leeds City Council`), and each number of three digits
+/// or more that is not a recent year ([`key_number`]). A run of two names
+/// or more and a number of four digits or more are *strong* (bit
+/// [`STRONG`] of the key): two unrelated stories rarely share one, while a
+/// place or a surname alone is in many stories of a large store.
+fn key_fact_hashes(tokens: &[Token<'_>], out: &mut Vec<u32>) {
+    for (start, end) in runs(tokens) {
+        let run = &tokens[start..end];
+        if run[0].class == Class::Name {
+            let words: Vec<&str> = run.iter().map(|t| t.lower.as_ref()).collect();
+            out.push(strength(hash(&["key", &words.join(" ")]), words.len() >= 2));
+        } else {
+            out.extend(run.iter().filter(|t| key_number(t)).map(|t| {
+                let digits = t.lower.chars().filter(char::is_ascii_digit).count();
+                strength(fact_hash(t) ^ 0x5bd1_e995, digits >= 4)
+            }));
+        }
+    }
+}
+
+/// The bit of a fact key set for a strong fact (see `key_fact_hashes`).
+pub const STRONG: u32 = 1 << 29;
+
+fn strength(hash: u32, strong: bool) -> u32 {
+    if strong { hash | STRONG } else { hash & !STRONG }
+}
+
+/// Whether a key is a strong fact's.
+pub fn is_strong(key: u32) -> bool {
+    KeyKind::of(key) == KeyKind::Fact && key & STRONG != 0
+}
+
+/// The key facts in the order they are sampled: lowest hash first, taking
+/// first the facts the text names more than once (its own subject, rather
+/// than a byline or the titles of a list of related articles).
+fn ranked_facts(body: &[Token<'_>], title: &[Token<'_>]) -> Vec<u32> {
+    let mut hashes = Vec::new();
+    key_fact_hashes(body, &mut hashes);
+    key_fact_hashes(title, &mut hashes);
     hashes.sort_unstable();
     let mut ranked: Vec<(bool, u32)> = hashes
         .chunk_by(|a, b| a == b)
         .map(|run| (run.len() < 2, run[0]))
         .collect();
     ranked.sort_unstable();
-    ranked.truncate(SAMPLE);
     ranked.into_iter().map(|(_, h)| h).collect()
 }
 
@@ -328,6 +384,12 @@ impl Print {
     /// more. Computed from the item alone.
     pub fn keys(&self) -> &[u32] {
         &self.keys
+    }
+
+    /// Whether the item has almost no key facts (fewer than two): its
+    /// opening or title alone makes others worth comparing with it.
+    pub fn fact_poor(&self) -> bool {
+        self.keys.iter().filter(|k| KeyKind::of(**k) == KeyKind::Fact).count() < 2
     }
 
     /// Encodes the print for the store.
@@ -479,9 +541,11 @@ mod tests {
     fn facts_keys_and_the_opening_come_from_the_item_alone() {
         let p = print("Verona approva il piano ciclabile", Some(BODY)).unwrap();
         let kinds: Vec<KeyKind> = p.keys().iter().map(|k| KeyKind::of(*k)).collect();
-        // Key facts: verona, giulia, ferraro, banca and 12,5; 40 and 2028
-        // are too common to be keys but are facts.
-        assert_eq!(kinds.iter().filter(|k| **k == KeyKind::Fact).count(), 5, "{kinds:?}");
+        // Key facts: Verona, Giulia Ferraro (a run of two names, strong),
+        // Banca and 12,5; 40 and 2028 are too common to be keys but are
+        // facts.
+        assert_eq!(kinds.iter().filter(|k| **k == KeyKind::Fact).count(), 4, "{kinds:?}");
+        assert_eq!(p.keys().iter().filter(|k| is_strong(**k)).count(), 1);
         assert_eq!(kinds.iter().filter(|k| **k == KeyKind::Lead).count(), 2);
         assert_eq!(kinds.iter().filter(|k| **k == KeyKind::Title).count(), 1);
         assert!(p.facts.len() >= 7, "{:?}", p.facts);

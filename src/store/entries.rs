@@ -341,15 +341,39 @@ impl Writer<'_> {
     /// (see the `keys` module); built from the store on first use.
     pub fn key_hits(&self, keys: &[u32]) -> Result<Vec<(u32, u32)>, StoreError> {
         let mut out = Vec::new();
+        self.with_index(|ix| {
+            if let Some(ix) = ix {
+                ix.hits(keys, &mut out);
+            }
+        })?;
+        keys::hits_in(&self.pending.borrow(), keys, &mut out);
+        Ok(out)
+    }
+
+    /// How many stored items hold `key` (see [`Writer::key_hits`]).
+    pub fn key_count(&self, key: u32) -> Result<usize, StoreError> {
+        self.with_index(|ix| ix.map_or(0, |ix| ix.count(key))).map(|n| {
+            n + self
+                .pending
+                .borrow()
+                .iter()
+                .filter(|p| (**p >> 32) as u32 == key)
+                .count()
+        })
+    }
+
+    /// Whether stored item `item` holds `key` (see [`Writer::key_hits`]).
+    pub fn key_contains(&self, key: u32, item: u32) -> Result<bool, StoreError> {
+        let p = keys::posting(key, item);
+        Ok(self.with_index(|ix| ix.is_some_and(|ix| ix.contains(key, item)))? || self.pending.borrow().contains(&p))
+    }
+
+    fn with_index<T>(&self, f: impl FnOnce(Option<&KeyIndex>) -> T) -> Result<T, StoreError> {
         let mut index = self.index.borrow_mut();
         if index.is_none() {
             **index = Some(build_index(self.tx, self.store)?);
         }
-        if let Some(ix) = index.as_ref() {
-            ix.hits(keys, &mut out);
-        }
-        keys::hits_in(&self.pending.borrow(), keys, &mut out);
-        Ok(out)
+        Ok(f(index.as_ref()))
     }
 
     /// Stores an item's row and print; returns its row id.

@@ -59,6 +59,16 @@ impl KeySearch {
         self.0.hits(keys, &mut out);
         out
     }
+
+    /// How many items hold `key`.
+    pub fn count(&self, key: u32) -> usize {
+        self.0.count(key)
+    }
+
+    /// Whether `item` holds `key`.
+    pub fn contains(&self, key: u32, item: u32) -> bool {
+        self.0.contains(key, item)
+    }
 }
 
 impl Store {

@@ -53,16 +53,28 @@ impl KeyIndex {
     /// Pushes `(item, key)` for every posting of `keys` onto `out`.
     pub(crate) fn hits(&self, keys: &[u32], out: &mut Vec<(u32, u32)>) {
         for &key in keys {
-            let first = posting(key, 0);
-            let start = self.main.partition_point(|p| *p < first);
-            out.extend(
-                self.main[start..]
-                    .iter()
-                    .take_while(|p| (**p >> 32) as u32 == key)
-                    .map(|p| (*p as u32, key)),
-            );
+            let (start, end) = self.range(key);
+            out.extend(self.main[start..end].iter().map(|p| (*p as u32, key)));
         }
         hits_in(&self.recent, keys, out);
+    }
+
+    /// How many items hold `key`.
+    pub(crate) fn count(&self, key: u32) -> usize {
+        let (start, end) = self.range(key);
+        end - start + self.recent.iter().filter(|p| (**p >> 32) as u32 == key).count()
+    }
+
+    /// Whether `item` holds `key`.
+    pub(crate) fn contains(&self, key: u32, item: u32) -> bool {
+        let p = posting(key, item);
+        self.main.binary_search(&p).is_ok() || self.recent.contains(&p)
+    }
+
+    fn range(&self, key: u32) -> (usize, usize) {
+        let start = self.main.partition_point(|p| *p < posting(key, 0));
+        let end = start + self.main[start..].partition_point(|p| (*p >> 32) as u32 == key);
+        (start, end)
     }
 
     /// Adds postings (those of a committed transaction).
@@ -127,6 +139,8 @@ mod tests {
         assert_eq!(sorted_hits(&index, &[7, 5]), [(1, 7), (3, 7), (4, 7), (5, 5)]);
         assert_eq!(sorted_hits(&index, &[8]), []);
         assert_eq!(index.len(), 6);
+        assert_eq!((index.count(7), index.count(5), index.count(8)), (3, 1, 0));
+        assert!(index.contains(7, 4) && index.contains(9, 1) && !index.contains(9, 4));
     }
 
     #[test]

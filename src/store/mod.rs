@@ -47,7 +47,7 @@ mod entries;
 mod explain;
 mod files;
 mod inspect;
-mod keys;
+pub(crate) mod keys;
 mod maintenance;
 mod sources;
 
@@ -186,6 +186,15 @@ impl std::fmt::Debug for Store {
 fn migrations() -> Migrations<'static> {
     // The directory is compiled in; a malformed one fails every test.
     Migrations::from_directory(&MIGRATIONS_DIR).unwrap_or_else(|e| panic!("migrations/ is malformed: {e}"))
+}
+
+/// Applies the migrations up to `version` to a bare connection (for
+/// measuring upgrades of large stores).
+#[cfg(test)]
+pub(crate) fn migrations_to(conn: &mut Connection, version: usize) {
+    migrations()
+        .to_version(conn, version)
+        .unwrap_or_else(|e| panic!("migrating to {version}: {e}"));
 }
 
 /// The schema version this binary writes.
