@@ -8,20 +8,26 @@
 
 use super::print::{KeyKind, Print, SKETCH, TERM_SKETCH, is_date_slot, is_strong};
 
-/// Key facts two items must share to be compared on those alone: two
-/// stories of one city and one organisation share two, which in a store of
-/// half a million items is hundreds of unrelated pairs…
-pub const FACT_KEYS: u32 = 3;
-/// …or strong key facts (names of two words or more, numbers of four
-/// digits or more: [`super::print::is_strong`]).
-pub const STRONG_FACT_KEYS: u32 = 2;
+/// Key facts two items must share to be compared on those alone, or one
+/// fewer if one of them is strong (a name of two words or more, a number of
+/// four digits or more: [`super::print::is_strong`]). Two stories of one
+/// city and one organisation share two key facts, which in a store of half a
+/// million items is hundreds of unrelated pairs.
+pub const FACT_KEYS: u32 = 4;
 
 /// Whether the index finds one item from another, from what they share:
-/// `facts` key facts of which `strong` strong, an opening or title key
-/// (`other`); `poor` when one of them has almost no key facts
-/// ([`Print::fact_poor`]; the judge asks it of both).
-pub fn found(facts: u32, strong: u32, other: bool, poor: bool) -> bool {
-    facts >= FACT_KEYS || strong >= STRONG_FACT_KEYS || (other && (facts >= 1 || poor))
+/// `facts` key facts of which `strong` strong, an opening key (`lead`), the
+/// title key (`title`); `poor` when one of them has almost no key facts
+/// ([`Print::fact_poor`]; the judge asks it of both). Found: [`FACT_KEYS`]
+/// key facts, or one fewer with a strong one among them; an opening key and
+/// a key fact; the title key and two key facts; an opening or title key
+/// alone between items with almost no key facts.
+pub fn found(facts: u32, strong: u32, lead: bool, title: bool, poor: bool) -> bool {
+    facts >= FACT_KEYS
+        || (facts + 1 >= FACT_KEYS && strong >= 1)
+        || (lead && facts >= 1)
+        || (title && facts >= 2)
+        || ((lead || title) && poor)
 }
 
 /// Thresholds of the decision; see `docs/dedup.md` for how they were set.
@@ -110,7 +116,8 @@ impl Evidence {
         found(
             self.fact_keys,
             self.strong_fact_keys,
-            self.lead_key || self.title_key,
+            self.lead_key,
+            self.title_key,
             self.both_fact_poor,
         )
     }

@@ -95,19 +95,21 @@ pub struct Edge {
 }
 
 /// The stored items worth comparing with an incoming item: those the index
-/// finds from its keys ([`compare::found`]: three key facts, or two strong
-/// ones, or an opening or title key with a key fact — or alone when the
-/// incoming item has almost no key facts; the stored one is then read, and
-/// the judge asks the same of both prints). Sorted by item.
+/// finds from its keys ([`compare::found`]: four key facts, or three with a
+/// strong one, an opening key and a key fact, the title key and two key
+/// facts — or an opening or title key alone when the incoming item has
+/// almost no key facts; the stored one is then read, and the judge asks the
+/// same of both prints). Sorted by item.
 ///
 /// The index is asked through three functions: how many items hold a key
 /// (`count`), the `(item, key)` pairs of some keys (`scan`), and whether an
-/// item holds a key (`holds`). The longest lists are not scanned, only
-/// probed for the items the others bring: an item sharing three key facts
-/// is in one of the lists left after the two longest, and one sharing two
-/// strong ones in one of the strong lists left after the longest — so a
-/// place or an organisation named in thousands of stored items costs a
-/// binary search per item found, not a walk over thousands of postings.
+/// item holds a key (`holds`). The three longest weak lists are not
+/// scanned, only probed for the items the others bring: an item sharing
+/// four key facts is in one of the lists left, one found with a strong fact
+/// in a strong list, one found with an opening or title key in that key's
+/// list — so a place or an organisation named in thousands of stored items
+/// costs a binary search per item found, not a walk over thousands of
+/// postings.
 pub fn candidates<E>(
     print: &Print,
     mut count: impl FnMut(u32) -> Result<usize, E>,
@@ -122,19 +124,19 @@ pub fn candidates<E>(
     }
     // Longest first.
     facts.sort_unstable_by(|a, b| b.cmp(a));
-    let longest_strong = facts.iter().find(|(_, k)| is_strong(*k)).map(|(_, k)| *k);
-    // Of the FACT_KEYS - 1 longest lists, skip the weak ones and at most
-    // the longest strong one (STRONG_FACT_KEYS is 2).
+    // Of the FACT_KEYS - 1 longest lists, skip the weak ones: an item
+    // sharing FACT_KEYS fact keys is in one of the others, and one found
+    // with a strong key is in a strong list, all of which are walked.
     let skipped: Vec<u32> = facts
         .iter()
         .take(compare::FACT_KEYS as usize - 1)
         .map(|(_, k)| *k)
-        .filter(|k| !is_strong(*k) || Some(*k) == longest_strong)
+        .filter(|k| !is_strong(*k))
         .collect();
     let scanned: Vec<u32> = keys.iter().copied().filter(|k| !skipped.contains(k)).collect();
     let poor = print.fact_poor();
-    // item → (fact keys, strong fact keys, an opening or title key)
-    let mut by_item: BTreeMap<u32, (u32, u32, bool)> = BTreeMap::new();
+    // item → (fact keys, strong fact keys, an opening key, a title key)
+    let mut by_item: BTreeMap<u32, (u32, u32, bool, bool)> = BTreeMap::new();
     for (item, key) in scan(&scanned)? {
         let e = by_item.entry(item).or_default();
         match KeyKind::of(key) {
@@ -142,18 +144,19 @@ pub fn candidates<E>(
                 e.0 += 1;
                 e.1 += u32::from(is_strong(key));
             }
-            _ => e.2 = true,
+            KeyKind::Lead => e.2 = true,
+            KeyKind::Title => e.3 = true,
         }
     }
     let mut out = Vec::new();
-    for (item, (mut facts, mut strong, other)) in by_item {
+    for (item, (mut facts, mut strong, lead, title)) in by_item {
         for &k in &skipped {
             if holds(k, item)? {
                 facts += 1;
                 strong += u32::from(is_strong(k));
             }
         }
-        if compare::found(facts, strong, other, poor) {
+        if compare::found(facts, strong, lead, title, poor) {
             out.push(i64::from(item));
         }
     }
@@ -380,8 +383,9 @@ mod tests {
                     let shared: Vec<&u32> = ks.iter().filter(|k| probe.contains(k)).collect();
                     let facts = shared.iter().filter(|k| KeyKind::of(***k) == KeyKind::Fact).count() as u32;
                     let strong = shared.iter().filter(|k| print::is_strong(***k)).count() as u32;
-                    let other = shared.iter().any(|k| KeyKind::of(**k) != KeyKind::Fact);
-                    compare::found(facts, strong, other, p.fact_poor())
+                    let lead = shared.iter().any(|k| KeyKind::of(**k) == KeyKind::Lead);
+                    let title = shared.iter().any(|k| KeyKind::of(**k) == KeyKind::Title);
+                    compare::found(facts, strong, lead, title, p.fact_poor())
                 })
                 .map(|(i, _)| i as i64)
                 .collect();

@@ -552,7 +552,9 @@ fn build_index(conn: &rusqlite::Connection, store: &Store) -> Result<KeyIndex, S
 
 /// Reads every item's keys into a new index.
 pub(super) fn read_index(conn: &rusqlite::Connection) -> rusqlite::Result<KeyIndex> {
-    let mut postings = Vec::new();
+    // Sized exactly, so that building never holds twice the index.
+    let total: i64 = conn.query_row("SELECT coalesce(sum(length(keys)), 0) / 4 FROM items", [], |r| r.get(0))?;
+    let mut postings = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
     let mut st = conn.prepare("SELECT id, keys FROM items WHERE length(keys) > 0")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {

@@ -33,7 +33,6 @@ impl KeyIndex {
     pub(crate) fn from_postings(mut postings: Vec<u64>) -> KeyIndex {
         postings.sort_unstable();
         postings.dedup();
-        postings.shrink_to_fit();
         KeyIndex {
             main: postings,
             recent: Vec::new(),
