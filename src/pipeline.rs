@@ -891,11 +891,13 @@ mod measure {
         println!("|---|---|---|---|---|---|");
         for (si, k) in SAMPLES.iter().enumerate() {
             let built = Instant::now();
-            let postings: Vec<u64> = stored
-                .iter()
-                .enumerate()
-                .flat_map(|(i, (_, keys))| keys[si].iter().map(move |key| posting(*key, i as u32)))
-                .collect();
+            let mut postings: Vec<u64> = Vec::with_capacity(stored.iter().map(|(_, keys)| keys[si].len()).sum());
+            postings.extend(
+                stored
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, (_, keys))| keys[si].iter().map(move |key| posting(*key, i as u32))),
+            );
             let n = postings.len();
             let index = KeyIndex::from_postings(postings);
             let build_ms = built.elapsed().as_millis();

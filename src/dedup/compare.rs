@@ -9,22 +9,23 @@
 use super::print::{KeyKind, Print, SKETCH, TERM_SKETCH, is_date_slot, is_strong};
 
 /// Key facts two items must share to be compared on those alone, or one
-/// fewer if one of them is strong (a name of two words or more, a number of
+/// fewer if two of them are strong (names of two words or more, numbers of
 /// four digits or more: [`super::print::is_strong`]). Two stories of one
 /// city and one organisation share two key facts, which in a store of half a
-/// million items is hundreds of unrelated pairs.
+/// million items is hundreds of unrelated pairs; a venue or an organisation
+/// of two words is strong and still common, hence two of them.
 pub const FACT_KEYS: u32 = 4;
 
 /// Whether the index finds one item from another, from what they share:
 /// `facts` key facts of which `strong` strong, an opening key (`lead`), the
 /// title key (`title`); `poor` when one of them has almost no key facts
 /// ([`Print::fact_poor`]; the judge asks it of both). Found: [`FACT_KEYS`]
-/// key facts, or one fewer with a strong one among them; an opening key and
-/// a key fact; the title key and two key facts; an opening or title key
+/// key facts, or one fewer with two strong ones among them; an opening key
+/// and a key fact; the title key and two key facts; an opening or title key
 /// alone between items with almost no key facts.
 pub fn found(facts: u32, strong: u32, lead: bool, title: bool, poor: bool) -> bool {
     facts >= FACT_KEYS
-        || (facts + 1 >= FACT_KEYS && strong >= 1)
+        || (facts + 1 >= FACT_KEYS && strong >= 2)
         || (lead && facts >= 1)
         || (title && facts >= 2)
         || ((lead || title) && poor)
@@ -191,7 +192,9 @@ impl Miss {
     /// In words, for `tributary explain`.
     pub fn describe(self) -> &'static str {
         match self {
-            Miss::NoKey => "too few shared candidate keys (three facts, or an opening or title and a fact)",
+            Miss::NoKey => {
+                "too few shared candidate keys (four facts, or three with two strong ones; an opening key and a fact; the title and two facts)"
+            }
             Miss::FactsDisagree => "the same frame with other names or numbers in it",
             Miss::Different => "too little wording or too few facts in common",
         }

@@ -95,21 +95,21 @@ pub struct Edge {
 }
 
 /// The stored items worth comparing with an incoming item: those the index
-/// finds from its keys ([`compare::found`]: four key facts, or three with a
-/// strong one, an opening key and a key fact, the title key and two key
+/// finds from its keys ([`compare::found`]: four key facts, or three with
+/// two strong ones, an opening key and a key fact, the title key and two key
 /// facts — or an opening or title key alone when the incoming item has
 /// almost no key facts; the stored one is then read, and the judge asks the
 /// same of both prints). Sorted by item.
 ///
 /// The index is asked through three functions: how many items hold a key
 /// (`count`), the `(item, key)` pairs of some keys (`scan`), and whether an
-/// item holds a key (`holds`). The three longest weak lists are not
-/// scanned, only probed for the items the others bring: an item sharing
-/// four key facts is in one of the lists left, one found with a strong fact
-/// in a strong list, one found with an opening or title key in that key's
-/// list — so a place or an organisation named in thousands of stored items
-/// costs a binary search per item found, not a walk over thousands of
-/// postings.
+/// item holds a key (`holds`). Of the three longest fact lists, the weak
+/// ones and the longest strong one are not scanned, only probed for the
+/// items the others bring: an item sharing four key facts is in one of the
+/// lists left, one found with two strong facts in a strong list left, one
+/// found with an opening or title key in that key's list — so a place or an
+/// organisation named in thousands of stored items costs a binary search per
+/// item found, not a walk over thousands of postings.
 pub fn candidates<E>(
     print: &Print,
     mut count: impl FnMut(u32) -> Result<usize, E>,
@@ -124,14 +124,15 @@ pub fn candidates<E>(
     }
     // Longest first.
     facts.sort_unstable_by(|a, b| b.cmp(a));
-    // Of the FACT_KEYS - 1 longest lists, skip the weak ones: an item
-    // sharing FACT_KEYS fact keys is in one of the others, and one found
-    // with a strong key is in a strong list, all of which are walked.
+    // Of the FACT_KEYS - 1 longest lists, skip the weak ones and the
+    // longest strong one: an item sharing FACT_KEYS fact keys is in one of
+    // the others, and one found with two strong keys in a strong list left.
+    let longest_strong = facts.iter().find(|(_, k)| is_strong(*k)).map(|(_, k)| *k);
     let skipped: Vec<u32> = facts
         .iter()
         .take(compare::FACT_KEYS as usize - 1)
         .map(|(_, k)| *k)
-        .filter(|k| !is_strong(*k))
+        .filter(|k| !is_strong(*k) || Some(*k) == longest_strong)
         .collect();
     let scanned: Vec<u32> = keys.iter().copied().filter(|k| !skipped.contains(k)).collect();
     let poor = print.fact_poor();
