@@ -497,28 +497,6 @@ pub fn encode_keys(keys: &[u32]) -> Vec<u8> {
     keys.iter().flat_map(|k| k.to_le_bytes()).collect()
 }
 
-/// The slots of a body in words: (two words before, word after, fact).
-pub fn slot_texts(body_html: &str) -> Vec<(String, String, String)> {
-    let text = text::text_between_tags(body_html);
-    let body = text::tokens(&text, true);
-    let mut out = Vec::new();
-    for (start, end) in runs(&body) {
-        let [b2, b1, a1] = slot_context_words(&body, start, end);
-        if [b1, a1].iter().any(|w| is_furniture(w)) {
-            continue;
-        }
-        let b1 = if body[start..end].iter().any(|t| is_date(&t.lower)) {
-            format!("{b1} (date)")
-        } else {
-            b1.to_string()
-        };
-        for t in &body[start..end] {
-            out.push((format!("{b2} {b1}"), a1.to_string(), t.lower.to_string()));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
