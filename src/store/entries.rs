@@ -422,6 +422,8 @@ impl Writer<'_> {
     pub fn set_print(&self, id: i64, keys: &[u32], print: Option<&[u8]>) -> Result<(), StoreError> {
         self.exec("UPDATE items SET keys = ?2 WHERE id = ?1", params![id, key_blob(keys)])
             .map_err(self.err("storing an item's print"))?;
+        // Another process's key index must hear of the new keys.
+        self.changed.set(true);
         self.put_print(id, keys, print)
     }
 

@@ -166,6 +166,11 @@ pub struct Store {
     /// The in-memory index of the items' candidate keys, built by the
     /// first write that asks for it (see the `keys` module).
     index: Mutex<Option<keys::KeyIndex>>,
+    /// The `entries_version` the key index was last in step with: a
+    /// different version at the start of a write means another process
+    /// (`tributary poll` beside the daemon) committed items the index does
+    /// not hold, so it is rebuilt.
+    index_version: AtomicU64,
 }
 
 impl Drop for Store {
@@ -296,6 +301,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             version: AtomicU64::new(u64::try_from(version).unwrap_or(0)),
             index: Mutex::new(None),
+            index_version: AtomicU64::new(0),
         })
     }
 
@@ -351,6 +357,14 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(self.err("starting a transaction"))?;
+        let before: i64 = tx
+            .prepare_cached("SELECT version FROM entries_version")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(self.err("reading the entries' version"))?;
+        let before = u64::try_from(before).unwrap_or(0);
+        if self.index_version.load(Ordering::Acquire) != before {
+            *index = None;
+        }
         let writer = Writer::new(&tx, self, &mut index);
         let value = f(&writer)?;
         // Bumped in the transaction, so that other processes (and this one)
@@ -374,6 +388,7 @@ impl Store {
         if let Some(v) = version {
             self.version.fetch_max(v, Ordering::AcqRel);
         }
+        self.index_version.store(version.unwrap_or(before), Ordering::Release);
         Ok(value)
     }
 
@@ -732,6 +747,41 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    #[test]
+    fn keys_another_process_committed_are_found_by_this_ones_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let (daemon, poll) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+        write_entry(&daemon, "one");
+        // The daemon's index is built, and holds nothing yet.
+        daemon
+            .write(|w| w.key_hits(&[7]).map(|h| assert!(h.is_empty())))
+            .unwrap();
+        // Another process (`tributary poll` beside the daemon) stores an item.
+        poll.write(|w| {
+            let item = crate::model::ItemRecord {
+                source_id: 1,
+                item_id: "x".into(),
+                entry_id: 1,
+                canonical_link: None,
+                published: to_time(0),
+                join: crate::model::Join {
+                    rule: "new".into(),
+                    matched: None,
+                    score: None,
+                },
+                keys: vec![7],
+                print: None,
+            };
+            let id = w.insert_item(&item)?;
+            w.credit(1, "x", 1, None, "h", to_time(0))?;
+            Ok(id)
+        })
+        .unwrap();
+        let hits = daemon.write(|w| w.key_hits(&[7])).unwrap();
+        assert_eq!(hits.len(), 1, "the daemon's index was rebuilt: {hits:?}");
     }
 
     /// Entries in a copy of the database file made without its `-wal`.
