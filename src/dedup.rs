@@ -26,7 +26,7 @@ use std::hash::Hasher;
 use chrono::{DateTime, Utc};
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-use crate::model::{Entry, Fingerprint, NearCandidate};
+use crate::model::{Entry, Fingerprint, ItemMeta, NearCandidate};
 
 /// What the store already holds that could be the incoming item.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -131,6 +131,7 @@ pub fn merge(current: &Entry, incoming: &Entry, own_edit: bool, now: DateTime<Ut
         merged.author = incoming.author.clone().or(merged.author);
         merged.language = incoming.language.clone().or(merged.language);
     }
+    merged.meta = merge_meta(&current.meta, &incoming.meta, own_edit, takes_text);
     merged.published = current.published.min(incoming.published);
     let changed = merged.title != current.title
         || merged.link != current.link
@@ -144,7 +145,48 @@ pub fn merge(current: &Entry, incoming: &Entry, own_edit: bool, now: DateTime<Ut
     } else {
         current.updated
     };
+    // A change of metadata alone rewrites the entry but does not move its
+    // `updated` date: the first poll after the upgrade that added
+    // metadata fills it in for every stored item, which is no edit.
+    let changed = changed || merged.meta != current.meta;
     (merged, takes_text && changed)
+}
+
+/// The metadata a merged story shows. A source's own edit replaces it
+/// (an enclosure it removed goes); otherwise the metadata of the text
+/// shown wins, and what it lacks (an enclosure, an image, comments) is
+/// taken from the other copy. The plain text of a text-only content always
+/// follows the text shown.
+fn merge_meta(current: &ItemMeta, incoming: &ItemMeta, own_edit: bool, takes_text: bool) -> ItemMeta {
+    if own_edit {
+        return incoming.clone();
+    }
+    let (shown, other) = if takes_text {
+        (incoming, current)
+    } else {
+        (current, incoming)
+    };
+    let mut merged = shown.clone();
+    fn fill<T: Clone>(mine: &mut Vec<T>, theirs: &[T]) {
+        if mine.is_empty() {
+            mine.extend_from_slice(theirs);
+        }
+    }
+    fill(&mut merged.authors, &other.authors);
+    fill(&mut merged.contributors, &other.contributors);
+    fill(&mut merged.enclosures, &other.enclosures);
+    fill(&mut merged.thumbnails, &other.thumbnails);
+    fill(&mut merged.categories, &other.categories);
+    fill(&mut merged.media_credits, &other.media_credits);
+    merged.image = merged.image.or_else(|| other.image.clone());
+    merged.comments = merged.comments.or_else(|| other.comments.clone());
+    merged.comments_feed = merged.comments_feed.or_else(|| other.comments_feed.clone());
+    merged.comment_count = merged.comment_count.or(other.comment_count);
+    merged.rights = merged.rights.or_else(|| other.rights.clone());
+    merged.explicit = merged.explicit.or(other.explicit);
+    merged.block |= other.block;
+    merged.duration = merged.duration.or(other.duration);
+    merged
 }
 
 // ------------------------------------------------------------ rule 3: text
@@ -503,6 +545,7 @@ mod tests {
             published: t,
             updated: t,
             content_hash: "h".into(),
+            meta: ItemMeta::default(),
         }
     }
 

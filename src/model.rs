@@ -9,6 +9,10 @@
 
 use chrono::{DateTime, Utc};
 
+mod meta;
+
+pub use meta::{Category, ContentSource, Enclosure, Image, ItemMeta, MediaCredit, Person};
+
 /// HTTP cache validators remembered per source and sent back on the next poll.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Validators {
@@ -82,8 +86,11 @@ pub struct RawItem {
     pub content: Option<String>,
     /// Whether `content`/`summary` are plain text rather than HTML.
     pub text_only: bool,
-    /// The base URL for relative links inside the content (xml:base of the content).
+    /// The base URL for relative links inside the content: the innermost
+    /// `xml:base` in scope of the content element, resolved (RFC 3986).
     pub content_base: Option<String>,
+    /// The same for the summary, which may sit under another `xml:base`.
+    pub summary_base: Option<String>,
     /// Author names, in feed order.
     pub authors: Vec<String>,
     /// Categories / tags of the item.
@@ -94,6 +101,9 @@ pub struct RawItem {
     pub updated: Option<DateTime<Utc>>,
     /// The item's language, if it declares one.
     pub language: Option<String>,
+    /// Authors with their addresses, media, comments, rights… as the feed
+    /// wrote them.
+    pub meta: ItemMeta,
 }
 
 /// A parsed feed document: its facts and its items, in document order.
@@ -130,8 +140,10 @@ pub struct Entry {
     pub published: DateTime<Utc>,
     /// Last modification date as the source reported it (or `published`).
     pub updated: DateTime<Utc>,
-    /// A hash of title, link and content: changes when the source edits the item.
+    /// A hash of title, link, content and metadata: changes when the source edits the item.
     pub content_hash: String,
+    /// Authors, media, comments, rights…: cleaned, URLs absolute.
+    pub meta: ItemMeta,
 }
 
 /// One source that carried a stored entry.
@@ -179,6 +191,8 @@ pub struct StoredEntry {
     pub updated: DateTime<Utc>,
     /// Every source that carried it, first-seen first.
     pub credits: Vec<Credit>,
+    /// Authors, media, comments, rights… of the text it shows.
+    pub meta: ItemMeta,
 }
 
 /// What the store remembers about a source that decides its next poll.

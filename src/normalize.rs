@@ -33,6 +33,8 @@ use url::Url;
 
 use crate::model::{Entry, FeedInfo, RawItem};
 
+mod meta;
+
 /// Everything normalization needs to know besides the item.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -268,24 +270,29 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
     let link_text = link.as_ref().map(|(_, text)| text.clone());
     let canonical = link_text.as_deref().and_then(canonical_link);
 
-    let content_base = item
-        .content_base
-        .as_deref()
-        .and_then(|cb| resolve_http(cb, link_url.or(base)))
-        .or_else(|| link_url.cloned())
-        .or_else(|| http_base.cloned());
+    // Relative URLs in a text resolve against the innermost xml:base in
+    // scope of it (RFC 3986), else the item's link, else the feed's address.
+    let base_of = |declared: Option<&str>| {
+        declared
+            .and_then(|cb| resolve_http(cb, link_url.or(base)))
+            .or_else(|| link_url.cloned())
+            .or_else(|| http_base.cloned())
+    };
+    let content_base = base_of(item.content_base.as_deref());
+    let summary_base = base_of(item.summary_base.as_deref());
 
-    let render = |raw: &str| -> Option<String> {
+    let render = |raw: &str, base: Option<&Url>| -> Option<String> {
         let raw = truncate_bytes(raw, MAX_HTML_BYTES);
         let html = if item.text_only {
             text_to_html(raw)
         } else {
-            sanitize_html(raw, content_base.as_ref())
+            sanitize_html(raw, base)
         };
         (!is_blank_html(&html)).then_some(html)
     };
-    let content = item.content.as_deref().and_then(render);
-    let summary = item.summary.as_deref().and_then(render);
+    let content = item.content.as_deref().and_then(|c| render(c, content_base.as_ref()));
+    let summary = item.summary.as_deref().and_then(|s| render(s, summary_base.as_ref()));
+    let content_from_summary = content.is_none();
     let (content_html, summary_html) = match (content, summary) {
         (None, summary) => (summary, None),
         (Some(content), Some(summary)) if summary == content => (Some(content), None),
@@ -318,11 +325,24 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
 
     let (published, updated) = entry_dates(item.published, item.updated, cx.now);
 
-    let content_hash = content_hash(
-        &title,
-        link_text.as_deref(),
-        summary_html.as_deref(),
-        content_html.as_deref(),
+    let meta = meta::clean(
+        &item.meta,
+        link_url.or(http_base),
+        meta::Fields {
+            content: content_html.is_some(),
+            content_from_summary,
+            summary: summary_html.is_some(),
+        },
+    );
+
+    let content_hash = meta::extend_hash(
+        content_hash(
+            &title,
+            link_text.as_deref(),
+            summary_html.as_deref(),
+            content_html.as_deref(),
+        ),
+        &meta,
     );
 
     Entry {
@@ -338,6 +358,7 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
         published,
         updated,
         content_hash,
+        meta,
     }
 }
 

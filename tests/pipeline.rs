@@ -403,3 +403,53 @@ async fn a_full_disk_fails_the_poll_clearly_keeps_the_feed_and_recovers() {
     let r = poll_all(&cx, &config).await;
     assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 198), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_store_from_before_item_metadata_is_filled_by_the_next_poll() {
+    let podcast = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>Pod</title>
+<link>https://pod.example.org/</link><itunes:author>Pat Host</itunes:author>
+<item><guid>ep-1</guid><title>Episode one</title><link>https://pod.example.org/1</link>
+<description>&lt;p&gt;The first episode, long enough to be a story of its own.&lt;/p&gt;</description>
+<pubDate>Mon, 30 Nov 2026 10:00:00 +0000</pubDate>
+<enclosure url="https://pod.example.org/ep1.mp3" length="12345" type="audio/mpeg"/>
+<itunes:duration>30:01</itunes:duration></item></channel></rss>"#;
+    let server = FeedServer::start().await;
+    server.set("/pod.xml", Route::feed("application/rss+xml", podcast));
+    let sb = Sandbox::new();
+    let config = sb.config(&source_block("pod", &server.url("/pod.xml")));
+    let cx = context(&config).await;
+    poll_all(&cx, &config).await;
+    let before = cx.store.newest(10, 0).unwrap();
+    assert_eq!(before[0].meta.enclosures[0].url, "https://pod.example.org/ep1.mp3");
+    drop(cx);
+
+    // Make it the store the release before item metadata wrote: schema 6,
+    // no meta column, and the content hash of that release.
+    let db = rusqlite::Connection::open(sb.path("t.db")).unwrap();
+    let (title, link, summary, content): (String, Option<String>, Option<String>, Option<String>) = db
+        .query_row("SELECT title, link, summary_html, content_html FROM entries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .unwrap();
+    let old_hash = tributary::normalize::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
+    db.execute("UPDATE entry_sources SET content_hash = ?1", [&old_hash])
+        .unwrap();
+    db.execute_batch("ALTER TABLE entries DROP COLUMN meta; PRAGMA user_version = 6;")
+        .unwrap();
+    drop(db);
+
+    let cx = context(&config).await;
+    assert!(cx.store.newest(10, 0).unwrap()[0].meta.is_empty());
+    let report = poll_all(&cx, &config).await;
+    assert_eq!(report[0].counts.updated, 1, "{report:?}");
+    let after = cx.store.newest(10, 0).unwrap();
+    assert_eq!(after[0].meta, before[0].meta, "the next poll fills the metadata in");
+    assert_eq!(after[0].meta.authors[0].name.as_deref(), Some("Pat Host"));
+    assert_eq!(
+        after[0].updated, before[0].updated,
+        "filling metadata in is not an edit"
+    );
+    let again = poll_all(&cx, &config).await;
+    assert_eq!(again[0].counts.updated, 0, "and only once: {again:?}");
+}

@@ -25,7 +25,7 @@ use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::Value;
-use tributary::model::{Credit, StoredEntry};
+use tributary::model::{Credit, ItemMeta, StoredEntry};
 use tributary::publish::{FeedMeta, Format, render};
 
 /// The Italian title every reader must return byte-exact.
@@ -138,6 +138,7 @@ fn entry(uid: &str, title: &str, published: DateTime<Utc>) -> StoredEntry {
         published,
         updated: published,
         credits: vec![],
+        meta: ItemMeta::default(),
     }
 }
 

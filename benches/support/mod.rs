@@ -728,6 +728,7 @@ impl Farm {
                     language: Some(meta.lang.to_string()),
                     published: it.date,
                     updated: it.date,
+                    meta: Default::default(),
                 }
             })
             .collect()

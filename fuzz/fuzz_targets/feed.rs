@@ -186,6 +186,7 @@ fn stored_entry(e: &Entry, info: &FeedInfo, url: &Url) -> StoredEntry {
             credit("fuzz", e.link.as_ref()),
             credit("mirror", e.canonical_link.as_ref()),
         ],
+        meta: e.meta.clone(),
     }
 }
 

@@ -245,7 +245,7 @@ impl XmlOut {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::Credit;
+    use crate::model::{Credit, ItemMeta};
 
     /// The Italian title every format must carry byte-exact.
     pub(crate) const ITALIAN_TITLE: &str = "L’Alleanza Sino-Russa non è un fenomeno passeggero…";
@@ -300,6 +300,7 @@ pub(crate) mod tests {
             categories: vec!["Politica".to_string(), "Esteri & Mondo".to_string()],
             published: at(2026, 11, 30, 9),
             updated: at(2026, 12, 1, 10),
+            meta: ItemMeta::default(),
             credits: vec![
                 credit("uno", "uno-1", Some("https://uno.example.com/articolo?a=1&b=2")),
                 credit("due", "due-7", Some("https://due.example.com/x")),
@@ -325,6 +326,7 @@ pub(crate) mod tests {
             categories: vec![],
             published: at(2099, 1, 1, 0),
             updated: at(2099, 1, 2, 0),
+            meta: ItemMeta::default(),
             credits: vec![Credit {
                 source: "locale".to_string(),
                 source_title: None,
@@ -351,6 +353,7 @@ pub(crate) mod tests {
             published: at(2026, 10, 1, 8),
             updated: at(2026, 10, 1, 8),
             credits: vec![credit("due", "due-9", Some("https://due.example.com/solo"))],
+            meta: ItemMeta::default(),
         }
     }
 

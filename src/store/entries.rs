@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Store, StoreError, to_time};
-use crate::model::{Credit, Entry, Fingerprint, NearCandidate, StoredEntry};
+use crate::model::{Credit, Entry, Fingerprint, ItemMeta, NearCandidate, StoredEntry};
 
 /// The write side of one transaction (see [`Store::write`]).
 pub struct Writer<'t> {
@@ -111,7 +111,7 @@ impl<'t> Writer<'t> {
     pub fn load(&self, entry_id: i64) -> Result<(Entry, i64), StoreError> {
         self.row(
             "SELECT title, link, canonical_link, summary_html, content_html, author, language,
-                        published_at, updated_at, content_source_id
+                        published_at, updated_at, content_source_id, meta
                  FROM entries WHERE id = ?1",
             [entry_id],
             |r| {
@@ -129,6 +129,7 @@ impl<'t> Writer<'t> {
                         published: to_time(r.get(7)?),
                         updated: to_time(r.get(8)?),
                         content_hash: String::new(),
+                        meta: read_meta(r.get(10)?),
                     },
                     r.get(9)?,
                 ))
@@ -142,8 +143,8 @@ impl<'t> Writer<'t> {
         self.changed.set(true);
         self.row(
             "INSERT INTO entries (uid, canonical_link, link, title, summary_html, content_html, author,
-                                      language, published_at, updated_at, first_seen_at, content_source_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+                                      language, published_at, updated_at, first_seen_at, content_source_id, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
             params![
                 uid,
                 e.canonical_link,
@@ -156,7 +157,8 @@ impl<'t> Writer<'t> {
                 e.published.timestamp(),
                 e.updated.timestamp(),
                 now.timestamp(),
-                source_id
+                source_id,
+                write_meta(&e.meta),
             ],
             |r| r.get(0),
         )
@@ -169,7 +171,7 @@ impl<'t> Writer<'t> {
         self.exec(
             "UPDATE entries SET title = ?2, link = ?3, summary_html = ?4, content_html = ?5, author = ?6,
                         language = ?7, published_at = ?8, updated_at = ?9, content_source_id = ?10,
-                        canonical_link = coalesce(canonical_link, ?11)
+                        canonical_link = coalesce(canonical_link, ?11), meta = ?12
                  WHERE id = ?1",
             params![
                 entry_id,
@@ -183,6 +185,7 @@ impl<'t> Writer<'t> {
                 e.updated.timestamp(),
                 content_source_id,
                 e.canonical_link,
+                write_meta(&e.meta),
             ],
         )
         .map_err(self.err("updating an entry"))?;
@@ -230,6 +233,24 @@ impl<'t> Writer<'t> {
         }
         Ok(())
     }
+}
+
+/// The `entries.meta` column of an entry's metadata: JSON, or NULL when
+/// there is none.
+fn write_meta(meta: &ItemMeta) -> Option<String> {
+    if meta.is_empty() {
+        return None;
+    }
+    serde_json::to_string(meta).ok()
+}
+
+/// An entry's metadata from its `entries.meta` column. A value this
+/// release cannot read (written by a newer one, say) counts as none rather
+/// than failing the whole page: the entry is still served, with its basics.
+fn read_meta(column: Option<String>) -> ItemMeta {
+    column
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
 }
 
 fn blob(v: &[u32]) -> Vec<u8> {
@@ -367,7 +388,7 @@ impl Store {
                 format!("WHERE {}", filters.join(" OR "))
             };
             let mut st = c.prepare_cached(&format!(
-                "SELECT id, uid, title, link, summary_html, content_html, author, language, published_at, updated_at
+                "SELECT id, uid, title, link, summary_html, content_html, author, language, published_at, updated_at, meta
                  FROM entries {filter} ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?"
             ))?;
             let mut args: Vec<rusqlite::types::Value> = tags
@@ -393,6 +414,7 @@ impl Store {
                         published: to_time(r.get(8)?),
                         updated: to_time(r.get(9)?),
                         credits: Vec::new(),
+                        meta: read_meta(r.get(10)?),
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;

@@ -633,13 +633,13 @@ mod tests {
         let path = dir.path().join("other.db");
         Connection::open(&path)
             .unwrap()
-            .execute_batch("CREATE TABLE sources (x); CREATE TABLE entries (y); PRAGMA user_version = 7;")
+            .execute_batch("CREATE TABLE sources (x); CREATE TABLE entries (y); PRAGMA user_version = 99;")
             .unwrap();
         let err = refused_untouched(&path);
         assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
         let text = err.to_string();
         assert!(
-            text.contains("user_version 7") && text.contains(&format!("0 to {}", schema_version())),
+            text.contains("user_version 99") && text.contains(&format!("0 to {}", schema_version())),
             "{text}"
         );
         assert!(text.contains("0x00000000") && text.contains("0x54524942"), "{text}");
@@ -648,10 +648,10 @@ mod tests {
         drop(Store::open(&path).unwrap());
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 7)
+            .pragma_update(None, "user_version", 99)
             .unwrap();
         let err = refused_untouched(&path);
-        assert!(matches!(err, StoreError::NewerSchema { found: 7, .. }), "{err}");
+        assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
     }
 
     #[test]

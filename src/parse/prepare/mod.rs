@@ -9,7 +9,8 @@
 //!    JSON Feed, anything else is XML;
 //! 3. XML text loses the characters XML 1.0 forbids ([`strip_xml_illegal`]),
 //!    `xml` repairs its markup and `rss` maps RSS dialects feed-rs does not
-//!    read onto ones it does; JSON text is repaired by `json`.
+//!    read onto ones it does, and `atom03` rewrites Atom 0.3 as the Atom
+//!    1.0 it maps onto; JSON text is repaired by `json`.
 //!
 //! Each step has a file of its own because each has its own traps and
 //! tests: the encoding is chosen on bytes, before there is any text, the
@@ -17,6 +18,7 @@
 //! only touch the root element and a namespace, and the JSON repair shares
 //! nothing with the XML ones but the character filter.
 
+mod atom03;
 mod charset;
 mod json;
 mod rss;
@@ -69,7 +71,10 @@ pub fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
         Syntax::Xml
     };
     let text = match syntax {
-        Syntax::Xml => clean_xml(&strip_xml_illegal(decoded)),
+        Syntax::Xml => {
+            let text = clean_xml(&strip_xml_illegal(decoded));
+            atom03::to_atom10(&text).unwrap_or(text)
+        }
         Syntax::Json => clean_json(decoded),
     };
     Prepared {
