@@ -239,11 +239,6 @@ impl AppState {
     }
 }
 
-/// Renders the first page of output `all` (blocking), for `tributary export`.
-pub fn render_all(store: &Store, feed: &FeedConfig, format: Format, now: DateTime<Utc>) -> Result<String, StoreError> {
-    Ok(outputs::render(store, feed, &OutputConfig::all(), format, 1, now)?.body)
-}
-
 /// The router.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()

@@ -37,15 +37,6 @@ pub enum AddressPolicy {
     Allow(Vec<ipnet::IpNet>),
 }
 
-/// Whether a feed was written as XML or JSON; decides how it is pre-processed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
-    /// RSS 0.9x/1.0/2.0 or Atom.
-    Xml,
-    /// JSON Feed 1.x.
-    Json,
-}
-
 /// Feed-level facts taken from a parsed document.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FeedInfo {

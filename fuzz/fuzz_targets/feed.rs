@@ -38,8 +38,8 @@ use tributary::config::{FeedConfig, OutputConfig};
 use tributary::model::{Credit, Entry, FeedInfo, StoredEntry};
 use tributary::normalize::{Context, clean_text, normalize};
 use tributary::parse::{Document, ParseError, display_url, parse};
-use tributary::publish::{Format, render, strip_xml_illegal};
-use tributary::xmltext::is_xml_char;
+use tributary::publish::{Format, render};
+use tributary::xmltext::{is_xml_char, strip_xml_illegal};
 
 thread_local! {
     /// Set while `tributary::parse::parse` runs, whose feed-rs call is
