@@ -167,6 +167,7 @@ fn stored_entry(e: &Entry, info: &FeedInfo, url: &Url) -> StoredEntry {
         source: source.to_string(),
         source_title: info.title.clone(),
         source_url: url.to_string(),
+        source_feed_id: info.id.clone(),
         source_site: info.site_link.clone(),
         item_id: e.item_id.clone(),
         item_link: link.cloned(),
