@@ -37,6 +37,21 @@
 //! `bench-internals` feature, for the ingest bench and the fuzz targets;
 //! `schedule` and `secrets` are internal.
 
+/// Declares an item `pub` with the `bench-internals` feature and
+/// `pub(crate)` without it: for the few items of public modules that only
+/// the ingest bench and the fuzz targets name (the crate uses them too).
+/// Write the item without a visibility; attributes and docs go inside.
+macro_rules! bench_pub {
+    ($(#[$attr:meta])* $first:ident $($rest:tt)*) => {
+        #[cfg(feature = "bench-internals")]
+        $(#[$attr])*
+        pub $first $($rest)*
+        #[cfg(not(feature = "bench-internals"))]
+        $(#[$attr])*
+        pub(crate) $first $($rest)*
+    };
+}
+
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -9,13 +9,15 @@
 
 use chrono::{DateTime, Utc};
 
-/// HTTP cache validators remembered per source and sent back on the next poll.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    /// The `ETag` response header, sent back as `If-None-Match`.
-    pub etag: Option<String>,
-    /// The `Last-Modified` response header, sent back as `If-Modified-Since`.
-    pub last_modified: Option<String>,
+bench_pub! {
+    /// HTTP cache validators remembered per source and sent back on the next poll.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    struct Validators {
+        /// The `ETag` response header, sent back as `If-None-Match`.
+        pub etag: Option<String>,
+        /// The `Last-Modified` response header, sent back as `If-Modified-Since`.
+        pub last_modified: Option<String>,
+    }
 }
 
 /// Which network addresses a source may be fetched from: the setting
@@ -96,33 +98,35 @@ pub struct ParsedFeed {
     pub items: Vec<RawItem>,
 }
 
-/// One item after normalization: clean, safe text ready to be stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// The item id as the source gave it (or our `gen:` id); the first dedup identity.
-    pub item_id: String,
-    /// Plain-text title, NFC, whitespace collapsed; never empty (falls back to the link or text).
-    pub title: String,
-    /// The link exactly as the source wrote it, for display and credit.
-    pub link: Option<String>,
-    /// The canonical form of `link` used for cross-source identity.
-    pub canonical_link: Option<String>,
-    /// Sanitized HTML summary, if distinct from the content.
-    pub summary_html: Option<String>,
-    /// Sanitized HTML full content.
-    pub content_html: Option<String>,
-    /// Author names joined for display.
-    pub author: Option<String>,
-    /// Item categories, cleaned.
-    pub categories: Vec<String>,
-    /// Language tag of the entry (entry, else feed), if known.
-    pub language: Option<String>,
-    /// Sort date: published, else updated, else first-seen; never in the future.
-    pub published: DateTime<Utc>,
-    /// Last modification date as the source reported it (or `published`).
-    pub updated: DateTime<Utc>,
-    /// A hash of title, link and content: changes when the source edits the item.
-    pub content_hash: String,
+bench_pub! {
+    /// One item after normalization: clean, safe text ready to be stored.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Entry {
+        /// The item id as the source gave it (or our `gen:` id); the first dedup identity.
+        pub item_id: String,
+        /// Plain-text title, NFC, whitespace collapsed; never empty (falls back to the link or text).
+        pub title: String,
+        /// The link exactly as the source wrote it, for display and credit.
+        pub link: Option<String>,
+        /// The canonical form of `link` used for cross-source identity.
+        pub canonical_link: Option<String>,
+        /// Sanitized HTML summary, if distinct from the content.
+        pub summary_html: Option<String>,
+        /// Sanitized HTML full content.
+        pub content_html: Option<String>,
+        /// Author names joined for display.
+        pub author: Option<String>,
+        /// Item categories, cleaned.
+        pub categories: Vec<String>,
+        /// Language tag of the entry (entry, else feed), if known.
+        pub language: Option<String>,
+        /// Sort date: published, else updated, else first-seen; never in the future.
+        pub published: DateTime<Utc>,
+        /// Last modification date as the source reported it (or `published`).
+        pub updated: DateTime<Utc>,
+        /// A hash of title, link and content: changes when the source edits the item.
+        pub content_hash: String,
+    }
 }
 
 /// One source that carried a stored entry.
@@ -174,7 +178,7 @@ pub struct StoredEntry {
 
 /// What the store remembers about a source that decides its next poll.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PollState {
+pub(crate) struct PollState {
     /// When it was last polled, if ever.
     pub last_poll: Option<DateTime<Utc>>,
     /// Failed polls in a row.
@@ -185,28 +189,32 @@ pub struct PollState {
     pub min_interval: Option<std::time::Duration>,
 }
 
-/// The text fingerprint of an entry, for near-duplicate detection (dedup rule 3).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fingerprint {
-    /// 64-bit SimHash over the word 3-shingles of title and body.
-    pub simhash: u64,
-    /// 64-bit SimHash over the shingles of the body's opening words.
-    pub lead_simhash: u64,
-    /// Number of distinct body shingles.
-    pub shingles: u32,
-    /// Bottom-k sketch of the body shingle hashes, sorted ascending.
-    pub sketch: Vec<u32>,
-    /// All distinct shingle hashes of the body's opening words, sorted ascending.
-    pub lead: Vec<u32>,
+bench_pub! {
+    /// The text fingerprint of an entry, for near-duplicate detection (dedup rule 3).
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    struct Fingerprint {
+        /// 64-bit SimHash over the word 3-shingles of title and body.
+        pub simhash: u64,
+        /// 64-bit SimHash over the shingles of the body's opening words.
+        pub lead_simhash: u64,
+        /// Number of distinct body shingles.
+        pub shingles: u32,
+        /// Bottom-k sketch of the body shingle hashes, sorted ascending.
+        pub sketch: Vec<u32>,
+        /// All distinct shingle hashes of the body's opening words, sorted ascending.
+        pub lead: Vec<u32>,
+    }
 }
 
-/// A stored entry that may be a near-duplicate of an incoming one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NearCandidate {
-    /// The entry's row id.
-    pub entry_id: i64,
-    /// Its fingerprint.
-    pub fingerprint: Fingerprint,
+bench_pub! {
+    /// A stored entry that may be a near-duplicate of an incoming one.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct NearCandidate {
+        /// The entry's row id.
+        pub entry_id: i64,
+        /// Its fingerprint.
+        pub fingerprint: Fingerprint,
+    }
 }
 
 /// How one poll of a source ended.
@@ -226,7 +234,7 @@ pub enum PollOutcome {
 
 impl PollOutcome {
     /// The outcome's word in logs, metrics labels and the poll log.
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             PollOutcome::Ok => "ok",
             PollOutcome::NotModified => "not-modified",
@@ -262,7 +270,7 @@ pub struct IngestCounts {
 impl IngestCounts {
     /// Whether any stored entry changed: a new one, an edit, or a credit
     /// added by a merge.
-    pub fn changed_entries(&self) -> bool {
+    pub(crate) fn changed_entries(&self) -> bool {
         self.new + self.updated + self.merged_link + self.merged_text > 0
     }
 }
@@ -289,7 +297,7 @@ pub struct PollReport {
 
 impl PollReport {
     /// A report of a poll that has not done anything yet.
-    pub fn new(source: &str) -> PollReport {
+    pub(crate) fn new(source: &str) -> PollReport {
         PollReport {
             source: source.to_string(),
             outcome: PollOutcome::Ok,

@@ -29,7 +29,7 @@ impl Outline {
     /// The configured sources as outlines, each address as it may be
     /// published (no userinfo or credential-like parameters, see
     /// `crate::secrets`): the `/opml` route and `export-opml` both serve this.
-    pub fn from_config(config: &crate::config::Config) -> Vec<Outline> {
+    pub(crate) fn from_config(config: &crate::config::Config) -> Vec<Outline> {
         config
             .sources
             .iter()
@@ -115,7 +115,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Outline>, OpmlError> {
 }
 
 /// A source name from a title: lower-case ASCII letters, digits and dashes.
-pub fn slug(title: &str) -> String {
+fn slug(title: &str) -> String {
     let folded: String = title
         .nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
@@ -156,7 +156,7 @@ fn toml_string(s: &str) -> String {
 
 /// `[[source]]` blocks for `outlines`, with names unique among themselves
 /// and against `taken` (the names already in the config).
-pub fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
+pub(crate) fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
     let mut used = taken.clone();
     let mut out = String::new();
     for o in outlines {
@@ -184,7 +184,7 @@ pub fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
 }
 
 /// An OPML 2.0 document listing `outlines`.
-pub fn render(title: &str, outlines: &[Outline], now: DateTime<Utc>) -> String {
+pub(crate) fn render(title: &str, outlines: &[Outline], now: DateTime<Utc>) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     let written = (|| -> std::io::Result<()> {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;

@@ -31,7 +31,7 @@ pub struct Page {
 }
 
 /// The path of an output's document relative to the base URL.
-pub fn path_of(output: &str, format: Format) -> String {
+pub(crate) fn path_of(output: &str, format: Format) -> String {
     if output == ALL_OUTPUT {
         format!("feed.{}", format.extension())
     } else {
@@ -48,30 +48,32 @@ fn page_url(feed: &FeedConfig, output: &str, format: Format, page: usize) -> Str
     url
 }
 
-/// The feed metadata of one page of an output.
-pub fn meta(feed: &FeedConfig, output: &OutputConfig, format: Format, page: usize, has_next: bool) -> FeedMeta {
-    let title = match (&output.title, output.name.as_str()) {
-        (Some(t), _) => t.clone(),
-        (None, ALL_OUTPUT) => feed.title.clone(),
-        (None, name) => format!("{} — {name}", feed.title),
-    };
-    let id = if output.name == ALL_OUTPUT {
-        format!("{}feed", feed.base_url)
-    } else {
-        format!("{}outputs/{}", feed.base_url, output.name)
-    };
-    FeedMeta {
-        title,
-        description: feed.description.clone(),
-        id,
-        self_url: page_url(feed, &output.name, format, page),
-        site_url: feed.base_url.to_string(),
-        author: feed.author.clone(),
-        language: None,
-        next_url: has_next.then(|| page_url(feed, &output.name, format, page + 1)),
-        previous_url: (page > 1).then(|| page_url(feed, &output.name, format, page - 1)),
-        hub_url: feed.websub_hub.as_ref().map(|u| u.to_string()),
-        generator_version: env!("CARGO_PKG_VERSION").to_string(),
+bench_pub! {
+    /// The feed metadata of one page of an output.
+    fn meta(feed: &FeedConfig, output: &OutputConfig, format: Format, page: usize, has_next: bool) -> FeedMeta {
+        let title = match (&output.title, output.name.as_str()) {
+            (Some(t), _) => t.clone(),
+            (None, ALL_OUTPUT) => feed.title.clone(),
+            (None, name) => format!("{} — {name}", feed.title),
+        };
+        let id = if output.name == ALL_OUTPUT {
+            format!("{}feed", feed.base_url)
+        } else {
+            format!("{}outputs/{}", feed.base_url, output.name)
+        };
+        FeedMeta {
+            title,
+            description: feed.description.clone(),
+            id,
+            self_url: page_url(feed, &output.name, format, page),
+            site_url: feed.base_url.to_string(),
+            author: feed.author.clone(),
+            language: None,
+            next_url: has_next.then(|| page_url(feed, &output.name, format, page + 1)),
+            previous_url: (page > 1).then(|| page_url(feed, &output.name, format, page - 1)),
+            hub_url: feed.websub_hub.as_ref().map(|u| u.to_string()),
+            generator_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
     }
 }
 
@@ -85,7 +87,7 @@ fn text_of(e: &StoredEntry) -> String {
 }
 
 /// The entries of page `page` (1-based) of an output, and whether more follow.
-pub fn select(
+fn select(
     store: &Store,
     output: &OutputConfig,
     per_page: usize,
@@ -134,7 +136,7 @@ pub fn render(
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and
 /// a rename, so a reader never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -159,7 +161,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Writes the first page of every output that has a `path`, in all three
 /// formats; returns the files written.
-pub fn write_files(
+pub(crate) fn write_files(
     store: &Store,
     feed: &FeedConfig,
     outputs: &[OutputConfig],

@@ -22,7 +22,7 @@ mod json;
 mod rss;
 mod xml;
 
-pub use charset::EncodingSource;
+pub(crate) use charset::EncodingSource;
 
 use crate::xmltext::strip_xml_illegal;
 use charset::choose_encoding;
@@ -31,7 +31,7 @@ use xml::clean_xml;
 
 /// What preparing a document found and produced.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// Clean UTF-8 text, XML declarations removed, ready for feed-rs.
     pub text: String,
     /// Whether the document is XML or JSON.
@@ -48,7 +48,7 @@ pub struct Prepared {
 
 /// The syntax of a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
+pub(crate) enum Syntax {
     /// RSS, Atom or RDF: anything that does not start with `{`.
     Xml,
     /// JSON Feed: the first non-whitespace character is `{`.
@@ -59,7 +59,7 @@ pub enum Syntax {
 ///
 /// `http_charset` is the value of the `charset` parameter of the HTTP
 /// `Content-Type` header, if any (quotes are tolerated).
-pub fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
+pub(crate) fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
     let (encoding, encoding_source, body) = choose_encoding(bytes, http_charset);
     let (decoded, invalid_bytes) = encoding.decode_without_bom_handling(body);
     let decoded = decoded.trim_start_matches('\u{FEFF}');
