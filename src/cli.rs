@@ -23,7 +23,7 @@ use crate::publish::Format;
 pub struct Cli {
     /// The config file [default: $TRIBUTARY_CONFIG, ./config/tributary.toml, /etc/tributary/tributary.toml].
     #[arg(long, short, global = true, env = "TRIBUTARY_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,

@@ -93,7 +93,7 @@ pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     /// The state directory that relative database paths resolve against, if any.
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
     /// `[daemon]`: process-wide settings.
     pub daemon: DaemonConfig,
     /// `[feed]`: metadata of the merged feeds.
@@ -103,7 +103,7 @@ pub struct Config {
     /// `[[source]]`: the feeds to poll, in file order.
     pub sources: Vec<SourceConfig>,
     /// `[[output]]`: named merged feeds besides `all`, in file order.
-    pub outputs: Vec<OutputConfig>,
+    pub(crate) outputs: Vec<OutputConfig>,
 }
 
 /// The name of the merged feed of every entry, which always exists.
@@ -113,19 +113,19 @@ pub(crate) const ALL_OUTPUT: &str = "all";
 #[derive(Debug, Clone)]
 pub struct OutputConfig {
     /// Unique `[a-z0-9-]+` name; served at `/outputs/{name}.{atom,rss,json}`.
-    pub name: String,
+    pub(crate) name: String,
     /// Optional title (defaults to the `[feed]` title and the name).
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// Entries carrying any of these tags are selected…
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// …and entries from any of these sources (both empty: every entry).
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// Keep only entries whose title+text matches one of these (when non-empty).
-    pub include: Vec<Regex>,
+    pub(crate) include: Vec<Regex>,
     /// Drop entries whose title+text matches one of these.
-    pub exclude: Vec<Regex>,
+    pub(crate) exclude: Vec<Regex>,
     /// Write `{path}.atom`, `.rss`, `.json` after each poll that changes the store.
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
 }
 
 impl OutputConfig {
@@ -176,29 +176,29 @@ pub struct DaemonConfig {
     /// SQLite database file (absolute).
     pub database: PathBuf,
     /// Address the HTTP server binds.
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// Default schedule for sources without their own.
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
     /// Largest stable random delay added to each source's due time.
-    pub jitter: Duration,
+    pub(crate) jitter: Duration,
     /// Global limit on fetches in flight.
-    pub max_concurrent_fetches: usize,
+    pub(crate) max_concurrent_fetches: usize,
     /// Limit on fetches in flight to one host.
-    pub max_concurrent_per_host: usize,
+    pub(crate) max_concurrent_per_host: usize,
     /// Total time allowed for one fetch.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Largest feed body accepted, after decompression.
-    pub max_feed_bytes: u64,
+    pub(crate) max_feed_bytes: u64,
     /// The `User-Agent` header sent with every request.
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// How long entries are kept.
     pub(crate) retention: Retention,
     /// Default SSRF policy of sources.
-    pub allow_private_addresses: AddressPolicy,
+    pub(crate) allow_private_addresses: AddressPolicy,
     /// Whether server hints (Cache-Control, Expires, RSS ttl) may lengthen poll intervals.
-    pub cache_hints: bool,
+    pub(crate) cache_hints: bool,
     /// Most HTTP connections one client address (an IPv6 /64) may hold open.
-    pub max_connections_per_address: usize,
+    pub(crate) max_connections_per_address: usize,
 }
 
 /// `[daemon] retention`.
@@ -275,17 +275,17 @@ pub struct SourceConfig {
     /// Where to fetch it.
     pub location: Location,
     /// When to poll it.
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
     /// Tags given to every entry of this source.
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// Keep only items whose title+text matches one of these (when non-empty).
-    pub include: Vec<Regex>,
+    pub(crate) include: Vec<Regex>,
     /// Drop items whose title+text matches one of these.
-    pub exclude: Vec<Regex>,
+    pub(crate) exclude: Vec<Regex>,
     /// SSRF policy of this source.
-    pub allow_private_addresses: AddressPolicy,
+    pub(crate) allow_private_addresses: AddressPolicy,
     /// Whether server hints may lengthen this source's poll interval.
-    pub cache_hints: bool,
+    pub(crate) cache_hints: bool,
 }
 
 /// Reads and validates the config file at `path`.

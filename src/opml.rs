@@ -16,11 +16,11 @@ use unicode_normalization::UnicodeNormalization;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outline {
     /// Its title (`text`/`title` attribute).
-    pub title: String,
+    pub(crate) title: String,
     /// The feed URL (`xmlUrl`).
     pub xml_url: String,
     /// The site URL (`htmlUrl`), if given.
-    pub html_url: Option<String>,
+    pub(crate) html_url: Option<String>,
     /// Folders it sits in, outermost first.
     pub folders: Vec<String>,
 }
@@ -48,11 +48,11 @@ impl Outline {
 #[error("{file}: not a readable OPML document at byte {position}: {detail}")]
 pub struct OpmlError {
     /// The file.
-    pub file: String,
+    pub(crate) file: String,
     /// Byte offset of the problem.
-    pub position: u64,
+    pub(crate) position: u64,
     /// What was wrong.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {

@@ -25,9 +25,9 @@ pub struct Page {
     /// The document.
     pub body: String,
     /// Its `updated` time (newest entry, never in the future).
-    pub updated: DateTime<Utc>,
+    pub(crate) updated: DateTime<Utc>,
     /// Whether a next page exists.
-    pub has_next: bool,
+    pub(crate) has_next: bool,
 }
 
 /// The path of an output's document relative to the base URL.

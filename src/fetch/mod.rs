@@ -51,17 +51,17 @@ const MAX_HINT: Duration = Duration::from_secs(24 * 3600);
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
     /// Total time for one fetch, body included.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Time to establish a connection.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Largest body accepted, after decompression.
-    pub max_bytes: u64,
+    pub(crate) max_bytes: u64,
     /// The `User-Agent` header.
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// Fetches in flight, all hosts together.
-    pub max_concurrent: usize,
+    pub(crate) max_concurrent: usize,
     /// Fetches in flight to one host.
-    pub max_per_host: usize,
+    pub(crate) max_per_host: usize,
 }
 
 impl FetchSettings {

@@ -18,7 +18,7 @@ pub struct Pruned {
     /// Entries deleted.
     pub entries: u64,
     /// Tombstones of long-gone items forgotten.
-    pub tombstones: u64,
+    pub(crate) tombstones: u64,
 }
 
 impl Store {

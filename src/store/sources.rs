@@ -69,11 +69,11 @@ pub struct SourceState {
     /// The configured URL or path.
     pub url: String,
     /// The feed's own title.
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// When it was last polled.
-    pub last_poll: Option<DateTime<Utc>>,
+    pub(crate) last_poll: Option<DateTime<Utc>>,
     /// When a poll last succeeded.
-    pub last_success: Option<DateTime<Utc>>,
+    pub(crate) last_success: Option<DateTime<Utc>>,
     /// HTTP status of the last poll.
     pub last_status: Option<u16>,
     /// The last error, cleared by a success.
