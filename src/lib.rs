@@ -34,13 +34,15 @@
 //!
 //! Public are the modules that the binary and the integration tests use.
 //! `normalize`, `dedup` and `xmltext` are public only with the
-//! `bench-internals` feature, for the ingest bench and the fuzz targets;
-//! `schedule` and `secrets` are internal.
+//! `bench-internals` feature, for the ingest bench and the fuzz targets,
+//! as are the few items of public modules that only those name
+//! (`bench_pub!`); `schedule` and `secrets` are internal.
 
 /// Declares an item `pub` with the `bench-internals` feature and
 /// `pub(crate)` without it: for the few items of public modules that only
 /// the ingest bench and the fuzz targets name (the crate uses them too).
 /// Write the item without a visibility; attributes and docs go inside.
+/// rustfmt leaves macro bodies alone, so format the item by hand.
 macro_rules! bench_pub {
     ($(#[$attr:meta])* $first:ident $($rest:tt)*) => {
         #[cfg(feature = "bench-internals")]
