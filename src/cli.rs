@@ -23,13 +23,13 @@ use crate::publish::Format;
 pub struct Cli {
     /// The config file [default: $TRIBUTARY_CONFIG, ./config/tributary.toml, /etc/tributary/tributary.toml].
     #[arg(long, short, global = true, env = "TRIBUTARY_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 /// How logs are written.
@@ -45,7 +45,7 @@ pub enum LogFormat {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+enum Command {
     /// Run the daemon: schedule, poll, store, serve.
     Run,
     /// Poll now, once, and print a per-source summary.
@@ -92,7 +92,7 @@ pub enum Command {
 
 /// `tributary db …`
 #[derive(Debug, Subcommand)]
-pub enum DbAction {
+enum DbAction {
     /// Write a consistent copy of the database while the daemon runs (VACUUM INTO).
     Backup {
         /// The new file.
@@ -108,7 +108,7 @@ pub enum DbAction {
 
 /// Formats for `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
+enum ExportFormat {
     /// Atom 1.0.
     Atom,
     /// RSS 2.0.
@@ -131,7 +131,7 @@ impl ExportFormat {
 /// extension of `-o FILE` names, else Atom. An extension that names no
 /// format is refused unless `--format` says which, and so is a `--format`
 /// that contradicts the extension (`.xml` fits Atom and RSS alike).
-pub fn export_format(given: Option<ExportFormat>, out: Option<&Path>) -> Result<ExportFormat, UsageError> {
+fn export_format(given: Option<ExportFormat>, out: Option<&Path>) -> Result<ExportFormat, UsageError> {
     let Some(out) = out else {
         return Ok(given.unwrap_or(ExportFormat::Atom));
     };
@@ -176,11 +176,11 @@ impl From<ExportFormat> for Format {
 /// An error that should exit with status 2 (usage or configuration).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+struct UsageError(String);
 
 /// The config file to use: `--config`/`$TRIBUTARY_CONFIG`, then
 /// `./config/tributary.toml`, then `/etc/tributary/tributary.toml`.
-pub fn config_path(given: Option<&Path>) -> PathBuf {
+fn config_path(given: Option<&Path>) -> PathBuf {
     if let Some(p) = given {
         return p.to_path_buf();
     }

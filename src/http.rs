@@ -36,7 +36,7 @@ use std::time::Duration;
 
 /// Errors of the HTTP layer, mapped to status codes without leaking internals.
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     /// The path names nothing we serve.
     #[error("{0}")]
     NotFound(String),
@@ -221,7 +221,7 @@ impl AppState {
     }
 
     /// Takes the feed metadata and sources of a reloaded config and drops the cache.
-    pub fn set_config(&self, config: &Config) {
+    pub(crate) fn set_config(&self, config: &Config) {
         *lock(&self.feed) = config.feed.clone();
         *lock(&self.outputs) = config.outputs.clone();
         self.max_age.store(max_age(config), Ordering::Relaxed);
@@ -230,7 +230,7 @@ impl AppState {
     }
 
     /// Records that the scheduler loop is alive (for `/healthz`).
-    pub fn heartbeat(&self) {
+    pub(crate) fn heartbeat(&self) {
         self.heartbeat.store(Utc::now().timestamp(), Ordering::Relaxed);
     }
 
@@ -253,18 +253,13 @@ impl AppState {
 /// cached for the readers) if there is none. Unlike a request, which takes
 /// the previous page while another renders the new one, this waits for the
 /// render, so a file written from it holds the current entries.
-pub async fn current_page(
+pub(crate) async fn current_page(
     state: &Arc<AppState>,
     output: &str,
     format: Format,
     page: usize,
 ) -> Result<Bytes, HttpError> {
     Ok(rendered(state, output, format, page, Stale::Wait).await?.body.clone())
-}
-
-/// Renders the first page of output `all` (blocking), for `tributary export`.
-pub fn render_all(store: &Store, feed: &FeedConfig, format: Format, now: DateTime<Utc>) -> Result<String, StoreError> {
-    Ok(outputs::render(store, feed, &OutputConfig::all(), format, 1, now)?.body)
 }
 
 /// The router.
@@ -285,7 +280,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// The Content-Security-Policy of responses that set none of their own:
 /// nothing served here is a page to run, so nothing may load or execute.
-pub const DEFAULT_CSP: &str = "default-src 'none'; sandbox";
+const DEFAULT_CSP: &str = "default-src 'none'; sandbox";
 
 /// Adds `X-Content-Type-Options: nosniff` to every response, and
 /// [`DEFAULT_CSP`] to those without a Content-Security-Policy of their own.
@@ -298,7 +293,7 @@ async fn security_headers(mut response: Response) -> Response {
 }
 
 /// Longest time a request may take inside the server.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Counts every request by route template and status, within [`REQUEST_TIMEOUT`].
 async fn count_requests(

@@ -16,7 +16,7 @@
 //!
 //! # Which files are opened
 //!
-//! Tributary's stores carry the SQLite `application_id` [`APPLICATION_ID`],
+//! Tributary's stores carry the SQLite `application_id` `APPLICATION_ID`,
 //! `0x54524942` (ASCII "TRIB"), and their schema version in `user_version`
 //! (the migrations' bookkeeping). [`Store::open`] writes nothing to a file
 //! before a read-only look at it (its header, then its schema through a
@@ -39,7 +39,7 @@
 //!
 //! # Stopping
 //!
-//! [`Store::checkpoint`] (when the daemon stops or a one-shot command is done)
+//! `Store::checkpoint` (when the daemon stops or a one-shot command is done)
 //! and dropping the store copy the write-ahead log into the database file and
 //! empty it, so the file alone holds every commit.
 
@@ -60,12 +60,17 @@ use rusqlite_migration::{Migrations, SchemaVersion};
 
 pub use entries::Writer;
 pub use maintenance::Pruned;
-pub use sources::{FetchState, PollRecord, SourceState};
+pub(crate) use sources::FetchState;
+#[cfg(feature = "bench-internals")]
+pub use sources::PollRecord;
+#[cfg(not(feature = "bench-internals"))]
+pub(crate) use sources::PollRecord;
+pub use sources::SourceState;
 
 static MIGRATIONS_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 
 /// The SQLite `application_id` of Tributary's stores: ASCII "TRIB".
-pub const APPLICATION_ID: u32 = u32::from_be_bytes(*b"TRIB");
+const APPLICATION_ID: u32 = u32::from_be_bytes(*b"TRIB");
 
 /// How many idle read-only connections are kept.
 const READ_POOL: usize = 4;
@@ -284,7 +289,7 @@ impl Store {
     }
 
     /// The database file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -357,7 +362,7 @@ impl Store {
     /// job's result. Should any job fail, that transaction is rolled back and
     /// every job runs again in a transaction of its own, so one bad job fails
     /// alone and the others are stored; `f` must therefore be repeatable.
-    pub fn write_each<J, T>(
+    pub(crate) fn write_each<J, T>(
         &self,
         jobs: &[J],
         f: impl Fn(&Writer<'_>, &J) -> Result<T, StoreError>,
@@ -404,7 +409,7 @@ impl Store {
     /// one-shot command is done; dropping the store does it too. Returns
     /// `false` when another connection (another process's reader) kept
     /// part of the log from being copied; the file is consistent either way.
-    pub fn checkpoint(&self) -> Result<bool, StoreError> {
+    pub(crate) fn checkpoint(&self) -> Result<bool, StoreError> {
         // Idle readers are closed first, so that the writer is the last
         // connection when it closes, and SQLite then removes the log.
         self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -416,7 +421,7 @@ impl Store {
     }
 
     /// Checks that the database answers.
-    pub fn ping(&self) -> Result<(), StoreError> {
+    pub(crate) fn ping(&self) -> Result<(), StoreError> {
         self.read("answering a health check", |c| c.query_row("SELECT 1", [], |_| Ok(())))
     }
 
