@@ -16,8 +16,10 @@
 //! talks to the network. `INGEST_BENCH_DIR` puts the databases elsewhere
 //! (on a tmpfs, say, to see what the disk costs).
 //!
-//! Run all: `cargo bench --bench ingest`; one stage: `cargo bench --bench
-//! ingest -- pipeline`.
+//! Run all: `cargo bench --features bench-internals --bench ingest`; one
+//! stage: `cargo bench --features bench-internals --bench ingest -- pipeline`.
+//! The feature makes public the stage modules called here (`normalize`,
+//! `dedup`); without it Cargo skips this bench.
 
 mod support;
 

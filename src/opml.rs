@@ -16,11 +16,11 @@ use unicode_normalization::UnicodeNormalization;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outline {
     /// Its title (`text`/`title` attribute).
-    pub title: String,
+    pub(crate) title: String,
     /// The feed URL (`xmlUrl`).
     pub xml_url: String,
     /// The site URL (`htmlUrl`), if given.
-    pub html_url: Option<String>,
+    pub(crate) html_url: Option<String>,
     /// Folders it sits in, outermost first.
     pub folders: Vec<String>,
 }
@@ -29,7 +29,7 @@ impl Outline {
     /// The configured sources as outlines, each address as it may be
     /// published (no userinfo or credential-like parameters, see
     /// `crate::secrets`): the `/opml` route and `export-opml` both serve this.
-    pub fn from_config(config: &crate::config::Config) -> Vec<Outline> {
+    pub(crate) fn from_config(config: &crate::config::Config) -> Vec<Outline> {
         config
             .sources
             .iter()
@@ -48,11 +48,11 @@ impl Outline {
 #[error("{file}: not a readable OPML document at byte {position}: {detail}")]
 pub struct OpmlError {
     /// The file.
-    pub file: String,
+    pub(crate) file: String,
     /// Byte offset of the problem.
-    pub position: u64,
+    pub(crate) position: u64,
     /// What was wrong.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -115,7 +115,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Outline>, OpmlError> {
 }
 
 /// A source name from a title: lower-case ASCII letters, digits and dashes.
-pub fn slug(title: &str) -> String {
+fn slug(title: &str) -> String {
     let folded: String = title
         .nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
@@ -156,7 +156,7 @@ fn toml_string(s: &str) -> String {
 
 /// `[[source]]` blocks for `outlines`, with names unique among themselves
 /// and against `taken` (the names already in the config).
-pub fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
+pub(crate) fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
     let mut used = taken.clone();
     let mut out = String::new();
     for o in outlines {
@@ -184,7 +184,7 @@ pub fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
 }
 
 /// An OPML 2.0 document listing `outlines`.
-pub fn render(title: &str, outlines: &[Outline], now: DateTime<Utc>) -> String {
+pub(crate) fn render(title: &str, outlines: &[Outline], now: DateTime<Utc>) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     let written = (|| -> std::io::Result<()> {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;

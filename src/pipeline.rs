@@ -7,7 +7,7 @@
 //! report — and commits the poll's entries together with the source's new
 //! validators in one transaction. Preparing a document (parse, normalize,
 //! fingerprint) runs on one slot per core; storing it runs on the single
-//! writer thread ([`Committer`]), which commits the polls waiting for it
+//! writer thread (`Committer`), which commits the polls waiting for it
 //! together.
 
 use std::collections::HashSet;
@@ -38,44 +38,46 @@ pub struct Context {
     /// Ignore stored validators and Retry-After: fetch everything anew (`poll --force`).
     pub force: bool,
     /// Largest stable per-source delay added to cron ticks.
-    pub jitter: Duration,
+    pub(crate) jitter: Duration,
     /// Which dedup rules apply.
-    pub rules: dedup::Rules,
+    pub(crate) rules: dedup::Rules,
     /// Slots for preparing a fetched document (parse, normalize,
     /// fingerprint), one per core: fetched bodies wait here instead of all
     /// being parsed at once, which bounds memory and leaves CPU to the
     /// server. Storing happens on the [`Committer`], outside the slots.
-    pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    pub(crate) ingest_slots: Arc<tokio::sync::Semaphore>,
     /// The writer the prepared polls queue for.
-    pub committer: Committer,
+    pub(crate) committer: Committer,
 }
 
 /// Ingest slots for this machine: one per available core.
-pub fn ingest_slots() -> Arc<tokio::sync::Semaphore> {
+pub(crate) fn ingest_slots() -> Arc<tokio::sync::Semaphore> {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
-/// Why a refresh failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    /// Fetching failed.
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// The document is not a usable feed.
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    /// The database refused the poll; nothing of it was stored.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The blocking task running the poll died.
-    #[error("the poll task of {0} failed unexpectedly")]
-    Task(String),
+bench_pub! {
+    /// Why a refresh failed.
+    #[derive(Debug, thiserror::Error)]
+    enum PollError {
+        /// Fetching failed.
+        #[error(transparent)]
+        Fetch(#[from] FetchError),
+        /// The document is not a usable feed.
+        #[error(transparent)]
+        Parse(#[from] ParseError),
+        /// The database refused the poll; nothing of it was stored.
+        #[error(transparent)]
+        Store(#[from] StoreError),
+        /// The blocking task running the poll died.
+        #[error("the poll task of {0} failed unexpectedly")]
+        Task(String),
+    }
 }
 
 impl PollError {
     /// A short machine-readable kind.
-    pub fn kind(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match self {
             PollError::Fetch(e) => e.kind(),
             PollError::Parse(e) => e.kind(),
@@ -332,7 +334,8 @@ async fn poll(
 /// Ingests a document that is already in memory exactly as a poll that
 /// fetched it with a 200 would: parse, normalize, dedup and store in one
 /// transaction, with the source's validators and schedule updated. Blocking;
-/// used by the benchmarks and by callers that bring their own bytes.
+/// for the ingest bench, which brings its own bytes.
+#[cfg(feature = "bench-internals")]
 pub fn ingest_body(
     store: &Store,
     source: &SourceConfig,
@@ -348,6 +351,7 @@ pub fn ingest_body(
 /// the writer commits the polls waiting for it: every document prepared,
 /// then all stored in one transaction (each in its own if that one fails).
 /// One result per document, in order.
+#[cfg(feature = "bench-internals")]
 pub fn ingest_bodies(
     store: &Store,
     docs: Vec<(&SourceConfig, Body)>,
@@ -402,7 +406,7 @@ type Schedule = (
 /// poll writes, owned, so that it can wait for the writer while the next
 /// document is being prepared.
 #[derive(Debug)]
-pub struct Prepared {
+struct Prepared {
     source: SourceConfig,
     source_id: i64,
     rules: dedup::Rules,
@@ -547,13 +551,13 @@ const MAX_BATCH: usize = 64;
 /// written to the WAL once instead of once per poll. Stops when the last
 /// handle is dropped.
 #[derive(Debug, Clone)]
-pub struct Committer {
+pub(crate) struct Committer {
     queue: std::sync::mpsc::SyncSender<(Prepared, Reply)>,
 }
 
 impl Committer {
     /// Starts the writer thread for `store`.
-    pub fn start(store: Arc<Store>) -> std::io::Result<Committer> {
+    pub(crate) fn start(store: Arc<Store>) -> std::io::Result<Committer> {
         let (queue, waiting) = std::sync::mpsc::sync_channel::<(Prepared, Reply)>(QUEUE);
         std::thread::Builder::new()
             .name("tributary-writer".into())
@@ -592,71 +596,73 @@ impl Committer {
     }
 }
 
-/// Stores one normalized entry of a poll in the poll's transaction: the
-/// rule 1–3 lookups, the decision, then the insert or merge, its
-/// fingerprint, the source's credit and tags. Counts what it did.
-#[allow(clippy::too_many_arguments)]
-pub fn store_entry(
-    w: &Writer<'_>,
-    source: &SourceConfig,
-    source_id: i64,
-    e: &Entry,
-    fp: Option<&Fingerprint>,
-    rules: dedup::Rules,
-    now: DateTime<Utc>,
-    counts: &mut IngestCounts,
-) -> Result<(), StoreError> {
-    let window = TimeDelta::seconds(rules.text_window_secs);
-    let by_item = w
-        .find_item(source_id, &e.item_id)?
-        .map(|(id, hash)| (id, hash == e.content_hash));
-    let by_link = match &e.canonical_link {
-        Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
-        _ => None,
-    };
-    if by_item.is_none() && w.was_pruned(source_id, &e.item_id)? {
-        return Ok(());
+bench_pub! {
+    /// Stores one normalized entry of a poll in the poll's transaction: the
+    /// rule 1–3 lookups, the decision, then the insert or merge, its
+    /// fingerprint, the source's credit and tags. Counts what it did.
+    #[allow(clippy::too_many_arguments)]
+    fn store_entry(
+        w: &Writer<'_>,
+        source: &SourceConfig,
+        source_id: i64,
+        e: &Entry,
+        fp: Option<&Fingerprint>,
+        rules: dedup::Rules,
+        now: DateTime<Utc>,
+        counts: &mut IngestCounts,
+    ) -> Result<(), StoreError> {
+        let window = TimeDelta::seconds(rules.text_window_secs);
+        let by_item = w
+            .find_item(source_id, &e.item_id)?
+            .map(|(id, hash)| (id, hash == e.content_hash));
+        let by_link = match &e.canonical_link {
+            Some(l) if by_item.is_none() && rules.by_link => w.find_link(l)?,
+            _ => None,
+        };
+        if by_item.is_none() && w.was_pruned(source_id, &e.item_id)? {
+            return Ok(());
+        }
+        let mut identity = dedup::decide(Candidates { by_item, by_link });
+        if identity == Identity::New
+            && let Some(fp) = fp
+        {
+            let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
+            if let Some(id) = dedup::best_match(&e.title, fp, &candidates, |id| w.title(id))? {
+                identity = Identity::SameText(id);
+            }
+        }
+        let tags = source.tags.iter().chain(e.categories.iter()).map(String::as_str);
+        let entry_id = match identity {
+            Identity::Unchanged(_) => return Ok(()),
+            Identity::New => {
+                let uid = dedup::entry_uid(&source.name, &e.item_id);
+                counts.new += 1;
+                let id = w.insert(&uid, e, source_id, now)?;
+                if let Some(fp) = fp {
+                    w.put_fingerprint(id, fp, &dedup::bands(fp), e.published)?;
+                }
+                id
+            }
+            Identity::Edited(id) | Identity::SameLink(id) | Identity::SameText(id) => {
+                let own = matches!(identity, Identity::Edited(_));
+                let (current, shown_from) = w.load(id)?;
+                let (merged, took_text) = dedup::merge(&current, e, own && shown_from == source_id, now);
+                if merged != current {
+                    w.update(id, &merged, if took_text { source_id } else { shown_from })?;
+                }
+                if took_text && let Some(fp) = fp {
+                    w.put_fingerprint(id, fp, &dedup::bands(fp), merged.published)?;
+                }
+                match identity {
+                    Identity::Edited(_) => counts.updated += 1,
+                    Identity::SameLink(_) => counts.merged_link += 1,
+                    _ => counts.merged_text += 1,
+                }
+                id
+            }
+        };
+        w.credit(source_id, &e.item_id, entry_id, e.link.as_deref(), &e.content_hash, now)?;
+        w.tag(entry_id, tags)?;
+        Ok(())
     }
-    let mut identity = dedup::decide(Candidates { by_item, by_link });
-    if identity == Identity::New
-        && let Some(fp) = fp
-    {
-        let candidates = w.near(&dedup::bands(fp), e.published - window, e.published + window)?;
-        if let Some(id) = dedup::best_match(&e.title, fp, &candidates, |id| w.title(id))? {
-            identity = Identity::SameText(id);
-        }
-    }
-    let tags = source.tags.iter().chain(e.categories.iter()).map(String::as_str);
-    let entry_id = match identity {
-        Identity::Unchanged(_) => return Ok(()),
-        Identity::New => {
-            let uid = dedup::entry_uid(&source.name, &e.item_id);
-            counts.new += 1;
-            let id = w.insert(&uid, e, source_id, now)?;
-            if let Some(fp) = fp {
-                w.put_fingerprint(id, fp, &dedup::bands(fp), e.published)?;
-            }
-            id
-        }
-        Identity::Edited(id) | Identity::SameLink(id) | Identity::SameText(id) => {
-            let own = matches!(identity, Identity::Edited(_));
-            let (current, shown_from) = w.load(id)?;
-            let (merged, took_text) = dedup::merge(&current, e, own && shown_from == source_id, now);
-            if merged != current {
-                w.update(id, &merged, if took_text { source_id } else { shown_from })?;
-            }
-            if took_text && let Some(fp) = fp {
-                w.put_fingerprint(id, fp, &dedup::bands(fp), merged.published)?;
-            }
-            match identity {
-                Identity::Edited(_) => counts.updated += 1,
-                Identity::SameLink(_) => counts.merged_link += 1,
-                _ => counts.merged_text += 1,
-            }
-            id
-        }
-    };
-    w.credit(source_id, &e.item_id, entry_id, e.link.as_deref(), &e.content_hash, now)?;
-    w.tag(entry_id, tags)?;
-    Ok(())
 }

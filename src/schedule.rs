@@ -18,7 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use siphasher::sip::SipHasher13;
 use std::hash::Hasher;
 
-pub use crate::model::PollState;
+use crate::model::PollState;
 
 /// A parsed schedule: either a cron expression or a fixed interval.
 #[derive(Clone)]

@@ -424,19 +424,16 @@ async fn a_store_from_before_item_metadata_is_filled_by_the_next_poll() {
     assert_eq!(before[0].meta.enclosures[0].url, "https://pod.example.org/ep1.mp3");
     drop(cx);
 
-    // Make it the store the release before item metadata wrote: schema 6,
-    // no meta column, and the content hash of that release.
+    // Make it the store the release before item metadata wrote: the
+    // schema before the last migration, no meta column, and a content hash
+    // of that release (which did not cover metadata, so it differs).
     let db = rusqlite::Connection::open(sb.path("t.db")).unwrap();
-    let (title, link, summary, content): (String, Option<String>, Option<String>, Option<String>) = db
-        .query_row("SELECT title, link, summary_html, content_html FROM entries", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .unwrap();
-    let old_hash = tributary::normalize::content_hash(&title, link.as_deref(), summary.as_deref(), content.as_deref());
-    db.execute("UPDATE entry_sources SET content_hash = ?1", [&old_hash])
-        .unwrap();
-    db.execute_batch("ALTER TABLE entries DROP COLUMN meta; PRAGMA user_version = 6;")
-        .unwrap();
+    let before_meta = tributary::store::schema_version() - 1;
+    db.execute_batch(&format!(
+        "UPDATE entry_sources SET content_hash = 'hash-of-the-release-before';
+         ALTER TABLE entries DROP COLUMN meta; PRAGMA user_version = {before_meta};"
+    ))
+    .unwrap();
     drop(db);
 
     let cx = context(&config).await;

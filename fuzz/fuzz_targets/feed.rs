@@ -38,8 +38,8 @@ use tributary::config::{FeedConfig, OutputConfig};
 use tributary::model::{Credit, Entry, FeedInfo, StoredEntry};
 use tributary::normalize::{Context, clean_text, normalize};
 use tributary::parse::{Document, ParseError, display_url, parse};
-use tributary::publish::{Format, render, strip_xml_illegal};
-use tributary::xmltext::is_xml_char;
+use tributary::publish::{Format, render};
+use tributary::xmltext::{is_xml_char, strip_xml_illegal};
 
 thread_local! {
     /// Set while `tributary::parse::parse` runs, whose feed-rs call is
@@ -167,6 +167,7 @@ fn stored_entry(e: &Entry, info: &FeedInfo, url: &Url) -> StoredEntry {
         source: source.to_string(),
         source_title: info.title.clone(),
         source_url: url.to_string(),
+        source_feed_id: info.id.clone(),
         source_site: info.site_link.clone(),
         item_id: e.item_id.clone(),
         item_link: link.cloned(),

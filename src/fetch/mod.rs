@@ -3,14 +3,14 @@
 //! Owns the HTTP clients (reqwest with rustls) and everything about talking
 //! to servers well:
 //! - conditional GET with the validators of the previous poll;
-//! - redirects followed by our own code, at most [`MAX_REDIRECTS`] hops,
+//! - redirects followed by our own code, at most `MAX_REDIRECTS` hops,
 //!   loops detected, every hop re-checked by the SSRF [`guard`], and a chain
 //!   made only of 301/308 reported so the pipeline can adopt the new URL;
 //! - a body cap applied to the decompressed stream (gzip, br, deflate, zstd),
 //!   connect, read and total timeouts;
 //! - global and per-host concurrency limits;
 //! - server hints: `Retry-After` on 429/503 (per source, and host-wide only
-//!   when [`HOST_THROTTLE_SOURCES`] sources of one host were told so), and
+//!   when `HOST_THROTTLE_SOURCES` sources of one host were told so), and
 //!   `Cache-Control: max-age`/`Expires` as a floor on the next poll;
 //! - errors in words an operator understands ("HTTP 404 from https://…",
 //!   "timed out after 30 s fetching …", "TLS: …");
@@ -41,27 +41,27 @@ use crate::config::{DaemonConfig, Location};
 use crate::model::{AddressPolicy, Validators};
 
 /// Redirect hops followed before giving up.
-pub const MAX_REDIRECTS: usize = 5;
+const MAX_REDIRECTS: usize = 5;
 /// How many sources of one host must be told to back off before the whole host is.
-pub const HOST_THROTTLE_SOURCES: usize = 3;
+const HOST_THROTTLE_SOURCES: usize = 3;
 /// The longest wait a server hint can impose.
-pub const MAX_HINT: Duration = Duration::from_secs(24 * 3600);
+const MAX_HINT: Duration = Duration::from_secs(24 * 3600);
 
 /// The settings the fetcher needs, taken from `[daemon]`.
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
     /// Total time for one fetch, body included.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Time to establish a connection.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Largest body accepted, after decompression.
-    pub max_bytes: u64,
+    pub(crate) max_bytes: u64,
     /// The `User-Agent` header.
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// Fetches in flight, all hosts together.
-    pub max_concurrent: usize,
+    pub(crate) max_concurrent: usize,
     /// Fetches in flight to one host.
-    pub max_per_host: usize,
+    pub(crate) max_per_host: usize,
 }
 
 impl FetchSettings {
@@ -80,7 +80,7 @@ impl FetchSettings {
 
 /// One fetch to make.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// The source's name (host-wide throttling counts distinct sources).
     pub source: &'a str,
     /// Where the source lives, as configured.
@@ -95,7 +95,7 @@ pub struct Request<'a> {
 
 /// A successful fetch.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response {
+pub(crate) struct Response {
     /// What came back.
     pub fetched: Fetched,
     /// When every hop was a 301/308: the final URL, to adopt if it holds.
@@ -106,29 +106,31 @@ pub struct Response {
 
 /// The body of a successful fetch, or the news that nothing changed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// The server (or the file's metadata) says nothing changed since the last poll.
     NotModified,
     /// A new body to parse.
     Body(Box<Body>),
 }
 
-/// A fetched document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Body {
-    /// The body, decompressed, at most `max_bytes` long.
-    pub bytes: Vec<u8>,
-    /// The `charset` parameter of the `Content-Type` header, if any.
-    pub charset: Option<String>,
-    /// The media type of the `Content-Type` header, if any (lower-case, no parameters).
-    pub media_type: Option<String>,
-    /// The URL the body came from, after redirects (a `file://` URL for files):
-    /// the base for relative links.
-    pub final_url: Url,
-    /// The HTTP status (200 for files).
-    pub status: u16,
-    /// Validators to send back on the next poll.
-    pub validators: Validators,
+bench_pub! {
+    /// A fetched document.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Body {
+        /// The body, decompressed, at most `max_bytes` long.
+        pub bytes: Vec<u8>,
+        /// The `charset` parameter of the `Content-Type` header, if any.
+        pub charset: Option<String>,
+        /// The media type of the `Content-Type` header, if any (lower-case, no parameters).
+        pub media_type: Option<String>,
+        /// The URL the body came from, after redirects (a `file://` URL for files):
+        /// the base for relative links.
+        pub final_url: Url,
+        /// The HTTP status (200 for files).
+        pub status: u16,
+        /// Validators to send back on the next poll.
+        pub validators: Validators,
+    }
 }
 
 /// Why a fetch failed; every variant names the URL or path.
@@ -176,7 +178,7 @@ pub enum FetchError {
         /// Which address and why.
         detail: String,
     },
-    /// More than [`MAX_REDIRECTS`] redirects.
+    /// More than `MAX_REDIRECTS` redirects.
     #[error("too many redirects (more than {MAX_REDIRECTS}) starting at {url}")]
     TooManyRedirects {
         /// The first URL.
@@ -245,7 +247,7 @@ pub enum FetchError {
 
 impl FetchError {
     /// A short machine-readable kind, for logs, the fetch log and metrics.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             FetchError::Status { .. } => "http-status",
             FetchError::Timeout { .. } => "timeout",
@@ -265,7 +267,7 @@ impl FetchError {
     }
 
     /// The HTTP status, when the server answered with one.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             FetchError::Status { status, .. } => Some(*status),
             _ => None,
@@ -273,7 +275,7 @@ impl FetchError {
     }
 
     /// When the server asked us to come back (429/503 `Retry-After`), or a host-wide throttle ends.
-    pub fn retry_after(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn retry_after(&self) -> Option<DateTime<Utc>> {
         match self {
             FetchError::Status { retry_after, .. } => *retry_after,
             FetchError::HostThrottled { until, .. } => Some(*until),
@@ -322,7 +324,7 @@ fn host_key(url: &Url) -> String {
 
 impl Fetcher {
     /// Builds a fetcher; clients are built per address policy on first use.
-    pub fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
+    pub(crate) fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
         Fetcher::with_lookup(settings, guard::Lookup::system())
     }
 
@@ -342,11 +344,6 @@ impl Fetcher {
         };
         fetcher.client(&AddressPolicy::PublicOnly)?;
         Ok(fetcher)
-    }
-
-    /// The settings in force.
-    pub fn settings(&self) -> &FetchSettings {
-        &self.inner.settings
     }
 
     fn client(&self, policy: &AddressPolicy) -> Result<reqwest::Client, FetchError> {
@@ -420,7 +417,7 @@ impl Fetcher {
     }
 
     /// Fetches a source, sending back the validators of its last poll.
-    pub async fn fetch(&self, req: Request<'_>) -> Result<Response, FetchError> {
+    pub(crate) async fn fetch(&self, req: Request<'_>) -> Result<Response, FetchError> {
         match req.location {
             Location::Http(url) => {
                 let _global = self.inner.global.clone().acquire_owned().await.ok();
@@ -722,7 +719,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// `Retry-After` as an instant: delay-seconds or an HTTP date, capped at [`MAX_HINT`].
-pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     let at = match v.parse::<u64>() {
         Ok(secs) => now + TimeDelta::seconds(secs.min(MAX_HINT.as_secs()) as i64),
@@ -733,7 +730,7 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<U
 }
 
 /// `Cache-Control: max-age` (else `Expires`) as a duration, capped at [`MAX_HINT`].
-pub fn max_age(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+fn max_age(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let cc = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok());
     if let Some(cc) = cc {
         let directives: Vec<String> = cc.split(',').map(|d| d.trim().to_ascii_lowercase()).collect();
@@ -757,7 +754,7 @@ pub fn max_age(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 /// Media type and charset parameter of a `Content-Type` header.
-pub fn content_type(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+fn content_type(headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return (None, None);
     };
@@ -765,7 +762,7 @@ pub fn content_type(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 }
 
 /// Splits a `Content-Type` value into its media type and `charset` parameter.
-pub fn parse_content_type(value: &str) -> (Option<String>, Option<String>) {
+fn parse_content_type(value: &str) -> (Option<String>, Option<String>) {
     let mut parts = value.split(';');
     let media = parts
         .next()

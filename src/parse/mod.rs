@@ -1,9 +1,9 @@
 //! Turning fetched bytes into [`ParsedFeed`] drafts.
 //!
 //! Owns the feed-rs boundary and its traps: bytes are first decoded and
-//! repaired by [`prepare`] (charset, declarations, bare `&`, HTML entities,
+//! repaired by `prepare` (charset, declarations, bare `&`, HTML entities,
 //! illegal characters, RSS version), dates go through our lenient
-//! [`dates::parse_date`], every parse gets a fresh feed-rs `Parser` (a reused
+//! `dates::parse_date`, every parse gets a fresh feed-rs `Parser` (a reused
 //! one panics after an error), a panic inside feed-rs is contained (the
 //! known one, in splitting an author string next to a multi-byte character,
 //! gets one retry on a spaced-out copy) and otherwise reported as this
@@ -14,9 +14,9 @@
 //! It knows nothing of fetching or storage, and does no cleaning beyond what
 //! the parser needs: normalization is the next stage.
 
-pub mod dates;
+mod dates;
 mod extras;
-pub mod prepare;
+mod prepare;
 
 use std::hash::Hasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -72,7 +72,7 @@ pub enum ParseError {
 
 impl ParseError {
     /// A short machine-readable kind, for logs and metrics.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             ParseError::NotAFeed { .. } => "not-a-feed",
             ParseError::Invalid { .. } => "invalid-feed",
@@ -216,14 +216,16 @@ fn space_out_emails(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// How a URL is shown in messages: file URLs as paths.
-pub fn display_url(url: &Url) -> String {
-    if url.scheme() == "file"
-        && let Ok(p) = url.to_file_path()
-    {
-        return p.display().to_string();
+bench_pub! {
+    /// How a URL is shown in messages: file URLs as paths.
+    fn display_url(url: &Url) -> String {
+        if url.scheme() == "file"
+            && let Ok(p) = url.to_file_path()
+        {
+            return p.display().to_string();
+        }
+        url.as_str().to_string()
     }
-    url.as_str().to_string()
 }
 
 fn explain(

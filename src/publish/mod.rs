@@ -3,8 +3,9 @@
 //! This module owns the three output syntaxes — Atom 1.0 (RFC 4287), RSS 2.0
 //! and JSON Feed 1.1 — and the small vocabulary they share: the [`Format`]
 //! names and media types, the feed-level facts in [`FeedMeta`], the stable
-//! entry IRI of [`entry_id`], the feed's `updated` date of [`feed_updated`] and
-//! the XML 1.0 character filter of [`strip_xml_illegal`]. It knows nothing of
+//! entry IRI of `entry_id` and the feed's `updated` date of `feed_updated`;
+//! text goes out through the XML 1.0 character filter of
+//! `xmltext`. It knows nothing of
 //! HTTP or storage: callers hand it plain [`StoredEntry`] values and get a
 //! `String` back.
 
@@ -40,7 +41,7 @@ impl Format {
     pub const ALL: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
 
     /// The format named by a file extension (`atom`, `rss`, `json`), exactly.
-    pub fn from_extension(ext: &str) -> Option<Format> {
+    pub(crate) fn from_extension(ext: &str) -> Option<Format> {
         match ext {
             "atom" => Some(Format::Atom),
             "rss" => Some(Format::Rss),
@@ -59,7 +60,7 @@ impl Format {
     }
 
     /// The `Content-Type` a document of this format is served with.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Rss => "application/rss+xml; charset=utf-8",
@@ -97,7 +98,7 @@ pub struct FeedMeta {
 
 /// Renders `entries`, in the order given, as one document of `format`.
 ///
-/// `now` bounds the feed's `updated` date (see [`feed_updated`]).
+/// `now` bounds the feed's `updated` date (see `feed_updated`).
 pub fn render(format: Format, meta: &FeedMeta, entries: &[StoredEntry], now: DateTime<Utc>) -> String {
     let written = match format {
         Format::Json => return json::render(meta, entries),
@@ -115,7 +116,7 @@ pub fn render(format: Format, meta: &FeedMeta, entries: &[StoredEntry], now: Dat
 
 /// The date a feed was last updated: the newest `updated` among `entries`,
 /// never later than `now`, and `now` itself when there are no entries.
-pub fn feed_updated(entries: &[StoredEntry], now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn feed_updated(entries: &[StoredEntry], now: DateTime<Utc>) -> DateTime<Utc> {
     entries
         .iter()
         .map(|e| e.updated)
@@ -124,15 +125,13 @@ pub fn feed_updated(entries: &[StoredEntry], now: DateTime<Utc>) -> DateTime<Utc
 }
 
 /// The stable IRI of an entry, used as Atom `id`, RSS `guid` and JSON Feed `id`.
-pub fn entry_id(uid: &str) -> String {
+fn entry_id(uid: &str) -> String {
     format!("urn:tributary:entry:{uid}")
 }
 
 #[cfg(test)]
 use crate::xmltext::is_xml_char;
-pub use crate::xmltext::strip_xml_illegal;
-#[cfg(test)]
-use std::borrow::Cow;
+use crate::xmltext::strip_xml_illegal;
 
 /// The earliest instant every output date format can represent.
 fn min_representable() -> DateTime<Utc> {
@@ -383,16 +382,6 @@ pub(crate) mod tests {
     #[test]
     fn entry_id_is_a_urn() {
         assert_eq!(entry_id("0123abcd"), "urn:tributary:entry:0123abcd");
-    }
-
-    #[test]
-    fn strip_keeps_legal_and_drops_illegal() {
-        let legal = "tab\there\nnew\rline L’è 𝄞 \u{D7FF}\u{E000}\u{FFFD}";
-        assert!(matches!(strip_xml_illegal(legal), Cow::Borrowed(_)));
-        assert_eq!(strip_xml_illegal(legal), legal);
-        let dirty = "a\u{0}b\u{1}c\u{8}d\u{B}e\u{C}f\u{1F}g\u{FFFE}h\u{FFFF}i";
-        assert_eq!(strip_xml_illegal(dirty), "abcdefghi");
-        assert_eq!(strip_xml_illegal(""), "");
     }
 
     #[test]

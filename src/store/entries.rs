@@ -41,7 +41,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Whether retention pruned this source's item (it must not come back as new).
-    pub fn was_pruned(&self, source_id: i64, item_id: &str) -> Result<bool, StoreError> {
+    pub(crate) fn was_pruned(&self, source_id: i64, item_id: &str) -> Result<bool, StoreError> {
         self.row(
             "SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_id = ?2",
             params![source_id, item_id],
@@ -88,7 +88,7 @@ impl<'t> Writer<'t> {
 
     /// Rule 1 candidate: the entry this source's item id maps to, and the
     /// content hash it had.
-    pub fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, String)>, StoreError> {
+    pub(crate) fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, String)>, StoreError> {
         self.row(
             "SELECT entry_id, content_hash FROM entry_sources WHERE source_id = ?1 AND item_id = ?2",
             params![source_id, item_id],
@@ -99,7 +99,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Rule 2 candidate: the entry holding this canonical link.
-    pub fn find_link(&self, canonical: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn find_link(&self, canonical: &str) -> Result<Option<i64>, StoreError> {
         self.row("SELECT id FROM entries WHERE canonical_link = ?1", [canonical], |r| {
             r.get(0)
         })
@@ -108,7 +108,7 @@ impl<'t> Writer<'t> {
     }
 
     /// The stored content of an entry, and the source whose text it shows.
-    pub fn load(&self, entry_id: i64) -> Result<(Entry, i64), StoreError> {
+    pub(crate) fn load(&self, entry_id: i64) -> Result<(Entry, i64), StoreError> {
         self.row(
             "SELECT title, link, canonical_link, summary_html, content_html, author, language,
                         published_at, updated_at, content_source_id, meta
@@ -139,7 +139,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Stores a new story; returns its row id.
-    pub fn insert(&self, uid: &str, e: &Entry, source_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub(crate) fn insert(&self, uid: &str, e: &Entry, source_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
         self.changed.set(true);
         self.row(
             "INSERT INTO entries (uid, canonical_link, link, title, summary_html, content_html, author,
@@ -166,7 +166,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Rewrites a stored story with merged content.
-    pub fn update(&self, entry_id: i64, e: &Entry, content_source_id: i64) -> Result<(), StoreError> {
+    pub(crate) fn update(&self, entry_id: i64, e: &Entry, content_source_id: i64) -> Result<(), StoreError> {
         self.changed.set(true);
         self.exec(
             "UPDATE entries SET title = ?2, link = ?3, summary_html = ?4, content_html = ?5, author = ?6,
@@ -194,7 +194,7 @@ impl<'t> Writer<'t> {
 
     /// Records that `source_id` carried `entry_id` as `item_id` (a credit),
     /// or refreshes that record.
-    pub fn credit(
+    pub(crate) fn credit(
         &self,
         source_id: i64,
         item_id: &str,
@@ -221,7 +221,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Adds categories to an entry (existing ones are kept).
-    pub fn tag<'a>(&self, entry_id: i64, tags: impl IntoIterator<Item = &'a str>) -> Result<(), StoreError> {
+    pub(crate) fn tag<'a>(&self, entry_id: i64, tags: impl IntoIterator<Item = &'a str>) -> Result<(), StoreError> {
         let mut st = self
             .tx
             .prepare_cached("INSERT OR IGNORE INTO entry_tags (entry_id, tag) VALUES (?1, ?2)")
@@ -268,7 +268,7 @@ impl Writer<'_> {
     /// `from` and `to`. Only their fingerprints are read: most share a key
     /// by chance, and reading each one's entry row cost three quarters of
     /// this lookup in a 4 GB store (see [`Writer::title`]).
-    pub fn near(
+    pub(crate) fn near(
         &self,
         bands: &[i64],
         from: DateTime<Utc>,
@@ -307,7 +307,7 @@ impl Writer<'_> {
 
     /// The title of an entry: what rule 3 compares once a candidate's
     /// opening holds the incoming summary.
-    pub fn title(&self, entry_id: i64) -> Result<String, StoreError> {
+    pub(crate) fn title(&self, entry_id: i64) -> Result<String, StoreError> {
         self.tx
             .prepare_cached("SELECT title FROM entries WHERE id = ?1")
             .and_then(|mut st| st.query_row([entry_id], |r| r.get(0)))
@@ -315,7 +315,7 @@ impl Writer<'_> {
     }
 
     /// Stores (or replaces) the fingerprint of an entry and its band keys.
-    pub fn put_fingerprint(
+    pub(crate) fn put_fingerprint(
         &self,
         entry_id: i64,
         fp: &Fingerprint,
@@ -360,7 +360,7 @@ impl Store {
 
     /// Like [`Store::newest`], restricted to entries carrying one of `tags`
     /// or credited to one of `sources` (both empty: every entry).
-    pub fn newest_matching(
+    pub(crate) fn newest_matching(
         &self,
         tags: &[String],
         sources: &[String],
