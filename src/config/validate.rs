@@ -152,7 +152,10 @@ impl Validator<'_> {
                 continue;
             }
             for s in &o.sources {
-                if !sources.iter().any(|x: &SourceConfig| &x.name == s.get_ref()) {
+                // A source set aside while reading has its problem reported already.
+                if !sources.iter().any(|x: &SourceConfig| &x.name == s.get_ref())
+                    && !raw.set_aside_sources.contains(s.get_ref())
+                {
                     self.report(
                         s.span(),
                         format!(
