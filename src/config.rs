@@ -325,14 +325,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         path: path.to_path_buf(),
         problems,
     };
-    let raw = raw::read(text).map_err(|problem| invalid(vec![problem]))?;
+    let (raw, mut problems) = raw::read(text).map_err(invalid)?;
     let dir = path
         .parent()
         .map(Path::to_path_buf)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
     let dir = std::path::absolute(&dir).unwrap_or(dir);
-    validate::validate(raw, text, path, &dir).map_err(invalid)
+    let validated = validate::validate(raw, text, path, &dir);
+    if let Err(more) = &validated {
+        problems.extend(more.iter().cloned());
+    }
+    match validated {
+        Ok(config) if problems.is_empty() => Ok(config),
+        _ => {
+            problems.sort_by_key(|p| (p.line, p.column));
+            Err(invalid(problems))
+        }
+    }
 }
 
 /// The problems `parse` finds in `text`, for the tests of every stage.

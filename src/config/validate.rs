@@ -669,6 +669,17 @@ include = ["(unclosed"]
     }
 
     #[test]
+    fn cron_error_in_config_speaks_of_the_written_line() {
+        let p = problems("[daemon]\nschedule = \"61 * * * *\"\n");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!((p[0].line, p[0].column), (2, 12));
+        assert_eq!(
+            p[0].message,
+            "schedule \"61 * * * *\": minute 61 is out of range: minutes go from 0 to 59"
+        );
+    }
+
+    #[test]
     fn missing_files_get_no_url_suggestion() {
         for path in ["samples/missing.xml", "feed.xml", "./example.org", "/srv/feeds/a.rss"] {
             let p = problems(&format!("[[source]]\nname = \"a\"\nurl = {path:?}\n"));
