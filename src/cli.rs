@@ -510,16 +510,22 @@ pub fn is_usage_error(e: &anyhow::Error) -> bool {
 }
 
 /// Sets up logging as asked; `RUST_LOG` filters (default `info`).
+///
+/// Logs go to stderr, coloured only when it is a terminal (and `NO_COLOR`
+/// is unset): a file, a pipe or the journal gets plain text.
 pub fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     match format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Auto if journald => builder.without_time().with_ansi(false).init(),
+        LogFormat::Auto if journald => builder.without_time().init(),
         LogFormat::Auto | LogFormat::Text => builder.init(),
     }
 }
