@@ -14,6 +14,7 @@
 //! | `config/raw.rs` | stage 1: the serde structs with their spans, syntax errors and "did you mean" |
 //! | `config/validate.rs` | stage 2: raw values → checked values, every problem with its position |
 //! | `config/filter.rs` | the include/exclude regular expressions of sources and outputs |
+//! | `config/edit.rs` | adding a `[[source]]` block to the file, its comments and layout kept (`tributary add`) |
 //!
 //! This module knows nothing of the database, the network or tasks: it is
 //! handed text and a path, and returns plain values.
@@ -29,6 +30,7 @@ use url::Url;
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
 
+pub mod edit;
 mod filter;
 mod raw;
 mod validate;
