@@ -25,6 +25,7 @@
 //! | [`http`] | the axum routes and caching headers |
 //! | [`metrics`] | the Prometheus exposition |
 //! | [`opml`] | OPML import and export |
+//! | [`discover`] | the feed behind a URL: the URL itself, a page's advertised feeds, the usual paths (`tributary add`) |
 //! | [`outputs`] | named merged feeds: selection, pages, files |
 //! | [`serve`] | the HTTP server loop: timeouts, connection limit |
 //! | [`daemon`] | tasks, timers, signals, shutdown |
@@ -36,6 +37,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod discover;
 pub mod fetch;
 pub mod http;
 pub mod metrics;

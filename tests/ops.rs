@@ -183,6 +183,59 @@ async fn notify_protocol_and_sighup_reloads_good_and_bad_configs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_added_with_add_is_polled_after_sighup() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", Route::feed("application/rss+xml", rss("uno")));
+    server.set(
+        "/",
+        Route::feed(
+            "text/html",
+            format!(
+                "<html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"{}\"></head></html>",
+                server.url("/nuovo.xml")
+            ),
+        ),
+    );
+    server.set("/nuovo.xml", Route::feed("application/rss+xml", rss("nuovo")));
+    let sb = Sandbox::new();
+    let config = sb.config(&format!(
+        "{}schedule = \"@daily\"\n",
+        source_block("fonte-a", &server.url("/a.xml"))
+    ));
+    let mut d = Daemon::start(&config.path, sb.dir.path());
+    d.expect("READY=1");
+    server.wait_for("/a.xml", 1).await;
+
+    let path = config.path.clone();
+    let page = server.url("/");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["add", &page, "--name", "nuovo", "--config"])
+            .arg(&path)
+            .env_remove("TRIBUTARY_CONFIG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        server.seen("/nuovo.xml").len() == 1,
+        "add fetched the feed once to check it"
+    );
+
+    d.signal("HUP");
+    d.expect("RELOADING=1");
+    d.expect("READY=1");
+    d.log_line("configuration reloaded");
+    server.wait_for("/nuovo.xml", 2).await;
+
+    d.signal("TERM");
+    d.expect("STOPPING=1");
+    assert_eq!(d.wait().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_written_to_a_file_or_a_pipe_carry_no_colour_codes() {
     let server = FeedServer::start().await;
     server.set("/a.xml", Route::feed("application/rss+xml", rss("uno")));

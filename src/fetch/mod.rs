@@ -129,6 +129,9 @@ pub struct Body {
     pub status: u16,
     /// Validators to send back on the next poll.
     pub validators: Validators,
+    /// The values of the `Link` headers (RFC 8288), where a page may
+    /// advertise its feeds.
+    pub links: Vec<String>,
 }
 
 /// Why a fetch failed; every variant names the URL or path.
@@ -600,6 +603,12 @@ impl Fetcher {
                     etag: header_text(header::ETAG),
                     last_modified: header_text(header::LAST_MODIFIED),
                 },
+                links: headers
+                    .get_all(header::LINK)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .map(str::to_string)
+                    .collect(),
             })),
             permanent_redirect,
             max_age,
@@ -657,6 +666,7 @@ impl Fetcher {
                 etag: None,
                 last_modified: stamp,
             },
+            links: Vec::new(),
         })))
     }
 
