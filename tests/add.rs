@@ -327,3 +327,29 @@ async fn add_uses_a_feed_url_as_it_is_and_checks_the_name() {
     let loaded = tributary::config::load(&config).unwrap();
     assert_eq!(loaded.sources.last().unwrap().name, "mio");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_writes_a_credential_to_the_file_but_never_prints_it() {
+    let site = advertising_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config_text(true));
+    let url = site.url("/feed.xml?token=s3cr3t-value");
+    let out = tributary(add_args(&config, &url, &["--name", "privato"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!shown.contains("s3cr3t-value"), "{shown}");
+    assert!(shown.contains("token=***"), "{shown}");
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains(&format!("url = \"{url}\""))
+    );
+
+    let missing = tributary(add_args(&config, &site.url("/nope?token=s3cr3t-value"), &[])).await;
+    assert_eq!(missing.status.code(), Some(1));
+    let shown = text(&missing.stderr);
+    assert!(
+        !shown.contains("s3cr3t-value") && shown.contains("token=***"),
+        "{shown}"
+    );
+}
