@@ -66,9 +66,9 @@ pub enum Command {
         /// The output to write (`all`, or an `[[output]]` name).
         #[arg(long, default_value = "all")]
         output: String,
-        /// Feed format.
-        #[arg(long, short, value_enum, default_value_t = ExportFormat::Atom)]
-        format: ExportFormat,
+        /// Feed format [default: from the extension of FILE (.atom or .xml: atom, .rss: rss, .json: json), else atom].
+        #[arg(long, short, value_enum)]
+        format: Option<ExportFormat>,
         /// The output file (written via a temporary file and a rename).
         #[arg(short = 'o', long = "out", value_name = "FILE")]
         out: Option<PathBuf>,
@@ -129,6 +129,52 @@ pub enum ExportFormat {
     Rss,
     /// JSON Feed 1.1.
     Json,
+}
+
+impl ExportFormat {
+    fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Atom => "atom",
+            ExportFormat::Rss => "rss",
+            ExportFormat::Json => "json",
+        }
+    }
+}
+
+/// The format `export` writes: `--format` when given, else the one the
+/// extension of `-o FILE` names, else Atom. An extension that names no
+/// format is refused unless `--format` says which, and so is a `--format`
+/// that contradicts the extension (`.xml` fits Atom and RSS alike).
+pub fn export_format(given: Option<ExportFormat>, out: Option<&Path>) -> Result<ExportFormat, UsageError> {
+    let Some(out) = out else {
+        return Ok(given.unwrap_or(ExportFormat::Atom));
+    };
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let fits: &[ExportFormat] = match ext.as_str() {
+        "atom" => &[ExportFormat::Atom],
+        "xml" => &[ExportFormat::Atom, ExportFormat::Rss],
+        "rss" => &[ExportFormat::Rss],
+        "json" => &[ExportFormat::Json],
+        _ => &[],
+    };
+    match (given, fits) {
+        (Some(f), []) => Ok(f),
+        (None, []) => Err(UsageError(format!(
+            "cannot tell the format of {} from its extension: name it .atom or .xml (Atom), .rss (RSS) or .json (JSON Feed), or give --format atom|rss|json",
+            out.display()
+        ))),
+        (None, [first, ..]) => Ok(*first),
+        (Some(f), fits) if fits.contains(&f) => Ok(f),
+        (Some(f), fits) => Err(UsageError(format!(
+            "--format {} contradicts the extension of {}, which names {}: change one of them",
+            f.name(),
+            out.display(),
+            fits.iter().map(|f| f.name()).collect::<Vec<_>>().join(" or ")
+        ))),
+    }
 }
 
 impl From<ExportFormat> for Format {
@@ -275,8 +321,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(if message.starts_with("DAMAGED") { 1 } else { 0 })
         }
         Command::Export { output, format, out } => {
+            let format = export_format(*format, out.as_deref())?;
             let config = load_config(&cli)?;
-            export(&config, output, (*format).into(), out.as_deref()).await?;
+            export(&config, output, format.into(), out.as_deref()).await?;
             Ok(0)
         }
     }
@@ -689,5 +736,51 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Auto if journald => builder.without_time().init(),
         LogFormat::Auto | LogFormat::Text => builder.init(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_takes_the_format_from_the_extension_of_its_file() {
+        let f = |given, out: &str| export_format(given, Some(Path::new(out)));
+        assert_eq!(f(None, "guess.json").unwrap(), ExportFormat::Json);
+        assert_eq!(f(None, "site/feed.RSS").unwrap(), ExportFormat::Rss);
+        assert_eq!(f(None, "feed.atom").unwrap(), ExportFormat::Atom);
+        assert_eq!(f(None, "feed.xml").unwrap(), ExportFormat::Atom);
+        assert_eq!(f(Some(ExportFormat::Rss), "feed.xml").unwrap(), ExportFormat::Rss);
+        assert_eq!(f(Some(ExportFormat::Json), "feed.json").unwrap(), ExportFormat::Json);
+        // An extension that names no format, when --format does.
+        assert_eq!(f(Some(ExportFormat::Rss), "feed").unwrap(), ExportFormat::Rss);
+        assert_eq!(f(Some(ExportFormat::Json), "feed.txt").unwrap(), ExportFormat::Json);
+        // Standard output: --format, else Atom.
+        assert_eq!(export_format(None, None).unwrap(), ExportFormat::Atom);
+        assert_eq!(
+            export_format(Some(ExportFormat::Json), None).unwrap(),
+            ExportFormat::Json
+        );
+    }
+
+    #[test]
+    fn export_refuses_an_unknown_extension_and_a_contradicting_format() {
+        let f = |given, out: &str| export_format(given, Some(Path::new(out))).unwrap_err().0;
+        let unknown = f(None, "feed.txt");
+        assert!(
+            unknown.contains("feed.txt") && unknown.contains("--format"),
+            "{unknown}"
+        );
+        assert!(f(None, "feed").contains("cannot tell the format"));
+        let contradiction = f(Some(ExportFormat::Atom), "guess.json");
+        assert!(
+            contradiction.contains("--format atom")
+                && contradiction.contains("guess.json")
+                && contradiction.contains("json"),
+            "{contradiction}"
+        );
+        assert!(f(Some(ExportFormat::Json), "feed.xml").contains("atom or rss"));
+        assert!(f(Some(ExportFormat::Rss), "feed.atom").contains("--format rss"));
     }
 }

@@ -34,6 +34,13 @@ use crate::store::Store;
 /// How long in-flight polls may run after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// How often the daemon reads the database's entries version to notice
+/// changes committed by another process (`tributary poll`, `db prune`):
+/// the longest such a change waits before the served pages and the output
+/// files show it. One read of one row; the serving path itself only
+/// compares an in-memory counter.
+pub const EXTERNAL_CHANGES_PERIOD: Duration = Duration::from_secs(1);
+
 /// Opens the store off the async threads.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<Store>> {
     let path = config.daemon.database.clone();
@@ -256,6 +263,18 @@ pub async fn run_with(
         shutdown: shutdown.clone(),
         running: HashMap::new(),
     };
+    let files = OutputFiles::start(&tracker, shutdown.clone(), {
+        let state = state.clone();
+        move || {
+            let state = state.clone();
+            async move {
+                let written = write_output_files(&state).await;
+                if written > 0 {
+                    info!(files = written, "output files written");
+                }
+            }
+        }
+    });
     scheduler.apply(&config.sources);
     // The database is open and the listener bound.
     notify(&[
@@ -265,6 +284,9 @@ pub async fn run_with(
 
     let mut hangups = hangup_stream();
     let mut ticks = tokio::time::interval(tick_period());
+    let mut external = tokio::time::interval(EXTERNAL_CHANGES_PERIOD);
+    external.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut external_failing = false;
     let mut last_prune: Option<chrono::DateTime<Utc>> = None;
     tokio::pin!(stop);
     loop {
@@ -273,7 +295,32 @@ pub async fn run_with(
             Some(()) = changed_rx.recv() => {
                 // Coalesce a burst of polls into one announcement.
                 while changed_rx.try_recv().is_ok() {}
-                tracker.spawn(announce(store.clone(), config.clone(), announcer.clone()));
+                files.request();
+                tracker.spawn(announce(config.clone(), announcer.clone()));
+            }
+            _ = external.tick() => {
+                // Another process's commit: the pages re-render on their
+                // next request, and the output files and hub follow.
+                let db = store.clone();
+                let synced = tokio::task::spawn_blocking(move || db.sync_data_version()).await;
+                match synced {
+                    Ok(Ok(moved)) => {
+                        external_failing = false;
+                        if moved {
+                            info!("entries changed by another process");
+                            files.request();
+                            tracker.spawn(announce(config.clone(), announcer.clone()));
+                        }
+                    }
+                    // Once per failing stretch: the health check reports a
+                    // database that stays unavailable.
+                    Ok(Err(e)) if !external_failing => {
+                        external_failing = true;
+                        warn!("cannot check for changes by other processes: {e}");
+                    }
+                    Ok(Err(_)) => {}
+                    Err(_) => warn!("the task checking for changes by other processes failed"),
+                }
             }
             _ = ticks.tick() => {
                 state.heartbeat();
@@ -328,6 +375,8 @@ pub async fn run_with(
                         config.dedup = new.dedup;
                         config.daemon.retention = new.daemon.retention;
                         state.set_config(&config);
+                        // The feed's title, description… may have changed.
+                        files.request();
                         info!(sources = config.sources.len(), "configuration reloaded");
                     }
                     Ok(Err(e)) => error!("the new configuration is invalid, keeping the old one:\n{e}"),
@@ -370,9 +419,78 @@ pub async fn run_with(
     Ok(())
 }
 
-/// After a poll changed entries: rewrite the output files that have a
-/// `path`, and tell the WebSub hub which feeds changed.
-async fn announce(store: Arc<Store>, config: Config, client: reqwest::Client) {
+/// The `[[output]] path` files, written by one task: writes never
+/// overlap, and requests made while a write runs cause exactly one more
+/// write after it, however many they were.
+struct OutputFiles {
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl OutputFiles {
+    /// Starts the writer task, which runs `write` for each (coalesced) request.
+    fn start<F, W>(tracker: &TaskTracker, cancel: CancellationToken, mut write: F) -> OutputFiles
+    where
+        F: FnMut() -> W + Send + 'static,
+        W: std::future::Future<Output = ()> + Send,
+    {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let woken = wake.clone();
+        tracker.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = woken.notified() => {}
+                }
+                write().await;
+            }
+        });
+        OutputFiles { wake }
+    }
+
+    /// Asks for the files to be written again (they will show every change
+    /// committed before this call).
+    fn request(&self) {
+        // A permit is kept when the task is busy writing: one, not one per call.
+        self.wake.notify_one();
+    }
+}
+
+/// Writes the first page of every output that has a `path`, in the three
+/// formats, with the very bytes the server serves for it at the store's
+/// current data version (one render for both); returns the files written.
+/// A file that cannot be written is logged and the others are still written.
+async fn write_output_files(state: &Arc<AppState>) -> usize {
+    let mut written = 0;
+    for (name, base) in state.output_paths() {
+        for format in crate::publish::Format::ALL {
+            let file = crate::outputs::file_of(&base, format);
+            let body = match http::current_page(state, &name, format, 1).await {
+                Ok(body) => body,
+                Err(e) => {
+                    warn!(output = %name, "cannot render {} for writing: {e}", file.display());
+                    continue;
+                }
+            };
+            let target = file.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = target.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                crate::outputs::write_atomically(&target, &body)
+            })
+            .await;
+            match result {
+                Ok(Ok(())) => written += 1,
+                Ok(Err(e)) => warn!(output = %name, "cannot write {}: {e}", file.display()),
+                Err(_) => warn!(output = %name, "the task writing {} failed", file.display()),
+            }
+        }
+    }
+    written
+}
+
+/// After a change of entries: tell the WebSub hub, if any, which feeds changed.
+async fn announce(config: Config, client: reqwest::Client) {
     let outputs: Vec<_> = std::iter::once(config.output(crate::config::ALL_OUTPUT))
         .flatten()
         .chain(
@@ -383,13 +501,6 @@ async fn announce(store: Arc<Store>, config: Config, client: reqwest::Client) {
                 .cloned(),
         )
         .collect();
-    let (feed, files) = (config.feed.clone(), outputs.clone());
-    match tokio::task::spawn_blocking(move || crate::outputs::write_files(&store, &feed, &files, Utc::now())).await {
-        Ok(Ok(written)) if !written.is_empty() => info!(files = written.len(), "output files written"),
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => warn!("writing output files: {e}"),
-        Err(_) => warn!("the task writing output files failed"),
-    }
     let Some(hub) = &config.feed.websub_hub else { return };
     let body = {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -457,5 +568,59 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn output_file_requests_during_a_write_cause_exactly_one_more_write() {
+        let tracker = TaskTracker::new();
+        let writes = Arc::new(AtomicUsize::new(0));
+        let (started, mut starts) = tokio::sync::mpsc::unbounded_channel();
+        let gate = Arc::new(Semaphore::new(0));
+        let files = OutputFiles::start(&tracker, CancellationToken::new(), {
+            let (writes, gate) = (writes.clone(), gate.clone());
+            move || {
+                let (writes, gate, started) = (writes.clone(), gate.clone(), started.clone());
+                async move {
+                    writes.fetch_add(1, Ordering::SeqCst);
+                    started.send(()).unwrap();
+                    gate.acquire().await.unwrap().forget();
+                }
+            }
+        });
+        // Nothing is written until asked.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(writes.load(Ordering::SeqCst), 0);
+
+        files.request();
+        starts.recv().await.unwrap();
+        // Five polls change entries while the first write runs.
+        for _ in 0..5 {
+            files.request();
+        }
+        gate.add_permits(1);
+        starts.recv().await.unwrap();
+        assert_eq!(writes.load(Ordering::SeqCst), 2, "one more write, never two at once");
+        gate.add_permits(1);
+        // The writer may run as often as it likes now: no third write starts.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(starts.try_recv().is_err(), "the five requests made one write");
+        assert_eq!(writes.load(Ordering::SeqCst), 2);
+
+        // A later request is a write of its own.
+        files.request();
+        starts.recv().await.unwrap();
+        assert_eq!(writes.load(Ordering::SeqCst), 3);
+        gate.add_permits(1);
     }
 }

@@ -237,6 +237,29 @@ impl AppState {
     fn feed(&self) -> FeedConfig {
         lock(&self.feed).clone()
     }
+
+    /// The outputs that have a `path`, for the files the daemon writes:
+    /// (name, path without its extension).
+    pub fn output_paths(&self) -> Vec<(String, std::path::PathBuf)> {
+        lock(&self.outputs)
+            .iter()
+            .filter_map(|o| Some((o.name.clone(), o.path.clone()?)))
+            .collect()
+    }
+}
+
+/// The body of page `page` of `output` in `format` exactly as it is served
+/// now: the cached page of the store's current data version, rendered (and
+/// cached for the readers) if there is none. Unlike a request, which takes
+/// the previous page while another renders the new one, this waits for the
+/// render, so a file written from it holds the current entries.
+pub async fn current_page(
+    state: &Arc<AppState>,
+    output: &str,
+    format: Format,
+    page: usize,
+) -> Result<Bytes, HttpError> {
+    Ok(rendered(state, output, format, page, Stale::Wait).await?.body.clone())
 }
 
 /// Renders the first page of output `all` (blocking), for `tributary export`.
@@ -439,7 +462,7 @@ async fn serve_page(
             .filter(|p| (1..=100_000).contains(p))
             .ok_or_else(|| HttpError::NotFound(format!("page {p:?} is not a page number (1, 2, …)\n")))?,
     };
-    let rendered = rendered(state, output, format, page).await?;
+    let rendered = rendered(state, output, format, page, Stale::Serve).await?;
     let coding = negotiate(headers);
     let etag = rendered.etag(coding);
     let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
@@ -491,18 +514,29 @@ struct Slot {
     render: tokio::sync::Mutex<()>,
 }
 
+/// What [`rendered`] does while another caller renders the page anew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stale {
+    /// Returns the previous complete page, if there is one (readers).
+    Serve,
+    /// Waits for that render (output files).
+    Wait,
+}
+
 /// The page of `key` as of the store's current data version.
 ///
 /// Single flight: when the store moved on, the first request renders the
 /// page while the others keep getting the previous complete page (never a
-/// half-updated one); a request with no previous page waits for the render
-/// instead of starting its own. So a thousand readers during a poll cost one
-/// render per key at a time, not a thousand.
+/// half-updated one; with [`Stale::Wait`], they wait for the new one); a
+/// request with no previous page waits for the render instead of starting
+/// its own. So a thousand readers during a poll cost one render per key at
+/// a time, not a thousand.
 async fn rendered(
     state: &Arc<AppState>,
     output: &str,
     format: Format,
     page: usize,
+    stale: Stale,
 ) -> Result<Arc<Rendered>, HttpError> {
     let version = state.store.data_version();
     let key: CacheKey = (output.to_string(), format, page);
@@ -524,8 +558,8 @@ async fn rendered(
     let _gate = match slot.render.try_lock() {
         Ok(gate) => gate,
         Err(_) => match current {
-            Some(stale) => return Ok(stale),
-            None => slot.render.lock().await,
+            Some(previous) if stale == Stale::Serve => return Ok(previous),
+            _ => slot.render.lock().await,
         },
     };
     // Whoever held the gate may have rendered a page new enough.

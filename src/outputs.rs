@@ -8,6 +8,7 @@
 //! it knows nothing of HTTP.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -132,8 +133,21 @@ pub fn render(
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and
-/// a rename, so a reader never sees half a file.
+/// The file of an output `path` in `format`: `PATH.atom`, `PATH.rss`, `PATH.json`.
+pub fn file_of(base: &Path, format: Format) -> PathBuf {
+    let mut file = base.as_os_str().to_owned();
+    file.push(format!(".{}", format.extension()));
+    PathBuf::from(file)
+}
+
+/// Temporary files made by this process so far, for their unique names.
+static TEMPORARY: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` through a new temporary file in the same folder
+/// and a rename, so a reader never sees half a file. The temporary file's
+/// name is unique (`.NAME.tmp-PID-N`, created exclusively), so writers of
+/// the same file, in this process or another, never write into each
+/// other's temporary file or rename it away; the last rename wins.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
@@ -144,11 +158,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let (mut f, tmp) = loop {
+        let n = TEMPORARY.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => break (f, tmp),
+            // Left by an earlier process with this id: take the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    };
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -157,29 +180,52 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// Writes the first page of every output that has a `path`, in all three
-/// formats; returns the files written.
-pub fn write_files(
-    store: &Store,
-    feed: &FeedConfig,
-    outputs: &[OutputConfig],
-    now: DateTime<Utc>,
-) -> Result<Vec<PathBuf>, String> {
-    let mut written = Vec::new();
-    for o in outputs {
-        let Some(base) = &o.path else { continue };
-        if let Some(dir) = base.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_atomic_writes_of_one_file_never_share_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("all.atom");
+        // Each writer's bytes are its own, long enough to overlap.
+        let bodies: Vec<Vec<u8>> = (0..16u8).map(|i| vec![b'a' + i; 256 * 1024]).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = bodies
+                .iter()
+                .map(|b| scope.spawn(|| write_atomically(&path, b)))
+                .collect();
+            for h in handles {
+                h.join().unwrap().unwrap();
+            }
+        });
+        let written = std::fs::read(&path).unwrap();
+        assert!(bodies.contains(&written), "the file is one writer's bytes, whole");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["all.atom"], "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_leftover_temporary_file_is_neither_reused_nor_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("all.rss");
+        // The next names this process would take (other tests may take
+        // some meanwhile), as an earlier process with this id left them.
+        let next = TEMPORARY.load(Ordering::Relaxed);
+        let leftovers: Vec<_> = (next..next + 100)
+            .map(|n| dir.path().join(format!(".all.rss.tmp-{}-{n}", std::process::id())))
+            .collect();
+        for l in &leftovers {
+            std::fs::write(l, "left by a crash").unwrap();
         }
-        for format in Format::ALL {
-            let page = render(store, feed, o, format, 1, now).map_err(|e| e.to_string())?;
-            let mut file = base.clone().into_os_string();
-            file.push(format!(".{}", format.extension()));
-            let file = PathBuf::from(file);
-            write_atomically(&file, page.body.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-            written.push(file);
+        write_atomically(&path, b"<rss/>").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"<rss/>");
+        for l in &leftovers {
+            assert_eq!(std::fs::read(l).unwrap(), b"left by a crash");
         }
     }
-    Ok(written)
 }

@@ -232,3 +232,84 @@ fn db_backup_to_a_dangling_symlink_is_refused_and_creates_nothing() {
     );
     assert!(!target.exists(), "the symlink's target was created");
 }
+
+/// `tributary export ARGS` over an empty store in `dir`.
+fn export(dir: &Path, args: &[&str]) -> std::process::Output {
+    let config = dir.join("t.toml");
+    if !config.exists() {
+        std::fs::write(&config, "[daemon]\ndatabase = \"t.db\"\n").unwrap();
+    }
+    tributary()
+        .arg("export")
+        .args(args)
+        .arg("--config")
+        .arg(&config)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn export_o_takes_the_format_from_the_file_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, format) in [
+        ("guess.json", "json"),
+        ("feed.rss", "rss"),
+        ("feed.atom", "atom"),
+        ("feed.xml", "atom"),
+        ("LOUD.JSON", "json"),
+    ] {
+        let out = export(dir.path(), &["-o", file]);
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let is = match format {
+            "json" => {
+                serde_json::from_str::<serde_json::Value>(&text).unwrap()["version"]
+                    == "https://jsonfeed.org/version/1.1"
+            }
+            "rss" => text.contains("<rss version=\"2.0\""),
+            _ => text.contains("<feed xmlns=\"http://www.w3.org/2005/Atom\""),
+        };
+        assert!(is, "{file} is not {format}:\n{text}");
+    }
+    // --format agreeing with the extension, or saying what `.xml` and an
+    // extension naming no format hold.
+    for (args, marker) in [
+        (&["--format", "json", "-o", "a.json"][..], "jsonfeed.org"),
+        (&["--format", "rss", "-o", "b.xml"][..], "<rss version=\"2.0\""),
+        (&["--format", "rss", "-o", "c.txt"][..], "<rss version=\"2.0\""),
+    ] {
+        let out = export(dir.path(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.path().join(args[3])).unwrap();
+        assert!(text.contains(marker), "{args:?}:\n{text}");
+    }
+}
+
+#[test]
+fn export_o_with_an_unknown_extension_or_a_contradicting_format_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (&["-o", "feed.txt"][..], "cannot tell the format of feed.txt"),
+        (&["-o", "feed"][..], "--format atom|rss|json"),
+        (
+            &["--format", "atom", "-o", "guess.json"][..],
+            "--format atom contradicts",
+        ),
+        (&["--format", "json", "-o", "feed.rss"][..], "names rss"),
+    ] {
+        let out = export(dir.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["t.toml"], "nothing was written, not even the database");
+}

@@ -7,7 +7,9 @@
 //! each hold a batch of source polls ([`Store::write_each`]: the polls
 //! waiting for the writer are committed together, and a failing one is rerun
 //! alone), and a small pool of read-only connections for the merged feeds
-//! and status queries.
+//! and status queries. Every transaction that changes entries also bumps
+//! the `entries_version` row, so that a process can tell (by
+//! [`Store::sync_data_version`]) that another one changed them.
 //!
 //! The store is synchronous and knows nothing of HTTP, feeds or tasks: callers
 //! run it off the async threads (`spawn_blocking`) and hand it model types.
@@ -261,6 +263,13 @@ impl Store {
             path: path.to_path_buf(),
             detail: e.to_string(),
         })?;
+        let version: i64 = conn
+            .query_row("SELECT version FROM entries_version", [], |r| r.get(0))
+            .map_err(|source| StoreError::Sqlite {
+                path: path.to_path_buf(),
+                doing: "reading the entries' version",
+                source,
+            })?;
         if let Some(cleanup) = cleanup {
             cleanup.keep();
         }
@@ -270,7 +279,7 @@ impl Store {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
-            version: AtomicU64::new(1),
+            version: AtomicU64::new(u64::try_from(version).unwrap_or(0)),
         })
     }
 
@@ -279,10 +288,28 @@ impl Store {
         &self.path
     }
 
-    /// A counter that changes whenever a committed write changed entries:
-    /// caches of rendered feeds compare it to know they are stale.
+    /// A counter that grows whenever a committed write changed entries:
+    /// caches of rendered feeds compare it to know they are stale. It is
+    /// the `entries_version` row of the database as last seen by this
+    /// process: its own commits move it at once, another process's only
+    /// once [`Store::sync_data_version`] has read the row.
     pub fn data_version(&self) -> u64 {
         self.version.load(Ordering::Acquire)
+    }
+
+    /// Reads the database's `entries_version` row, which every writer of
+    /// entries bumps in its transaction whatever process it runs in, into
+    /// [`Store::data_version`]. Returns whether it moved, that is whether
+    /// another process (`tributary poll`, `tributary db prune`) committed a
+    /// change of entries since this process last looked. One indexed read
+    /// of one row: cheap enough for a timer, not meant for every request.
+    pub fn sync_data_version(&self) -> Result<bool, StoreError> {
+        let seen: i64 = self.read("reading the entries' version", |c| {
+            c.prepare_cached("SELECT version FROM entries_version")?
+                .query_row([], |r| r.get(0))
+        })?;
+        let seen = u64::try_from(seen).unwrap_or(0);
+        Ok(self.version.fetch_max(seen, Ordering::AcqRel) < seen)
     }
 
     fn err(&self, doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -308,10 +335,20 @@ impl Store {
             .map_err(self.err("starting a transaction"))?;
         let writer = Writer::new(&tx, self);
         let value = f(&writer)?;
-        let changed = writer.changed();
+        // Bumped in the transaction, so that other processes (and this one)
+        // see the change of entries exactly when it is committed.
+        let version = if writer.changed() {
+            let v: i64 = tx
+                .prepare_cached("UPDATE entries_version SET version = version + 1 RETURNING version")
+                .and_then(|mut st| st.query_row([], |r| r.get(0)))
+                .map_err(self.err("bumping the entries' version"))?;
+            Some(u64::try_from(v).unwrap_or(0))
+        } else {
+            None
+        };
         tx.commit().map_err(self.err("committing a poll"))?;
-        if changed {
-            self.version.fetch_add(1, Ordering::AcqRel);
+        if let Some(v) = version {
+            self.version.fetch_max(v, Ordering::AcqRel);
         }
         Ok(value)
     }
@@ -603,6 +640,7 @@ mod tests {
                 rusqlite::params![name, id],
             )
             .map_err(w.err("testing"))?;
+            w.mark_changed();
             Ok(())
         })
         .unwrap();
@@ -615,6 +653,59 @@ mod tests {
         std::fs::copy(path, &copy).unwrap();
         let c = Connection::open(&copy).unwrap();
         c.query_row("SELECT count(*) FROM entries", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_change_of_entries_committed_by_another_process_moves_the_data_version_once_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        // Two stores on one file, as the daemon and `tributary poll` are.
+        let daemon = Store::open(&path).unwrap();
+        let other = Store::open(&path).unwrap();
+        let before = daemon.data_version();
+        assert!(!daemon.sync_data_version().unwrap(), "nothing changed yet");
+
+        write_entry(&other, "one");
+        assert!(other.data_version() > before, "the writer sees its own commit at once");
+        assert_eq!(daemon.data_version(), before, "the other process has not looked yet");
+        assert!(
+            daemon.sync_data_version().unwrap(),
+            "the other process's commit is seen"
+        );
+        assert_eq!(daemon.data_version(), other.data_version());
+        assert!(!daemon.sync_data_version().unwrap(), "seen once");
+
+        // A commit that changes no entry (a poll's state alone) moves nothing.
+        other
+            .write(|w| w.source_id("two", "https://example.org/two").map(drop))
+            .unwrap();
+        assert!(!daemon.sync_data_version().unwrap());
+
+        // Nor does it go backwards when this process's own commit is newer.
+        write_entry(&daemon, "three");
+        let own = daemon.data_version();
+        assert!(!daemon.sync_data_version().unwrap());
+        assert_eq!(daemon.data_version(), own);
+
+        // A prune in another process is a change too (the test entries
+        // are dated 1970); one that removes nothing is not.
+        let before_prune = daemon.data_version();
+        assert_eq!(other.prune(1, 1, Utc::now()).unwrap().entries, 2);
+        assert!(daemon.sync_data_version().unwrap(), "the prune is seen");
+        assert!(daemon.data_version() > before_prune);
+        assert_eq!(other.prune(1, 1, Utc::now()).unwrap().entries, 0);
+        assert!(!daemon.sync_data_version().unwrap());
+    }
+
+    #[test]
+    fn the_data_version_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let s = Store::open(&path).unwrap();
+        write_entry(&s, "one");
+        let v = s.data_version();
+        drop(s);
+        assert_eq!(Store::open(&path).unwrap().data_version(), v);
     }
 
     #[test]
@@ -633,13 +724,13 @@ mod tests {
         let path = dir.path().join("other.db");
         Connection::open(&path)
             .unwrap()
-            .execute_batch("CREATE TABLE sources (x); CREATE TABLE entries (y); PRAGMA user_version = 7;")
+            .execute_batch("CREATE TABLE sources (x); CREATE TABLE entries (y); PRAGMA user_version = 99;")
             .unwrap();
         let err = refused_untouched(&path);
         assert!(matches!(err, StoreError::NotOurs { .. }), "{err}");
         let text = err.to_string();
         assert!(
-            text.contains("user_version 7") && text.contains(&format!("0 to {}", schema_version())),
+            text.contains("user_version 99") && text.contains(&format!("0 to {}", schema_version())),
             "{text}"
         );
         assert!(text.contains("0x00000000") && text.contains("0x54524942"), "{text}");
@@ -648,10 +739,10 @@ mod tests {
         drop(Store::open(&path).unwrap());
         Connection::open(&path)
             .unwrap()
-            .pragma_update(None, "user_version", 7)
+            .pragma_update(None, "user_version", 99)
             .unwrap();
         let err = refused_untouched(&path);
-        assert!(matches!(err, StoreError::NewerSchema { found: 7, .. }), "{err}");
+        assert!(matches!(err, StoreError::NewerSchema { found: 99, .. }), "{err}");
     }
 
     #[test]
