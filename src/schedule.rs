@@ -333,12 +333,17 @@ fn check_cron(written: &str) -> Result<(), String> {
             ));
         }
     };
-    for (field, spec) in fields.iter().zip(specs) {
-        for item in field.split(',') {
-            spec.item(item)?;
-        }
+    // Every wrong field is named, not only the first.
+    let problems: Vec<String> = fields
+        .iter()
+        .zip(specs)
+        .filter_map(|(field, spec)| field.split(',').find_map(|item| spec.item(item).err()))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
     }
-    Ok(())
 }
 
 /// Translates crontab syntax to the `cron` crate's: prepends a seconds field
@@ -620,6 +625,13 @@ mod tests {
             assert!(!err.contains("less than"), "{line}: {err}");
             assert!(!err.contains('\n'), "{line}: {err}");
         }
+        assert_eq!(
+            Schedule::parse("*/0 * 32 13 8").unwrap_err(),
+            "the step \"0\" in the minute field \"*/0\" must be a whole number of at least 1; \
+             day of month 32 is out of range: days of the month go from 1 to 31; \
+             month 13 is out of range: months go from 1 to 12 or JAN to DEC; \
+             day of week 8 is out of range: days of the week go from 0 to 7 (0 and 7 are Sunday) or SUN to SAT"
+        );
         for ok in [
             "0 9 * * 0-7",
             "0 9 * * 5-0",

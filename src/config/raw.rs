@@ -289,11 +289,29 @@ pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// A type serde names in Rust's terms (`i64`, `struct RawRetention`, `a
+/// sequence`) in the file's terms.
+fn plain_type(expected: &str) -> &str {
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a sequence" => "a list such as [\"a\", \"b\"]",
+        "a map" => "a table",
+        e if e.starts_with("struct ") => "a table",
+        e => e,
+    }
+}
+
 /// Adds a "did you mean" to serde's unknown-field message: the known key
 /// fewest edits away (Levenshtein distance, in characters), if it is at
 /// most three edits away; of equally close keys, the first alphabetically.
 fn explain_syntax(message: &str) -> String {
     let message = message.trim();
+    if let Some((what, expected)) = message.split_once(", expected ")
+        && what.contains("invalid type: ")
+    {
+        return format!("{what}, expected {}", plain_type(expected));
+    }
     if missing_field(message).is_some() {
         return format!("{message}: add it to this table");
     }
@@ -398,10 +416,9 @@ sources = ["b", "nope"]
             [(2, 26), (3, 1), (8, 1), (10, 1), (14, 8), (20, 12), (24, 17)],
             "{p:#?}"
         );
-        assert!(
-            p[0].message.starts_with("`max_concurrent_fetches`: invalid type"),
-            "{}",
-            p[0].message
+        assert_eq!(
+            p[0].message,
+            "`max_concurrent_fetches`: invalid type: string \"4\", expected a whole number"
         );
         assert!(p[1].message.ends_with("did you mean `schedule`?"), "{}", p[1].message);
         assert!(p[2].message.ends_with("did you mean `tags`?"), "{}", p[2].message);
@@ -410,6 +427,16 @@ sources = ["b", "nope"]
         assert!(p[5].message.contains("fortnight"), "{}", p[5].message);
         // `b` was set aside with its own problem; only `nope` is unknown.
         assert!(p[6].message.contains("\"nope\""), "{}", p[6].message);
+    }
+
+    #[test]
+    fn wrong_types_are_named_in_the_files_terms() {
+        let p = problems("[daemon]\nretention = 5\n[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\ntags = \"x\"\n");
+        assert_eq!(p[0].message, "`retention`: invalid type: integer `5`, expected a table");
+        assert_eq!(
+            p[1].message,
+            "`tags`: invalid type: string \"x\", expected a list such as [\"a\", \"b\"]"
+        );
     }
 
     #[test]
