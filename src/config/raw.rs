@@ -307,10 +307,26 @@ fn plain_type(expected: &str) -> &str {
 /// most three edits away; of equally close keys, the first alphabetically.
 fn explain_syntax(message: &str) -> String {
     let message = message.trim();
+    // "invalid type: string \"4\", expected i64": the value is left out (the
+    // position points at it, and it may be a password), the types are
+    // named in the file's terms.
     if let Some((what, expected)) = message.split_once(", expected ")
-        && what.contains("invalid type: ")
+        && let Some((prefix, found)) = what
+            .split_once("invalid type: ")
+            .or_else(|| what.split_once("invalid value: "))
     {
-        return format!("{what}, expected {}", plain_type(expected));
+        let kind = found.split(['"', '`']).next().unwrap_or("").trim();
+        let kind = match kind {
+            "integer" => "a whole number",
+            "floating point" => "a number with a fraction",
+            "string" => "a string",
+            "boolean" => "true or false",
+            "sequence" => "a list",
+            "map" => "a table",
+            "" => "this value",
+            k => k,
+        };
+        return format!("{prefix}must be {}, not {kind}", plain_type(expected));
     }
     if missing_field(message).is_some() {
         return format!("{message}: add it to this table");
@@ -418,24 +434,31 @@ sources = ["b", "nope"]
         );
         assert_eq!(
             p[0].message,
-            "`max_concurrent_fetches`: invalid type: string \"4\", expected a whole number"
+            "`max_concurrent_fetches`: must be a whole number, not a string"
         );
         assert!(p[1].message.ends_with("did you mean `schedule`?"), "{}", p[1].message);
         assert!(p[2].message.ends_with("did you mean `tags`?"), "{}", p[2].message);
         assert_eq!(p[3].message, "missing field `url`: add it to this table");
-        assert!(p[4].message.starts_with("`name`: invalid type"), "{}", p[4].message);
+        assert_eq!(p[4].message, "`name`: must be a string, not a whole number");
         assert!(p[5].message.contains("fortnight"), "{}", p[5].message);
         // `b` was set aside with its own problem; only `nope` is unknown.
         assert!(p[6].message.contains("\"nope\""), "{}", p[6].message);
     }
 
     #[test]
-    fn wrong_types_are_named_in_the_files_terms() {
-        let p = problems("[daemon]\nretention = 5\n[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\ntags = \"x\"\n");
-        assert_eq!(p[0].message, "`retention`: invalid type: integer `5`, expected a table");
+    fn wrong_types_are_named_in_the_files_terms_without_the_value() {
+        let p = problems(
+            "[daemon]\nretention = 5\nuser_agent = 12345\n[[source]]\nname = \"a\"\nurl = \"https://e.org/\"\ntags = \"s3cr3t\"\n",
+        );
+        assert_eq!(p[0].message, "`retention`: must be a table, not a whole number");
+        assert_eq!(p[1].message, "`user_agent`: must be a string, not a whole number");
         assert_eq!(
-            p[1].message,
-            "`tags`: invalid type: string \"x\", expected a list such as [\"a\", \"b\"]"
+            p[2].message,
+            "`tags`: must be a list such as [\"a\", \"b\"], not a string"
+        );
+        assert!(
+            p.iter()
+                .all(|p| !p.message.contains("s3cr3t") && !p.message.contains("12345"))
         );
     }
 

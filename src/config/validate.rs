@@ -475,7 +475,7 @@ impl Validator<'_> {
                 },
                 Ok(u) => {
                     let hint = scheme_typo(&u)
-                        .map(|fixed| format!("; did you mean {fixed:?}?"))
+                        .map(|fixed| format!("; did you mean {:?}?", crate::secrets::redact_url(&fixed)))
                         .unwrap_or_default();
                     self.report(
                         raw.span(),
@@ -496,9 +496,10 @@ impl Validator<'_> {
         };
         if !path.is_file() {
             let message = match missing_scheme(text) {
+                // Only the URL is quoted, as URLs are shown: a credential in it as ***.
                 Some(url) => format!(
-                    "{text:?} has no scheme and no file {} exists: did you mean {url:?}?",
-                    path.display()
+                    "this url has no scheme and names no existing file: did you mean {:?}?",
+                    crate::secrets::redact_url(&url)
                 ),
                 None => format!(
                     "file {} does not exist (relative paths start at the config file's folder)",
@@ -651,11 +652,7 @@ include = ["(unclosed"]
             "{}",
             p[0].message
         );
-        assert!(
-            p[0].message.starts_with("\"example.org/feed\" has no scheme"),
-            "{}",
-            p[0].message
-        );
+        assert!(p[0].message.starts_with("this url has no scheme"), "{}", p[0].message);
         assert!(
             p[1].message.ends_with("did you mean \"https://localhost:8080/rss\"?"),
             "{}",
@@ -677,6 +674,26 @@ include = ["(unclosed"]
             p[0].message,
             "schedule \"61 * * * *\": minute 61 is out of range: minutes go from 0 to 59"
         );
+    }
+
+    #[test]
+    fn url_suggestions_show_credentials_as_stars() {
+        let p = problems(
+            "[[source]]\nname = \"a\"\nurl = \"user:pa55@example.org/feed?token=t0ken\"\n[[source]]\nname = \"b\"\nurl = \"htps://user:pa55@example.org/feed\"\n",
+        );
+        assert_eq!(p.len(), 2, "{p:#?}");
+        for p in &p {
+            assert!(
+                p.message.contains("did you mean \"https://***:***@example.org/feed"),
+                "{}",
+                p.message
+            );
+            assert!(
+                !p.message.contains("pa55") && !p.message.contains("t0ken"),
+                "{}",
+                p.message
+            );
+        }
     }
 
     #[test]
