@@ -373,13 +373,17 @@ pub async fn run_with(
                         config.sources = new.sources;
                         config.feed = new.feed;
                         config.dedup = new.dedup;
+                        config.outputs = new.outputs;
                         config.daemon.retention = new.daemon.retention;
                         state.set_config(&config);
                         // The feed's title, description… may have changed.
                         files.request();
                         info!(sources = config.sources.len(), "configuration reloaded");
                     }
-                    Ok(Err(e)) => error!("the new configuration is invalid, keeping the old one:\n{e}"),
+                    Ok(Err(e)) => error!(
+                        "the new configuration is invalid, keeping the old one:\n{}",
+                        crate::secrets::redact_text(&e.to_string())
+                    ),
                     Err(_) => error!("the reload task failed, keeping the old configuration"),
                 }
                 notify(&[

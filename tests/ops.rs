@@ -142,18 +142,45 @@ async fn notify_protocol_and_sighup_reloads_good_and_bad_configs() {
     ));
     let mut d = Daemon::start(&config.path, sb.dir.path());
 
+    let running = d.log_line("tributary is running");
+    // Without colour codes, whatever the log format decided for a pipe.
+    let mut plain = String::new();
+    let mut chars = running.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            plain.push(c);
+        }
+    }
+    let listen = plain
+        .split("listen=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
     let ready = d.expect("READY=1");
     assert!(ready.contains("STATUS=polling 1 sources"), "{ready}");
     d.expect("WATCHDOG=1");
     server.wait_for("/a.xml", 1).await;
+    let output_status = || async {
+        reqwest::get(format!("http://{listen}/outputs/nuove.atom"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(output_status().await, 404);
 
-    // A good edit: a new source is polled, the removed one stops.
+    // A good edit: a new source is polled, the removed one stops, a new
+    // output is served.
     std::fs::write(
         &config.path,
         std::fs::read_to_string(&config.path)
             .unwrap()
             .replace("fonte-a", "fonte-b")
-            .replace("/a.xml", "/b.xml"),
+            .replace("/a.xml", "/b.xml")
+            + "\n[[output]]\nname = \"nuove\"\n",
     )
     .unwrap();
     d.signal("HUP");
@@ -162,6 +189,7 @@ async fn notify_protocol_and_sighup_reloads_good_and_bad_configs() {
     d.expect("READY=1");
     d.log_line("configuration reloaded");
     server.wait_for("/b.xml", 1).await;
+    assert_eq!(output_status().await, 200, "a reload serves the outputs it adds");
 
     // A broken edit: logged with its position, the old config keeps running.
     std::fs::write(&config.path, "[daemon]\nlisten = \"127.0.0.1:0\"\nshedule = \"oops\"\n").unwrap();
