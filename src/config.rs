@@ -14,6 +14,7 @@
 //! | `config/raw.rs` | stage 1: the serde structs with their spans, syntax errors and "did you mean" |
 //! | `config/validate.rs` | stage 2: raw values → checked values, every problem with its position |
 //! | `config/filter.rs` | the include/exclude regular expressions of sources and outputs |
+//! | `config/edit.rs` | adding a `[[source]]` block to the file, its comments and layout kept (`tributary add`) |
 //!
 //! This module knows nothing of the database, the network or tasks: it is
 //! handed text and a path, and returns plain values.
@@ -29,6 +30,7 @@ use url::Url;
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
 
+pub mod edit;
 mod filter;
 mod raw;
 mod validate;
@@ -239,7 +241,7 @@ pub enum Location {
 impl Location {
     /// The location exactly as configured, credentials included: the
     /// source's identity in the database, never for display.
-    pub(crate) fn full(&self) -> String {
+    pub fn full(&self) -> String {
         match self {
             Location::Http(u) => u.as_str().to_string(),
             Location::File(p) => p.display().to_string(),
@@ -277,7 +279,7 @@ pub struct SourceConfig {
     /// When to poll it.
     pub(crate) schedule: Schedule,
     /// Tags given to every entry of this source.
-    pub(crate) tags: Vec<String>,
+    pub tags: Vec<String>,
     /// Keep only items whose title+text matches one of these (when non-empty).
     pub(crate) include: Vec<Regex>,
     /// Drop items whose title+text matches one of these.
@@ -318,20 +320,31 @@ pub(crate) fn load_with(path: &Path, state_dir: Option<&Path>) -> Result<Config,
 
 bench_pub! {
     /// Parses and validates config `text` as if read from `path`; relative paths
-    /// inside it resolve against `path`'s folder.
+    /// inside it resolve against `path`'s folder. Every problem is reported,
+    /// in file order.
     fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let invalid = |problems| ConfigError::Invalid {
             path: path.to_path_buf(),
             problems,
         };
-        let raw = raw::read(text).map_err(|problem| invalid(vec![problem]))?;
+        let (raw, mut problems) = raw::read(text).map_err(invalid)?;
         let dir = path
             .parent()
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
         let dir = std::path::absolute(&dir).unwrap_or(dir);
-        validate::validate(raw, text, path, &dir).map_err(invalid)
+        let validated = validate::validate(raw, text, path, &dir);
+        if let Err(more) = &validated {
+            problems.extend(more.iter().cloned());
+        }
+        match validated {
+            Ok(config) if problems.is_empty() => Ok(config),
+            _ => {
+                problems.sort_by_key(|p| (p.line, p.column));
+                Err(invalid(problems))
+            }
+        }
     }
 }
 

@@ -115,7 +115,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Outline>, OpmlError> {
 }
 
 /// A source name from a title: lower-case ASCII letters, digits and dashes.
-fn slug(title: &str) -> String {
+pub(crate) fn slug(title: &str) -> String {
     let folded: String = title
         .nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
@@ -154,19 +154,24 @@ fn toml_string(s: &str) -> String {
     out
 }
 
+/// `base`, or `base-2`, `base-3`… : the first not in `taken`.
+pub(crate) fn unique_name(base: &str, taken: &HashSet<String>) -> String {
+    let mut name = base.to_string();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
+}
+
 /// `[[source]]` blocks for `outlines`, with names unique among themselves
 /// and against `taken` (the names already in the config).
 pub(crate) fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
     let mut used = taken.clone();
     let mut out = String::new();
     for o in outlines {
-        let base = slug(&o.title);
-        let mut name = base.clone();
-        let mut n = 2;
-        while used.contains(&name) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
+        let name = unique_name(&slug(&o.title), &used);
         used.insert(name.clone());
         out.push_str(&format!(
             "[[source]]\n# {}\nname = {}\nurl = {}\n",

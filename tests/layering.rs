@@ -41,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("publish", &["model", "xmltext", "secrets", "html"]),
     ("outputs", &["model", "config", "store", "publish"]),
     ("opml", &["config"]),
+    ("discover", &["model", "config", "fetch", "parse"]),
     ("metrics", &["model", "store"]),
     ("serve", &["config"]),
     (
@@ -59,8 +60,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "model", "config", "schedule", "secrets", "store", "pipeline", "publish", "outputs", "opml", "daemon",
-            "http", "metrics",
+            "model", "config", "schedule", "secrets", "fetch", "store", "pipeline", "publish", "outputs", "opml",
+            "discover", "daemon", "http", "metrics",
         ],
     ),
 ];

@@ -763,6 +763,7 @@ impl Farm {
                 etag: Some(format!("\"{k}-{generation}\"")),
                 last_modified: None,
             },
+            links: Vec::new(),
         }
     }
 

@@ -152,7 +152,10 @@ impl Validator<'_> {
                 continue;
             }
             for s in &o.sources {
-                if !sources.iter().any(|x: &SourceConfig| &x.name == s.get_ref()) {
+                // A source set aside while reading has its problem reported already.
+                if !sources.iter().any(|x: &SourceConfig| &x.name == s.get_ref())
+                    && !raw.set_aside_sources.contains(s.get_ref())
+                {
                     self.report(
                         s.span(),
                         format!(
@@ -471,10 +474,13 @@ impl Validator<'_> {
                     }
                 },
                 Ok(u) => {
+                    let hint = scheme_typo(&u)
+                        .map(|fixed| format!("; did you mean {:?}?", crate::secrets::redact_url(&fixed)))
+                        .unwrap_or_default();
                     self.report(
                         raw.span(),
                         format!(
-                            "unsupported URL scheme {:?}: use http, https or a file path",
+                            "unsupported URL scheme {:?}: use http, https or a file path{hint}",
                             u.scheme()
                         ),
                     );
@@ -489,17 +495,78 @@ impl Validator<'_> {
             dir.join(text)
         };
         if !path.is_file() {
-            self.report(
-                raw.span(),
-                format!(
+            let message = match missing_scheme(text) {
+                // Only the URL is quoted, as URLs are shown: a credential in it as ***.
+                Some(url) => format!(
+                    "this url has no scheme and names no existing file: did you mean {:?}?",
+                    crate::secrets::redact_url(&url)
+                ),
+                None => format!(
                     "file {} does not exist (relative paths start at the config file's folder)",
                     path.display()
                 ),
-            );
+            };
+            self.report(raw.span(), message);
             return None;
         }
         Some(Location::File(path))
     }
+}
+
+/// The URL meant by a `url` written without its scheme (`example.org/feed`,
+/// `//example.org/feed`, `https:/example.org/feed`, `localhost:8080/feed`):
+/// `None` unless what comes first reads as a host name with a top-level
+/// domain (not a file extension such as `.xml`), `localhost` or an IP address.
+fn missing_scheme(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let (scheme, rest) = ["https", "http"]
+        .into_iter()
+        .find_map(|scheme| {
+            let rest = lower.strip_prefix(scheme)?.strip_prefix(':')?;
+            Some((scheme, text.get(text.len() - rest.len()..)?))
+        })
+        .unwrap_or(("https", text));
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let url = Url::parse(&format!("{scheme}://{rest}")).ok()?;
+    let plausible = match url.host()? {
+        url::Host::Domain(d) => {
+            d == "localhost"
+                || d.rsplit_once('.').is_some_and(|(name, tld)| {
+                    !name.is_empty()
+                        && tld.len() >= 2
+                        && tld.bytes().all(|b| b.is_ascii_alphabetic())
+                        && !FILE_EXTENSIONS.contains(&tld)
+                })
+        }
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+    };
+    plausible.then(|| url.to_string())
+}
+
+/// Endings of feed and page files, which a missing file name ends with
+/// more often than a host name does.
+const FILE_EXTENSIONS: &[&str] = &[
+    "xml", "rss", "atom", "rdf", "json", "feed", "html", "htm", "txt", "toml", "opml",
+];
+
+/// The `http`/`https` URL meant by one whose scheme is a typo of either
+/// (one edit or swap away: `htps://`, `htpt://`) or `feed://`, which some
+/// sites still link.
+fn scheme_typo(url: &Url) -> Option<String> {
+    let scheme = url.scheme();
+    let fixed = if scheme == "feed" {
+        "https"
+    } else {
+        ["https", "http"]
+            .into_iter()
+            .map(|s| (strsim::osa_distance(scheme, s), s))
+            .min()
+            .filter(|(d, _)| *d <= 1)?
+            .1
+    };
+    url.host()?;
+    let text = url.as_str();
+    Some(format!("{fixed}{}", text.get(scheme.len()..)?))
 }
 
 /// Source and output names: non-empty, `[a-z0-9-]+`.
@@ -572,6 +639,89 @@ include = ["(unclosed"]
         assert_eq!(p[0].column, 12);
         let err = parse(text, Path::new("/x/t.toml")).unwrap_err().to_string();
         assert!(err.starts_with("/x/t.toml:3:12: "), "{err}");
+    }
+
+    #[test]
+    fn url_without_a_scheme_suggests_https() {
+        let text = "[[source]]\nname = \"a\"\nurl = \"example.org/feed\"\n\n[[source]]\nname = \"b\"\nurl = \"localhost:8080/rss\"\n\n[[source]]\nname = \"c\"\nurl = \"https:/news.example.it/feed\"\n";
+        let p = problems(text);
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert_eq!((p[0].line, p[0].column), (3, 7));
+        assert!(
+            p[0].message.ends_with("did you mean \"https://example.org/feed\"?"),
+            "{}",
+            p[0].message
+        );
+        assert!(p[0].message.starts_with("this url has no scheme"), "{}", p[0].message);
+        assert!(
+            p[1].message.ends_with("did you mean \"https://localhost:8080/rss\"?"),
+            "{}",
+            p[1].message
+        );
+        assert!(
+            p[2].message.ends_with("did you mean \"https://news.example.it/feed\"?"),
+            "{}",
+            p[2].message
+        );
+    }
+
+    #[test]
+    fn cron_error_in_config_speaks_of_the_written_line() {
+        let p = problems("[daemon]\nschedule = \"61 * * * *\"\n");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!((p[0].line, p[0].column), (2, 12));
+        assert_eq!(
+            p[0].message,
+            "schedule \"61 * * * *\": minute 61 is out of range: minutes go from 0 to 59"
+        );
+    }
+
+    #[test]
+    fn url_suggestions_show_credentials_as_stars() {
+        let p = problems(
+            "[[source]]\nname = \"a\"\nurl = \"user:pa55@example.org/feed?token=t0ken\"\n[[source]]\nname = \"b\"\nurl = \"htps://user:pa55@example.org/feed\"\n",
+        );
+        assert_eq!(p.len(), 2, "{p:#?}");
+        for p in &p {
+            assert!(
+                p.message.contains("did you mean \"https://***:***@example.org/feed"),
+                "{}",
+                p.message
+            );
+            assert!(
+                !p.message.contains("pa55") && !p.message.contains("t0ken"),
+                "{}",
+                p.message
+            );
+        }
+    }
+
+    #[test]
+    fn missing_files_get_no_url_suggestion() {
+        for path in ["samples/missing.xml", "feed.xml", "./example.org", "/srv/feeds/a.rss"] {
+            let p = problems(&format!("[[source]]\nname = \"a\"\nurl = {path:?}\n"));
+            assert!(p[0].message.contains("does not exist"), "{path}: {}", p[0].message);
+            assert!(!p[0].message.contains("did you mean"), "{path}: {}", p[0].message);
+        }
+    }
+
+    #[test]
+    fn mistyped_schemes_suggest_the_right_one() {
+        for (typo, meant) in [
+            ("htps://e.org/feed", "https://e.org/feed"),
+            ("htp://e.org/feed", "http://e.org/feed"),
+            ("htpt://e.org/feed", "http://e.org/feed"),
+            ("feed://e.org/rss", "https://e.org/rss"),
+        ] {
+            let p = problems(&format!("[[source]]\nname = \"a\"\nurl = {typo:?}\n"));
+            assert!(
+                p[0].message.ends_with(&format!("did you mean {meant:?}?")),
+                "{typo}: {}",
+                p[0].message
+            );
+        }
+        let p = problems("[[source]]\nname = \"a\"\nurl = \"ftp://e.org/feed\"\n");
+        assert!(!p[0].message.contains("did you mean"), "{}", p[0].message);
     }
 
     #[test]

@@ -130,6 +130,9 @@ bench_pub! {
         pub status: u16,
         /// Validators to send back on the next poll.
         pub validators: Validators,
+        /// The values of the `Link` headers (RFC 8288), where a page may
+        /// advertise its feeds.
+        pub links: Vec<String>,
     }
 }
 
@@ -597,6 +600,12 @@ impl Fetcher {
                     etag: header_text(header::ETAG),
                     last_modified: header_text(header::LAST_MODIFIED),
                 },
+                links: headers
+                    .get_all(header::LINK)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .map(str::to_string)
+                    .collect(),
             })),
             permanent_redirect,
             max_age,
@@ -654,6 +663,7 @@ impl Fetcher {
                 etag: None,
                 last_modified: stamp,
             },
+            links: Vec::new(),
         })))
     }
 
