@@ -20,7 +20,8 @@ use quick_xml::Writer;
 use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use crate::model::StoredEntry;
+use crate::model::{Credit, StoredEntry};
+use crate::secrets;
 
 /// The name written in every document's generator field.
 const GENERATOR_NAME: &str = "Tributary";
@@ -164,20 +165,155 @@ fn rfc822(dt: DateTime<Utc>) -> String {
     representable(dt).format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 
-/// The links of an entry's later credits that differ from its display link,
-/// first-seen first, each href once.
-fn via_links(entry: &StoredEntry) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for credit in entry.credits.iter().skip(1) {
-        let Some(link) = credit.item_link.as_deref() else {
-            continue;
-        };
-        if entry.link.as_deref() == Some(link) || out.contains(&link) {
-            continue;
+/// How the writers name a credited source: its display title (the
+/// configured `title`, else the feed's own, else its name).
+fn source_title(credit: &Credit) -> &str {
+    credit.source_title.as_deref().unwrap_or(&credit.source)
+}
+
+/// Every source of an entry as a (title, address) pair, first-seen first:
+/// the address is the item's link in that source, else the source's site,
+/// else its feed's public address; a source with none of these has no
+/// address. Each pair once.
+fn source_links(entry: &StoredEntry) -> Vec<(&str, Option<String>)> {
+    let mut out: Vec<(&str, Option<String>)> = Vec::new();
+    for credit in &entry.credits {
+        let href = credit
+            .item_link
+            .clone()
+            .or_else(|| credit.source_site.as_deref().and_then(secrets::public_url))
+            .or_else(|| secrets::public_url(&credit.source_url));
+        let pair = (source_title(credit), href);
+        if !out.contains(&pair) {
+            out.push(pair);
         }
-        out.push(link);
     }
     out
+}
+
+/// A playing time as `H:MM:SS`, the form every podcast reader accepts.
+fn hms(seconds: u64) -> String {
+    format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+/// The scheme and label of a stored category, found among the item's own
+/// categories by term or label: (term, scheme, label).
+fn category_parts<'a>(entry: &'a StoredEntry, category: &'a str) -> (&'a str, Option<&'a str>, Option<&'a str>) {
+    match entry
+        .meta
+        .categories
+        .iter()
+        .find(|c| c.term == category || c.label.as_deref() == Some(category))
+    {
+        Some(c) => (c.term.as_str(), c.scheme.as_deref(), c.label.as_deref()),
+        None => (category, None, None),
+    }
+}
+
+/// The entry's images for Media RSS thumbnails: its own image first, then
+/// its thumbnails, each URL once: (url, width, height).
+fn thumbnails(entry: &StoredEntry) -> Vec<(&str, Option<u32>, Option<u32>)> {
+    let mut out: Vec<(&str, Option<u32>, Option<u32>)> = Vec::new();
+    if let Some(image) = entry.meta.image.as_deref() {
+        out.push((image, None, None));
+    }
+    for t in &entry.meta.thumbnails {
+        match out.iter_mut().find(|(u, _, _)| *u == t.url) {
+            Some(seen) => *seen = (seen.0, t.width, t.height),
+            None => out.push((t.url.as_str(), t.width, t.height)),
+        }
+    }
+    out
+}
+
+/// Which extension namespaces a document's entries need.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extensions {
+    media: bool,
+    itunes: bool,
+    thread: bool,
+    comments_feed: bool,
+}
+
+impl Extensions {
+    fn of(entries: &[StoredEntry]) -> Extensions {
+        let mut x = Extensions::default();
+        for e in entries {
+            let m = &e.meta;
+            x.media |= !m.enclosures.is_empty()
+                || !m.thumbnails.is_empty()
+                || m.image.is_some()
+                || !m.media_credits.is_empty();
+            x.itunes |= m.image.is_some() || m.explicit.is_some() || m.block || m.duration.is_some();
+            x.thread |= m.comment_count.is_some() || m.comments.is_some() || m.comments_feed.is_some();
+            x.comments_feed |= m.comments_feed.is_some();
+        }
+        x
+    }
+}
+
+/// The Media RSS namespace.
+const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+/// The iTunes podcast namespace.
+const ITUNES_NS: &str = "http://www.itunes.com/dtds/podcast-1.0.dtd";
+
+/// Writes an entry's Media RSS and iTunes elements, shared by Atom and RSS:
+/// a `media:content` per enclosure, `media:thumbnail`s, `media:credit`s,
+/// and the iTunes image, duration, explicit and block.
+fn write_media(x: &mut XmlOut, entry: &StoredEntry, with_contents: bool) -> io::Result<()> {
+    let m = &entry.meta;
+    if with_contents {
+        for e in &m.enclosures {
+            let length = e.length.map(|l| l.to_string());
+            let duration = e.duration.map(|d| d.to_string());
+            let mut attrs: Vec<(&str, &str)> = vec![("url", &e.url)];
+            if let Some(t) = e.media_type.as_deref() {
+                attrs.push(("type", t));
+            }
+            if let Some(l) = length.as_deref() {
+                attrs.push(("fileSize", l));
+            }
+            if let Some(d) = duration.as_deref() {
+                attrs.push(("duration", d));
+            }
+            x.empty("media:content", &attrs)?;
+        }
+    }
+    for (url, width, height) in thumbnails(entry) {
+        let width = width.map(|w| w.to_string());
+        let height = height.map(|h| h.to_string());
+        let mut attrs: Vec<(&str, &str)> = vec![("url", url)];
+        if let Some(w) = width.as_deref() {
+            attrs.push(("width", w));
+        }
+        if let Some(h) = height.as_deref() {
+            attrs.push(("height", h));
+        }
+        x.empty("media:thumbnail", &attrs)?;
+    }
+    for c in &m.media_credits {
+        let mut attrs: Vec<(&str, &str)> = Vec::new();
+        if let Some(role) = c.role.as_deref() {
+            attrs.push(("role", role));
+        }
+        if let Some(scheme) = c.scheme.as_deref() {
+            attrs.push(("scheme", scheme));
+        }
+        x.text_element("media:credit", &attrs, &c.name)?;
+    }
+    if let Some(image) = m.image.as_deref() {
+        x.empty("itunes:image", &[("href", image)])?;
+    }
+    if let Some(d) = m.duration {
+        x.simple("itunes:duration", &hms(d))?;
+    }
+    if let Some(explicit) = m.explicit {
+        x.simple("itunes:explicit", if explicit { "true" } else { "false" })?;
+    }
+    if m.block {
+        x.simple("itunes:block", "Yes")?;
+    }
+    Ok(())
 }
 
 /// A thin XML writer over a `Vec<u8>` that filters every attribute value and
@@ -356,6 +492,102 @@ pub(crate) mod tests {
         }
     }
 
+    /// A podcast episode with everything an item can say beyond the basics.
+    pub(crate) fn podcast_entry() -> StoredEntry {
+        use crate::model::{Category, Enclosure, Image, MediaCredit, Person};
+        StoredEntry {
+            uid: "90d".to_string(),
+            title: "Episodio 12".to_string(),
+            link: Some("https://pod.example.org/12".to_string()),
+            summary_html: Some("<p>Note &lt;brevi&gt;</p>".to_string()),
+            content_html: Some("<p>Prima riga<br>seconda</p>".to_string()),
+            author: Some("Rob Roberts, Ann".to_string()),
+            language: Some("it".to_string()),
+            categories: vec!["podcast".to_string(), "Scienza".to_string()],
+            published: at(2026, 11, 20, 6),
+            updated: at(2026, 11, 20, 6),
+            credits: vec![credit("pod", "ep-12", Some("https://pod.example.org/12"))],
+            meta: ItemMeta {
+                authors: vec![
+                    Person {
+                        name: Some("Rob Roberts".into()),
+                        email: Some("rob@example.org".into()),
+                        uri: Some("https://pod.example.org/rob".into()),
+                        avatar: Some("https://pod.example.org/rob.png".into()),
+                    },
+                    Person {
+                        name: Some("Ann".into()),
+                        ..Person::default()
+                    },
+                ],
+                contributors: vec![Person {
+                    name: Some("Cy Mixer".into()),
+                    ..Person::default()
+                }],
+                enclosures: vec![
+                    Enclosure {
+                        url: "https://cdn.example.org/12.mp3".into(),
+                        media_type: Some("audio/mpeg".into()),
+                        length: Some(31_415_926),
+                        duration: Some(1801),
+                        title: Some("MP3".into()),
+                    },
+                    Enclosure {
+                        url: "https://cdn.example.org/12.ogg".into(),
+                        media_type: None,
+                        length: None,
+                        duration: None,
+                        title: None,
+                    },
+                ],
+                image: Some("https://pod.example.org/12.jpg".into()),
+                thumbnails: vec![Image {
+                    url: "https://pod.example.org/12-small.jpg".into(),
+                    width: Some(120),
+                    height: Some(90),
+                }],
+                categories: vec![Category {
+                    term: "science".into(),
+                    scheme: Some("https://pod.example.org/topics".into()),
+                    label: Some("Scienza".into()),
+                }],
+                comments: Some("https://pod.example.org/12#comments".into()),
+                comments_feed: Some("https://pod.example.org/12/comments.rss".into()),
+                comment_count: Some(7),
+                rights: Some("CC BY-SA 4.0".into()),
+                content_src: None,
+                content_text: Some("Prima riga\nseconda".into()),
+                summary_text: Some("Note <brevi>".into()),
+                explicit: Some(false),
+                block: true,
+                duration: Some(1801),
+                media_credits: vec![MediaCredit {
+                    name: "Sam".into(),
+                    role: Some("producer".into()),
+                    scheme: Some("urn:ebu".into()),
+                }],
+            },
+        }
+    }
+
+    /// An entry whose content lives elsewhere (Atom `content src`).
+    pub(crate) fn elsewhere_entry() -> StoredEntry {
+        StoredEntry {
+            uid: "e15e".to_string(),
+            title: "Un articolo altrove".to_string(),
+            summary_html: None,
+            content_html: Some("<p>Il riassunto</p>".to_string()),
+            meta: ItemMeta {
+                content_src: Some(crate::model::ContentSource {
+                    url: "https://altrove.example.org/a.pdf".into(),
+                    media_type: Some("application/pdf".into()),
+                }),
+                ..ItemMeta::default()
+            },
+            ..summary_entry()
+        }
+    }
+
     pub(crate) fn entries() -> Vec<StoredEntry> {
         vec![rich_entry(), bare_entry(), summary_entry()]
     }
@@ -406,12 +638,36 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn via_links_skip_first_duplicates_and_missing() {
+    fn every_source_is_named_once_with_an_address() {
+        let rich = rich_entry();
+        let links = source_links(&rich);
+        let titles: Vec<&str> = links.iter().map(|(t, _)| *t).collect();
         assert_eq!(
-            via_links(&rich_entry()),
-            vec!["https://due.example.com/x", "https://sei.example.com/y"]
+            titles,
+            [
+                "Fonte uno",
+                "Fonte due",
+                "Fonte tre",
+                "Fonte quattro",
+                "Fonte cinque",
+                "Fonte sei"
+            ]
         );
-        assert!(via_links(&bare_entry()).is_empty());
+        assert_eq!(
+            links[3].1.as_deref(),
+            Some("https://quattro.example.com/"),
+            "no item link: the site"
+        );
+        let bare = bare_entry();
+        let bare = source_links(&bare);
+        assert_eq!(bare, vec![("locale", None)], "a file source has no public address");
+    }
+
+    #[test]
+    fn durations_are_written_as_hours_minutes_seconds() {
+        assert_eq!(hms(0), "0:00:00");
+        assert_eq!(hms(1801), "0:30:01");
+        assert_eq!(hms(37_230), "10:20:30");
     }
 
     #[test]
