@@ -270,7 +270,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         } => add(&cli, url, name.as_deref(), tags, *dry_run).await,
         Command::ExportOpml => {
             let config = load_config(&cli)?;
-            let outlines = crate::opml::Outline::from_config(&config);
+            // The feeds' own titles and site links, when a database exists.
+            let known = if config.daemon.database.exists() {
+                let store = daemon::open_store(&config).await?;
+                tokio::task::spawn_blocking(move || store.sources()).await??
+            } else {
+                Vec::new()
+            };
+            let outlines = crate::opml::Outline::from_sources(&config.sources, &crate::http::known_sources(&known));
             print!("{}", crate::opml::render(&config.feed.title, &outlines, Utc::now()));
             Ok(0)
         }

@@ -227,6 +227,10 @@ pub struct FeedConfig {
     pub entries: usize,
     /// A WebSub hub to advertise and ping when outputs change.
     pub websub_hub: Option<Url>,
+    /// The `title` given to sources, by source name: how the merged feeds
+    /// name them (in `<source>`, `via` links and the JSON extension)
+    /// instead of the feed's own title.
+    pub source_titles: std::collections::BTreeMap<String, String>,
 }
 
 /// Where a source's feed comes from.
@@ -274,6 +278,9 @@ impl fmt::Display for Location {
 pub struct SourceConfig {
     /// Unique `[a-z0-9-]+` name: the stable key in the database.
     pub name: String,
+    /// How the merged feeds, OPML and pages name the source; `None`: the
+    /// feed's own title.
+    pub title: Option<String>,
     /// Where to fetch it.
     pub location: Location,
     /// When to poll it.

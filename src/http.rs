@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use crate::config::{ALL_OUTPUT, Config, FeedConfig, OutputConfig};
+use crate::config::{ALL_OUTPUT, Config, FeedConfig, OutputConfig, SourceConfig};
 use crate::metrics::Metrics;
 use crate::opml::Outline;
 use crate::outputs;
@@ -181,7 +181,7 @@ pub struct AppState {
     feed: Mutex<FeedConfig>,
     outputs: Mutex<Vec<OutputConfig>>,
     max_age: AtomicU64,
-    outlines: Mutex<Vec<Outline>>,
+    sources: Mutex<Vec<SourceConfig>>,
     cache: Mutex<HashMap<CacheKey, Arc<Slot>>>,
     metrics: Arc<Metrics>,
     heartbeat: AtomicI64,
@@ -212,7 +212,7 @@ impl AppState {
             feed: Mutex::new(config.feed.clone()),
             outputs: Mutex::new(config.outputs.clone()),
             max_age: AtomicU64::new(max_age(config)),
-            outlines: Mutex::new(Outline::from_config(config)),
+            sources: Mutex::new(config.sources.clone()),
             cache: Mutex::new(HashMap::new()),
             metrics,
             heartbeat: AtomicI64::new(Utc::now().timestamp()),
@@ -225,7 +225,7 @@ impl AppState {
         *lock(&self.feed) = config.feed.clone();
         *lock(&self.outputs) = config.outputs.clone();
         self.max_age.store(max_age(config), Ordering::Relaxed);
-        *lock(&self.outlines) = Outline::from_config(config);
+        *lock(&self.sources) = config.sources.clone();
         lock(&self.cache).clear();
     }
 
@@ -335,8 +335,35 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, HttpErr
         .into_response())
 }
 
+/// What the store knows of each source that OPML shows: the feed's own
+/// title, and its site link as it may be published (`http`/`https`,
+/// without credentials).
+pub(crate) fn known_sources(states: &[crate::store::SourceState]) -> HashMap<String, crate::opml::Known> {
+    states
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                crate::opml::Known {
+                    title: s.title.clone(),
+                    site: s.site_link.as_deref().and_then(crate::secrets::public_url),
+                },
+            )
+        })
+        .collect()
+}
+
 async fn opml(State(state): State<Arc<AppState>>) -> Response {
-    let outlines = lock(&state.outlines).clone();
+    let sources = lock(&state.sources).clone();
+    // The feeds' own titles and site links; without them (a database
+    // error) the list is still served, named by the configuration.
+    let store = state.store.clone();
+    let known = tokio::task::spawn_blocking(move || store.sources())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let outlines = Outline::from_sources(&sources, &known_sources(&known));
     let body = crate::opml::render(&state.feed().title, &outlines, Utc::now());
     ([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], body).into_response()
 }

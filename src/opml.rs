@@ -5,12 +5,14 @@
 //! made unique. Export writes the configured sources as an OPML 2.0
 //! document. Pure text in, text out.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::{Reader, Writer};
 use unicode_normalization::UnicodeNormalization;
+
+use crate::config::SourceConfig;
 
 /// One subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,19 +30,37 @@ pub struct Outline {
 impl Outline {
     /// The configured sources as outlines, each address as it may be
     /// published (no userinfo or credential-like parameters, see
-    /// `crate::secrets`): the `/opml` route and `export-opml` both serve this.
-    pub(crate) fn from_config(config: &crate::config::Config) -> Vec<Outline> {
-        config
-            .sources
+    /// `crate::secrets`): the `/opml` route and `export-opml` both serve
+    /// this. A source's `text` is its configured `title`, else the feed's
+    /// own title as `known` has it, else its name; its `htmlUrl` is the
+    /// feed's site link, when known.
+    pub(crate) fn from_sources(sources: &[SourceConfig], known: &HashMap<String, Known>) -> Vec<Outline> {
+        sources
             .iter()
-            .map(|s| Outline {
-                title: s.name.clone(),
-                xml_url: s.location.public(),
-                html_url: None,
-                folders: s.tags.clone(),
+            .map(|s| {
+                let known = known.get(&s.name);
+                let feed_title = known
+                    .and_then(|k| k.title.as_deref())
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty());
+                Outline {
+                    title: s.title.as_deref().or(feed_title).unwrap_or(&s.name).to_string(),
+                    xml_url: s.location.public(),
+                    html_url: known.and_then(|k| k.site.clone()),
+                    folders: s.tags.clone(),
+                }
             })
             .collect()
     }
+}
+
+/// What a poll learned of a source that its outline shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Known {
+    /// The feed's own title.
+    pub title: Option<String>,
+    /// The feed's site link, as it may be published.
+    pub site: Option<String>,
 }
 
 /// Why an OPML document could not be read.
@@ -254,6 +274,49 @@ mod tests {
         assert!(toml.contains("tags = [\"esteri\"]"));
         let parsed: toml::Table = toml::from_str(&toml).unwrap();
         assert_eq!(parsed["source"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn export_names_sources_by_title_then_feed_title_and_links_their_site() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "[[source]]\nname = \"fiona-s-photo-blog\"\nurl = \"https://fiona.example.org/feed\"\n\n\
+             [[source]]\nname = \"rob\"\nurl = \"https://rob.example.org/feed\"\ntitle = \"Rob’s notes\"\n\n\
+             [[source]]\nname = \"never-polled\"\nurl = \"https://n.example.org/feed\"\n",
+        )
+        .unwrap();
+        let config = crate::config::load(&path).unwrap();
+        let known = HashMap::from([
+            (
+                "fiona-s-photo-blog".to_string(),
+                Known {
+                    title: Some("Fiona’s Photo Blog".into()),
+                    site: Some("https://fiona.example.org/".into()),
+                },
+            ),
+            (
+                "rob".to_string(),
+                Known {
+                    title: Some("rob.example.org".into()),
+                    site: None,
+                },
+            ),
+        ]);
+        let o = Outline::from_sources(&config.sources, &known);
+        let named: Vec<(&str, Option<&str>)> = o.iter().map(|o| (o.title.as_str(), o.html_url.as_deref())).collect();
+        assert_eq!(
+            named,
+            [
+                ("Fiona’s Photo Blog", Some("https://fiona.example.org/")),
+                ("Rob’s notes", None),
+                ("never-polled", None),
+            ]
+        );
+        let text = render("Tributary", &o, Utc::now());
+        assert!(text.contains("text=\"Fiona’s Photo Blog\""), "{text}");
+        assert!(text.contains("htmlUrl=\"https://fiona.example.org/\""), "{text}");
     }
 
     #[test]

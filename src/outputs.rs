@@ -117,6 +117,19 @@ fn select(
     Ok((matched.into_iter().skip(skip).take(per_page).collect(), more))
 }
 
+/// Gives every credit of `entries` the `title` its source is configured
+/// with; the others keep the feed's own title.
+fn name_sources(entries: &mut [StoredEntry], titles: &std::collections::BTreeMap<String, String>) {
+    if titles.is_empty() {
+        return;
+    }
+    for credit in entries.iter_mut().flat_map(|e| e.credits.iter_mut()) {
+        if let Some(title) = titles.get(&credit.source) {
+            credit.source_title = Some(title.clone());
+        }
+    }
+}
+
 /// Renders page `page` of an output in `format` (blocking: runs queries).
 pub fn render(
     store: &Store,
@@ -126,7 +139,8 @@ pub fn render(
     page: usize,
     now: DateTime<Utc>,
 ) -> Result<Page, StoreError> {
-    let (entries, has_next) = select(store, output, feed.entries, page)?;
+    let (mut entries, has_next) = select(store, output, feed.entries, page)?;
+    name_sources(&mut entries, &feed.source_titles);
     let body = publish::render(format, &meta(feed, output, format, page, has_next), &entries, now);
     Ok(Page {
         body,

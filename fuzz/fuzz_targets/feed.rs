@@ -148,6 +148,7 @@ fuzz_target!(|data: &[u8]| {
         base_url: Url::parse("http://127.0.0.1:8080/").expect("a valid URL"),
         entries: 100,
         websub_hub: Url::parse("https://hub.example.org/").ok(),
+        source_titles: Default::default(),
     };
     let output = OutputConfig::all();
     for format in Format::ALL {

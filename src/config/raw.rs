@@ -107,6 +107,7 @@ pub(super) struct RawDedup {
 pub(super) struct RawSource {
     pub(super) name: Spanned<String>,
     pub(super) url: Spanned<String>,
+    pub(super) title: Option<Spanned<String>>,
     pub(super) schedule: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) tags: Vec<Spanned<String>>,

@@ -133,6 +133,11 @@ impl Validator<'_> {
                 sources.push(src);
             }
         }
+        let mut feed = feed;
+        feed.source_titles = sources
+            .iter()
+            .filter_map(|s: &SourceConfig| Some((s.name.clone(), s.title.clone()?)))
+            .collect();
         let mut outputs: Vec<OutputConfig> = Vec::new();
         for o in raw.outputs {
             let o = o.into_inner();
@@ -362,6 +367,7 @@ impl Validator<'_> {
             author: raw.author.unwrap_or_else(|| "Tributary".into()),
             base_url,
             entries,
+            source_titles: Default::default(),
         }
     }
 
@@ -387,6 +393,17 @@ impl Validator<'_> {
             );
         }
         let location = self.location(&raw.url, dir);
+        let title = match &raw.title {
+            Some(t) if t.get_ref().trim().is_empty() => {
+                self.report(
+                    t.span(),
+                    "a source title cannot be empty (leave `title` out to use the feed's own)",
+                );
+                None
+            }
+            Some(t) => Some(t.get_ref().split_whitespace().collect::<Vec<_>>().join(" ")),
+            None => None,
+        };
         let schedule = match &raw.schedule {
             Some(s) => self.schedule(s),
             None => Some(daemon.schedule.clone()),
@@ -411,6 +428,7 @@ impl Validator<'_> {
         }
         Some(SourceConfig {
             name,
+            title,
             location: location?,
             schedule: schedule?,
             tags,
@@ -749,6 +767,32 @@ include = ["(unclosed"]
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("/x/t.toml:2:31: max_connections_per_address"), "{err}");
+    }
+
+    #[test]
+    fn a_source_title_names_it_and_an_empty_one_is_refused() {
+        let cfg = Path::new("/etc/tributary/t.toml");
+        let c = parse(
+            "[[source]]\nname = \"fiona-s-photo-blog\"\nurl = \"https://fiona.example.org/feed\"\ntitle = \"  Fiona’s   photo blog \"\n\n[[source]]\nname = \"b\"\nurl = \"https://b.example.org/feed\"\n",
+            cfg,
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].title.as_deref(), Some("Fiona’s photo blog"));
+        assert_eq!(c.sources[1].title, None);
+        assert_eq!(
+            c.feed.source_titles.get("fiona-s-photo-blog").map(String::as_str),
+            Some("Fiona’s photo blog")
+        );
+        assert_eq!(c.feed.source_titles.len(), 1);
+        let p = match parse(
+            "[[source]]\nname = \"a\"\nurl = \"https://a.example.org/\"\ntitle = \" \"\n",
+            cfg,
+        ) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("{other:?}"),
+        };
+        assert!(p[0].message.contains("title cannot be empty"), "{:?}", p[0]);
+        assert_eq!(p[0].line, 4);
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn write_entry(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
     if let Some(first) = entry.credits.first() {
         write_source(x, first, entry)?;
     }
-    write_media(x, entry, false)?;
+    write_media(x, entry)?;
 
     let summary_html = entry.summary_html.as_deref();
     let content_html = entry.content_html.as_deref();

@@ -257,28 +257,32 @@ const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
 /// The iTunes podcast namespace.
 const ITUNES_NS: &str = "http://www.itunes.com/dtds/podcast-1.0.dtd";
 
-/// Writes an entry's Media RSS and iTunes elements, shared by Atom and RSS:
-/// a `media:content` per enclosure, `media:thumbnail`s, `media:credit`s,
-/// and the iTunes image, duration, explicit and block.
-fn write_media(x: &mut XmlOut, entry: &StoredEntry, with_contents: bool) -> io::Result<()> {
-    let m = &entry.meta;
-    if with_contents {
-        for e in &m.enclosures {
-            let length = e.length.map(|l| l.to_string());
-            let duration = e.duration.map(|d| d.to_string());
-            let mut attrs: Vec<(&str, &str)> = vec![("url", &e.url)];
-            if let Some(t) = e.media_type.as_deref() {
-                attrs.push(("type", t));
-            }
-            if let Some(l) = length.as_deref() {
-                attrs.push(("fileSize", l));
-            }
-            if let Some(d) = duration.as_deref() {
-                attrs.push(("duration", d));
-            }
-            x.empty("media:content", &attrs)?;
+/// Writes a `media:content` per enclosure of an entry (RSS, which has room
+/// for one `<enclosure>` only).
+fn write_media_contents(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
+    for e in &entry.meta.enclosures {
+        let length = e.length.map(|l| l.to_string());
+        let duration = e.duration.map(|d| d.to_string());
+        let mut attrs: Vec<(&str, &str)> = vec![("url", &e.url)];
+        if let Some(t) = e.media_type.as_deref() {
+            attrs.push(("type", t));
         }
+        if let Some(l) = length.as_deref() {
+            attrs.push(("fileSize", l));
+        }
+        if let Some(d) = duration.as_deref() {
+            attrs.push(("duration", d));
+        }
+        x.empty("media:content", &attrs)?;
     }
+    Ok(())
+}
+
+/// Writes an entry's Media RSS and iTunes elements, shared by Atom and RSS:
+/// `media:thumbnail`s, `media:credit`s, and the iTunes image, duration,
+/// explicit and block.
+fn write_media(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
+    let m = &entry.meta;
     for (url, width, height) in thumbnails(entry) {
         let width = width.map(|w| w.to_string());
         let height = height.map(|h| h.to_string());

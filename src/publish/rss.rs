@@ -3,7 +3,8 @@
 //! It owns the shape of an RSS document: the channel with its required
 //! title, link and description, Atom links for self, RFC 5005 paging and the
 //! WebSub hub, and each item with `content:encoded`, a non-permalink `guid`,
-//! `dc:creator` and a `source` naming the first source that carried it.
+//! its authors, enclosure, media, comments and categories, a `source`
+//! naming the first source that carried it and a `via` link per source.
 
 use std::io;
 
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     Extensions, FeedMeta, GENERATOR_NAME, ITUNES_NS, MEDIA_NS, XmlOut, category_parts, entry_id, feed_updated, rfc822,
-    source_links, source_title, write_media,
+    source_links, source_title, write_media, write_media_contents,
 };
 use crate::model::StoredEntry;
 
@@ -123,8 +124,10 @@ fn write_item(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
     }
     x.text_element("guid", &[("isPermaLink", "false")], &entry_id(&entry.uid))?;
     x.simple("pubDate", &rfc822(entry.published))?;
-    // `<author>` is an address: the first author who has one, with the name.
-    if let Some(person) = m.authors.iter().find(|p| p.email.is_some()) {
+    // `<author>` is an address: the first author who has one, with the
+    // name; every other author is a `dc:creator`.
+    let with_address = m.authors.iter().position(|p| p.email.is_some());
+    if let Some(person) = with_address.map(|i| &m.authors[i]) {
         let email = person.email.as_deref().unwrap_or_default();
         match person.name.as_deref() {
             Some(name) => x.simple("author", &format!("{email} ({name})"))?,
@@ -136,8 +139,12 @@ fn write_item(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
             x.simple("dc:creator", author)?;
         }
     } else {
-        for name in m.authors.iter().filter_map(|p| p.name.as_deref()) {
-            x.simple("dc:creator", name)?;
+        for (i, person) in m.authors.iter().enumerate() {
+            if Some(i) != with_address
+                && let Some(name) = person.display()
+            {
+                x.simple("dc:creator", name)?;
+            }
         }
     }
     for name in m.contributors.iter().filter_map(|p| p.display()) {
@@ -167,12 +174,15 @@ fn write_item(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
     if let Some(n) = m.comment_count {
         x.simple("slash:comments", &n.to_string())?;
     }
+    // The media:content elements come first: readers that take the last
+    // enclosure-like element they meet (newsboat) then take <enclosure>.
+    write_media_contents(x, entry)?;
     if let Some(first) = m.enclosures.first() {
         let length = first.length.unwrap_or(0).to_string();
         let kind = first.media_type.as_deref().unwrap_or(UNKNOWN_TYPE);
         x.empty("enclosure", &[("url", &first.url), ("length", &length), ("type", kind)])?;
     }
-    write_media(x, entry, true)?;
+    write_media(x, entry)?;
     for (title, href) in source_links(entry) {
         if let Some(href) = href.as_deref() {
             x.empty("atom:link", &[("rel", "via"), ("href", href), ("title", title)])?;
@@ -331,7 +341,8 @@ mod tests {
         ));
         assert!(out.contains("<media:content url=\"https://cdn.example.org/12.ogg\"/>"));
         assert!(out.contains("<author>rob@example.org (Rob Roberts)</author>"));
-        assert_eq!(out.matches("<dc:creator>").count(), 2);
+        assert_eq!(out.matches("<dc:creator>").count(), 1, "the other author");
+        assert!(out.contains("<dc:creator>Ann</dc:creator>"));
         assert!(out.contains("<dc:contributor>Cy Mixer</dc:contributor>"));
         assert!(out.contains("<category domain=\"https://pod.example.org/topics\">science</category>"));
         assert!(out.contains("<comments>https://pod.example.org/12#comments</comments>"));
