@@ -390,10 +390,28 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, HttpErr
         .into_response())
 }
 
-async fn opml(State(state): State<Arc<AppState>>) -> Response {
-    let outlines = lock(&state.outlines).clone();
+/// `/opml`: the blogroll, each configured source under its feed's own
+/// title and with its site link once a poll has read them.
+async fn opml(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
+    let mut outlines = lock(&state.outlines).clone();
+    let store = state.store.clone();
+    let known = tokio::task::spawn_blocking(move || store.sources())
+        .await
+        .map_err(|_| HttpError::Task)??;
+    for o in &mut outlines {
+        // Outlines of the config are titled by the source's name.
+        if let Some(s) = known.iter().find(|s| s.name == o.title) {
+            if let Some(t) = s.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                o.title = t.to_string();
+            }
+            o.html_url = s
+                .site_link
+                .clone()
+                .filter(|l| url::Url::parse(l).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
+        }
+    }
     let body = crate::opml::render(&state.feed().title, &outlines, Utc::now());
-    ([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], body).into_response()
+    Ok(([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], body).into_response())
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {

@@ -108,6 +108,13 @@ async fn the_river_shows_every_entry_of_the_feed_with_its_policy_and_validators(
     }
     assert!(status.contains("0 of 3 sources failing"), "{status}");
 
+    let opml = get(&client, format!("http://{addr}/opml")).await.text().await.unwrap();
+    assert!(
+        opml.contains("text=\"Cronache dal mondo\" title=\"Cronache dal mondo\""),
+        "the blogroll shows the feed's own title:\n{opml}"
+    );
+    assert!(opml.contains("htmlUrl=\"https://"), "and its site:\n{opml}");
+
     let style = get(&client, format!("http://{addr}/style.css")).await;
     assert_eq!(style.headers()["content-type"], "text/css; charset=utf-8");
     let style_etag = style.headers()["etag"].to_str().unwrap().to_string();
