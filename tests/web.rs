@@ -210,4 +210,12 @@ async fn pages_off_answer_404_and_a_template_folder_replaces_the_river() {
         "the built-in status page stays"
     );
     daemon.stop().await;
+
+    // A theme that does not compile is logged, and the built-in pages serve.
+    std::fs::write(sb.path("look/river.html"), "{% for %}").unwrap();
+    let daemon = RunningDaemon::start(&config).await;
+    let r = get(&client, format!("http://{}/", daemon.addr)).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("<a href=\"status\">Status</a>"));
+    daemon.stop().await;
 }
