@@ -37,6 +37,7 @@ pub mod config;
 pub mod daemon;
 pub mod dedup;
 pub mod fetch;
+pub mod html;
 pub mod http;
 pub mod metrics;
 pub mod model;

@@ -47,6 +47,7 @@ fn store_knows_nothing_of_http_or_feeds() {
 fn pure_stages_never_touch_the_store_or_network() {
     for m in [
         "parse",
+        "html",
         "normalize.rs",
         "dedup.rs",
         "publish",

@@ -1,0 +1,469 @@
+//! Text: what a reader sees of HTML, and the characters stored text may hold.
+
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use super::tokens::is_html_space;
+
+/// Cleans text for storage and for XML: removes the characters XML 1.0
+/// cannot carry or discourages — C0 controls other than tab, newline and
+/// carriage return, DEL, C1 controls, and the Unicode noncharacters
+/// (`U+FDD0`–`U+FDEF`, `U+xFFFE`, `U+xFFFF`) — then applies Unicode NFC.
+pub fn clean_text(s: &str) -> String {
+    let stripped = strip_unwanted_chars(s);
+    match is_nfc_quick(stripped.chars()) {
+        IsNormalized::Yes => stripped.into_owned(),
+        _ => stripped.nfc().collect(),
+    }
+}
+
+/// `s` without the characters [`clean_text`] removes; no normalization.
+pub(crate) fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
+    match first_unwanted(s) {
+        Some(at) => {
+            let mut out = String::with_capacity(s.len());
+            out.push_str(&s[..at]);
+            out.extend(s[at..].chars().filter(|c| !is_unwanted_char(*c)));
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(s),
+    }
+}
+
+/// Byte offset of the first character [`is_unwanted_char`] refuses, read off
+/// the UTF-8 bytes: this runs over every HTML body several times, and almost
+/// always finds nothing.
+fn first_unwanted(s: &str) -> Option<usize> {
+    /// Bytes checked at once for plain ASCII text, the common case: a
+    /// branch-free test the compiler turns into vector instructions.
+    const CHUNK: usize = 16;
+    let plain = |x: u8| (x.wrapping_sub(0x20) < 0x5F) | (x == b'\t') | (x == b'\n') | (x == b'\r');
+    let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let mut i = 0;
+    while i < b.len() {
+        while let Some(chunk) = b.get(i..i + CHUNK)
+            && chunk.iter().fold(true, |ok, &x| ok & plain(x))
+        {
+            i += CHUNK;
+        }
+        let Some(&x) = b.get(i) else { break };
+        let (len, unwanted) = match x {
+            b'\t' | b'\n' | b'\r' => (1, false),
+            0x00..=0x1F | 0x7F => (1, true),
+            0x20..=0x7E => (1, false),
+            // U+0080–U+009F.
+            0xC2 => (2, (0x80..=0x9F).contains(&at(i + 1))),
+            0xC0..=0xDF => (2, false),
+            // U+FDD0–U+FDEF and U+FFFE, U+FFFF.
+            0xEF => (
+                3,
+                (at(i + 1) == 0xB7 && (0x90..=0xAF).contains(&at(i + 2))) || (at(i + 1) == 0xBF && at(i + 2) >= 0xBE),
+            ),
+            0xE0..=0xEE => (3, false),
+            // U+nFFFE, U+nFFFF of the other planes.
+            _ => (4, at(i + 1) & 0x0F == 0x0F && at(i + 2) == 0xBF && at(i + 3) >= 0xBE),
+        };
+        if unwanted {
+            return Some(i);
+        }
+        i += len;
+    }
+    None
+}
+
+pub(crate) fn is_unwanted_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{7F}'..='\u{9F}'
+            | '\u{FDD0}'..='\u{FDEF}'
+    ) || (u32::from(c) & 0xFFFE) == 0xFFFE
+}
+
+/// Visible text of sanitized HTML: tags removed first, then entities decoded.
+pub(crate) fn html_to_text(html: &str) -> String {
+    let stripped = strip_tags(html, TagNames::Any);
+    collapse_whitespace(&clean_text(&htmlize::unescape(stripped.as_ref())))
+}
+
+pub(crate) fn collapse_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s
+        .split(|c: char| c.is_ascii_whitespace() || matches!(c, '\u{2028}' | '\u{2029}'))
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Which `<name ...>` sequences [`strip_tags`] treats as tags.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TagNames {
+    /// Only known HTML element names (text that may legitimately hold `<`).
+    Known,
+    /// Any name (sanitized HTML, where every `<` starts markup).
+    Any,
+}
+
+/// HTML element names recognised as tags inside plain-text fields.
+const TEXT_TAG_NAMES: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "blink",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "link",
+    "main",
+    "mark",
+    "math",
+    "meta",
+    "nav",
+    "nobr",
+    "object",
+    "ol",
+    "p",
+    "picture",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "title",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "video",
+    "wbr",
+];
+
+/// Tags that separate words; they become a space when stripped.
+pub(crate) const WORD_BREAK_TAGS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "caption",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+];
+
+/// Removes tag-like sequences, comments and `<!...>` declarations, keeping
+/// the content of `<![CDATA[...]]>` sections. A `<` that does not start such
+/// a sequence is kept.
+pub(crate) fn strip_tags(s: &str, names: TagNames) -> Cow<'_, str> {
+    if !s.contains('<') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        let at = &rest[i..];
+        if let Some(inner) = at.strip_prefix("<![CDATA[") {
+            let end = inner.find("]]>").unwrap_or(inner.len());
+            out.push_str(&inner[..end]);
+            rest = inner.get(end + 3..).unwrap_or("");
+            continue;
+        }
+        match tag_like_len(at, names) {
+            Some((len, breaks)) => {
+                if breaks {
+                    out.push(' ');
+                }
+                rest = &at[len..];
+            }
+            None => {
+                out.push('<');
+                rest = &at[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Length of the tag-like sequence at the start of `s` (which starts with
+/// `<`) and whether it separates words; `None` when `s` does not start one.
+fn tag_like_len(s: &str, names: TagNames) -> Option<(usize, bool)> {
+    let bytes = s.as_bytes();
+    if let Some(comment) = s.strip_prefix("<!--") {
+        return comment.find("-->").map(|e| (4 + e + 3, false));
+    }
+    if matches!(bytes.get(1), Some(b'!' | b'?')) {
+        return s.find('>').map(|e| (e + 1, false));
+    }
+    let name_start = if bytes.get(1) == Some(&b'/') { 2 } else { 1 };
+    if !bytes.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let mut i = name_start;
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'-') {
+        i += 1;
+    }
+    let name = &s[name_start..i];
+    if !matches!(bytes.get(i), Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0C')) {
+        return None;
+    }
+    let lower = name.to_ascii_lowercase();
+    if names == TagNames::Known {
+        let lower_case = name == lower;
+        let upper_case = name.len() >= 2 && name == name.to_ascii_uppercase();
+        if !(lower_case || upper_case) || !TEXT_TAG_NAMES.contains(&lower.as_str()) {
+            return None;
+        }
+    }
+    // Find the closing `>`, skipping quoted attribute values.
+    let mut quote: Option<u8> = None;
+    let mut after_equals = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+        } else {
+            match b {
+                b'>' => return Some((i + 1, WORD_BREAK_TAGS.contains(&lower.as_str()))),
+                b'"' | b'\'' if after_equals => {
+                    quote = Some(b);
+                    after_equals = false;
+                }
+                b'=' => after_equals = true,
+                b if is_html_space(b) => {}
+                _ => after_equals = false,
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether sanitized HTML shows nothing: no text and no image.
+pub(crate) fn is_blank_html(html: &str) -> bool {
+    !starts_with_plain_text(html) && html_to_text(html).is_empty() && !html.contains("<img")
+}
+
+/// Whether sanitized `html` has, outside its tags and before any `&`, an
+/// ASCII letter or digit, which [`html_to_text`] certainly keeps: the quick
+/// answer for almost every body, without building its text. Tags are read
+/// as [`strip_tags`] reads them.
+fn starts_with_plain_text(html: &str) -> bool {
+    let mut rest = html;
+    loop {
+        let (text, tag) = match rest.find('<') {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        for b in text.bytes() {
+            if b == b'&' {
+                // An entity could join text across tags: leave it to the full reading.
+                return false;
+            }
+            if b.is_ascii_alphanumeric() {
+                return true;
+            }
+        }
+        let Some(tag) = tag else {
+            return false;
+        };
+        if tag.starts_with("<![CDATA[") {
+            return false;
+        }
+        match tag_like_len(tag, TagNames::Any) {
+            Some((len, _)) => rest = &tag[len..],
+            // A `<` that starts no tag is kept as visible text.
+            None => return true,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_scan_for_unwanted_characters_agrees_with_the_character_rule() {
+        let ranges = [
+            0..0x800u32,
+            0xD000..0xD800,
+            0xE000..0x1_0100,
+            0x1_FF00..0x2_0100,
+            0xE_FFF0..0xF_0010,
+            0x10_FF00..0x11_0000,
+        ];
+        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
+            let s = format!("ab{c}cd");
+            let expected = s.char_indices().find(|(_, c)| is_unwanted_char(*c)).map(|(i, _)| i);
+            assert_eq!(first_unwanted(&s), expected, "U+{:04X}", u32::from(c));
+            assert_eq!(
+                strip_unwanted_chars(&s),
+                s.chars().filter(|c| !is_unwanted_char(*c)).collect::<String>()
+            );
+        }
+        assert_eq!(first_unwanted("città “x” \u{7}"), Some("città “x” ".len()));
+    }
+
+    #[test]
+    fn byte_scan_agrees_with_the_character_rule_across_ascii_chunks() {
+        // The scan skips plain ASCII 16 bytes at a time: an unwanted or
+        // multi-byte character at every offset around chunk boundaries.
+        for c in ['\u{7}', '\u{85}', '\u{FFFE}', '\u{10FFFF}', 'à', '“', '\t', '\u{1F600}'] {
+            for pad in 0..40 {
+                for tail in ["", "abc", "ò and more plain text after it, long enough"] {
+                    let s = format!("{}{c}{tail}", "x".repeat(pad));
+                    let expected = s.char_indices().find(|(_, c)| is_unwanted_char(*c)).map(|(i, _)| i);
+                    assert_eq!(first_unwanted(&s), expected, "U+{:04X} after {pad}", u32::from(c));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clean_text_removes_controls_and_normalizes() {
+        assert_eq!(clean_text("e\u{301}te\u{301}"), "été");
+        assert_eq!(clean_text("a\u{0}b\u{1}c\u{8}d\u{B}e\u{C}f\u{1F}g"), "abcdefg");
+        assert_eq!(clean_text("tab\tnl\ncr\r"), "tab\tnl\ncr\r");
+        assert_eq!(clean_text("x\u{7F}\u{85}\u{9F}y"), "xy");
+        assert_eq!(clean_text("x\u{FFFE}\u{FFFF}\u{FDD0}\u{1FFFF}y"), "xy");
+        assert_eq!(clean_text("\u{FFFD}ok\u{FEFF}"), "\u{FFFD}ok\u{FEFF}");
+        assert_eq!(clean_text("Ａ\u{212B}"), "Ａ\u{C5}");
+        // A control between a letter and its accent does not block composition.
+        assert_eq!(clean_text("e\u{1}\u{301}"), "é");
+    }
+
+    #[test]
+    fn blank_html_quick_answer_agrees_with_the_text() {
+        for html in [
+            "",
+            "<p></p>",
+            "<p> \n </p>",
+            "<p>a</p>",
+            "<p>&nbsp;</p>",
+            "<p>&#32;</p>",
+            "<p>&#3<b></b>2;</p>",
+            "<p>&am<b></b>p;</p>",
+            "<a title=\"x>y\"></a>",
+            "<a title=\"x>y\">z</a>",
+            "<p>< 3</p>",
+            "<![CDATA[ ]]>",
+            "<![CDATA[x]]>",
+            "<!-- a --><p> </p>",
+            "<!-- a -->b",
+            "<p>\u{2028}</p>",
+            "<img src=\"https://e.org/a.png\">",
+            "<p>—</p>",
+            "<unterminated a=\"",
+        ] {
+            let text = html_to_text(html);
+            if starts_with_plain_text(html) {
+                assert!(!text.is_empty(), "{html:?} has text");
+            }
+            assert_eq!(
+                is_blank_html(html),
+                text.is_empty() && !html.contains("<img"),
+                "{html:?}"
+            );
+        }
+    }
+}
