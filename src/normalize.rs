@@ -29,7 +29,7 @@ use url::Url;
 
 pub use crate::html::sanitize::{MAX_HTML_DEPTH, sanitize_html};
 pub use crate::html::text::clean_text;
-use crate::html::text::{TagNames, collapse_whitespace, html_to_text, is_blank_html, is_unwanted_char, strip_tags};
+use crate::html::text::{collapse_whitespace, is_blank, is_unwanted_char, strip_tags, visible_text};
 use crate::model::{Entry, FeedInfo, RawItem};
 
 /// Everything normalization needs to know besides the item.
@@ -192,7 +192,7 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
         } else {
             sanitize_html(raw, content_base.as_ref())
         };
-        (!is_blank_html(&html)).then_some(html)
+        (!is_blank(&html)).then_some(html)
     };
     let content = item.content.as_deref().and_then(render);
     let summary = item.summary.as_deref().and_then(render);
@@ -208,7 +208,7 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
         title = summary_html
             .as_deref()
             .or(content_html.as_deref())
-            .map(|html| ellipsize(&html_to_text(html), FALLBACK_TITLE_CHARS))
+            .map(|html| ellipsize(&visible_text(html), FALLBACK_TITLE_CHARS))
             .filter(|t| !t.is_empty())
             .or_else(|| link_text.clone())
             .unwrap_or_else(|| UNTITLED.to_owned());
@@ -466,7 +466,7 @@ pub fn feed_info(info: FeedInfo) -> FeedInfo {
 /// `a < b` and `<3` stay as they are. The result is never HTML-escaped.
 pub fn plain_text(s: &str) -> String {
     let decoded = htmlize::unescape(s);
-    let stripped = strip_tags(&decoded, TagNames::Known);
+    let stripped = strip_tags(&decoded);
     collapse_whitespace(&clean_text(&stripped))
 }
 

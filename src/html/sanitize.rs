@@ -7,8 +7,9 @@ use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use url::Url;
 
-use super::text::{WORD_BREAK_TAGS, strip_unwanted_chars};
-use super::tokens::{RawKind, StartTag, Token, Tokenizer};
+use super::Element;
+use super::text::strip_unwanted_chars;
+use super::tokens::{RawKind, Token, Tokenizer};
 
 /// The deepest element nesting [`sanitize_html`] hands to the HTML parser.
 ///
@@ -20,92 +21,6 @@ pub const MAX_HTML_DEPTH: usize = 512;
 /// Most sanitizing passes before markup that does not settle is reduced to
 /// its text (see [`sanitize_html`]).
 const MAX_SANITIZE_PASSES: usize = 4;
-
-/// Elements kept by [`sanitize_html`], sorted for binary search.
-///
-/// Ammonia's default allowlist plus `tfoot`: no scripting, styling, embedding,
-/// forms or foreign (SVG/MathML) content.
-pub(crate) const ALLOWED_TAGS: &[&str] = &[
-    "a",
-    "abbr",
-    "acronym",
-    "area",
-    "article",
-    "aside",
-    "b",
-    "bdi",
-    "bdo",
-    "blockquote",
-    "br",
-    "caption",
-    "center",
-    "cite",
-    "code",
-    "col",
-    "colgroup",
-    "data",
-    "dd",
-    "del",
-    "details",
-    "dfn",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "i",
-    "img",
-    "ins",
-    "kbd",
-    "li",
-    "map",
-    "mark",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "q",
-    "rp",
-    "rt",
-    "rtc",
-    "ruby",
-    "s",
-    "samp",
-    "small",
-    "span",
-    "strike",
-    "strong",
-    "sub",
-    "summary",
-    "sup",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "time",
-    "tr",
-    "tt",
-    "u",
-    "ul",
-    "var",
-    "wbr",
-];
-
-/// Allowed elements that never have content or an end tag.
-const VOID_TAGS: &[&str] = &["area", "br", "col", "hr", "img", "wbr"];
 
 /// URL schemes allowed in `href` and `src`.
 const URL_SCHEMES: &[&str] = &["http", "https", "mailto"];
@@ -180,54 +95,6 @@ fn sanitize_pass(html: &str, builder: &ammonia::Builder<'_>) -> String {
     finish_markup(&builder.clean(&prepared).to_string())
 }
 
-/// Allowed elements in the HTML parser's "special" category: a start `<li>`
-/// (`<dd>`, `<dt>`) looks for an open one to close only up to the nearest of
-/// these, other than `div` and `p`.
-const SPECIAL_TAGS: &[&str] = &[
-    "area",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "caption",
-    "center",
-    "col",
-    "colgroup",
-    "dd",
-    "details",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "img",
-    "li",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "summary",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-    "wbr",
-];
-
 /// Whether sanitized, serialized `html` is certain to come back unchanged
 /// from another [`sanitize_pass`], so that pass can be skipped.
 ///
@@ -251,7 +118,7 @@ fn reparses_unchanged(html: &str) -> bool {
     }
     let mut stack: Vec<&'static str> = Vec::new();
     let open = |stack: &[&str], name: &str| stack.contains(&name);
-    for token in Tokenizer::new(html) {
+    for token in Tokenizer::html(html) {
         let top = stack.last().copied();
         let in_table_structure = matches!(top, Some("table" | "tbody" | "thead" | "tfoot" | "tr" | "colgroup"));
         match token {
@@ -283,7 +150,7 @@ fn reparses_unchanged(html: &str) -> bool {
                     return false;
                 }
                 let closes_something = match name {
-                    _ if (CLOSES_P.contains(&name) || name == "table") && open(&stack, "p") => true,
+                    _ if (closes_p(name) || name == "table") && open(&stack, "p") => true,
                     _ if is_heading(name) && top.is_some_and(is_heading) => true,
                     "a" => open(&stack, "a"),
                     "li" | "dd" | "dt" => {
@@ -291,7 +158,7 @@ fn reparses_unchanged(html: &str) -> bool {
                         stack
                             .iter()
                             .rev()
-                            .take_while(|n| !SPECIAL_TAGS.contains(n) || matches!(**n, "div" | "p") || same.contains(n))
+                            .take_while(|n| !is_special(n) || matches!(**n, "div" | "p") || same.contains(n))
                             .any(|n| same.contains(n))
                     }
                     "rp" | "rt" | "rtc" => {
@@ -306,8 +173,8 @@ fn reparses_unchanged(html: &str) -> bool {
                     stack.push(name);
                 }
             }
-            Token::End(name) => {
-                if top != Some(name.as_str()) {
+            Token::End(tag) => {
+                if top != Some(&*tag.name) {
                     return false;
                 }
                 stack.pop();
@@ -329,7 +196,7 @@ thread_local! {
 fn html_builder() -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
-        .tags(ALLOWED_TAGS.iter().copied().collect())
+        .tags(Element::allowed_names().collect())
         .rm_tag_attributes("blockquote", &["cite"])
         .rm_tag_attributes("q", &["cite"])
         .rm_tag_attributes("del", &["cite"])
@@ -429,73 +296,24 @@ fn keep_pre_newlines(html: String) -> String {
 
 /// Allowed element name as a static string, if `name` is allowed.
 fn allowed_tag(name: &str) -> Option<&'static str> {
-    ALLOWED_TAGS.binary_search(&name).ok().map(|i| ALLOWED_TAGS[i])
+    Element::named(name).filter(|e| e.is_allowed()).map(Element::name)
 }
 
 fn is_void(name: &str) -> bool {
-    VOID_TAGS.contains(&name)
+    Element::named(name).is_some_and(Element::is_void)
+}
+
+fn closes_p(name: &str) -> bool {
+    Element::named(name).is_some_and(Element::closes_p)
+}
+
+fn is_special(name: &str) -> bool {
+    Element::named(name).is_some_and(Element::is_special)
 }
 
 fn is_heading(name: &str) -> bool {
-    matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+    Element::named(name).is_some_and(Element::is_heading)
 }
-
-/// Start tags that close an open `<p>` (`table` is left out: whether it does
-/// depends on the document's quirks mode).
-const CLOSES_P: &[&str] = &[
-    "article",
-    "aside",
-    "blockquote",
-    "center",
-    "dd",
-    "details",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hgroup",
-    "hr",
-    "li",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "summary",
-    "ul",
-];
-
-/// Elements closed implicitly by the end tag of an enclosing block.
-const IMPLIED_END: &[&str] = &["dd", "dt", "li", "p", "rp", "rt", "rtc"];
-
-/// Block elements whose end tag also closes the implied-end elements above.
-const BLOCK_END: &[&str] = &[
-    "article",
-    "aside",
-    "blockquote",
-    "center",
-    "details",
-    "div",
-    "dl",
-    "figcaption",
-    "figure",
-    "footer",
-    "header",
-    "hgroup",
-    "nav",
-    "ol",
-    "pre",
-    "summary",
-    "ul",
-];
 
 const TABLE_SECTION_END: &[&str] = &["dd", "dt", "li", "p", "rp", "rt", "rtc", "td", "th", "tr"];
 
@@ -542,7 +360,7 @@ impl DepthModel {
 
     /// A start tag; `false` when the depth cap is exceeded.
     fn start(&mut self, name: &'static str) -> bool {
-        if CLOSES_P.contains(&name) {
+        if closes_p(name) {
             self.pop_if(&["p"]);
         }
         match name {
@@ -572,13 +390,14 @@ impl DepthModel {
 
     /// An end tag.
     fn end(&mut self, name: &'static str) {
-        let through: &[&str] = match name {
-            "table" => TABLE_END,
-            "tbody" | "thead" | "tfoot" => TABLE_SECTION_END,
-            "tr" => TABLE_ROW_END,
-            "td" | "th" | "caption" | "p" | "li" | "dd" | "dt" => IMPLIED_END,
-            n if is_heading(n) || BLOCK_END.contains(&n) => IMPLIED_END,
-            _ => &[],
+        let implied = |open: &str| Element::named(open).is_some_and(Element::ends_implied);
+        let through = |open: &str| match name {
+            "table" => TABLE_END.contains(&open),
+            "tbody" | "thead" | "tfoot" => TABLE_SECTION_END.contains(&open),
+            "tr" => TABLE_ROW_END.contains(&open),
+            "td" | "th" | "caption" | "p" | "li" | "dd" | "dt" => implied(open),
+            n if is_heading(n) || Element::named(n).is_some_and(Element::is_block_end) => implied(open),
+            _ => false,
         };
         let closes = |open: &str| open == name || (is_heading(name) && is_heading(open));
         for index in (0..self.stack.len()).rev() {
@@ -587,7 +406,7 @@ impl DepthModel {
                 self.stack.truncate(index);
                 return;
             }
-            if !through.contains(&open) {
+            if !through(open) {
                 return;
             }
         }
@@ -599,7 +418,7 @@ impl DepthModel {
 fn prepare_html(html: &str) -> Option<String> {
     let mut out = String::with_capacity(html.len() + html.len() / 8);
     let mut model = DepthModel::default();
-    for token in Tokenizer::new(html) {
+    for token in Tokenizer::html(html) {
         match token {
             Token::Text(text) => push_markup_text(&mut out, text),
             Token::Raw { text, kind } => push_raw_text(&mut out, text, kind),
@@ -612,7 +431,7 @@ fn prepare_html(html: &str) -> Option<String> {
                 }
                 out.push('<');
                 out.push_str(name);
-                for (attr, value) in tag.attrs {
+                for (attr, value) in tag.attrs() {
                     if !is_simple_attr_name(attr) {
                         continue;
                     }
@@ -624,8 +443,8 @@ fn prepare_html(html: &str) -> Option<String> {
                 }
                 out.push('>');
             }
-            Token::End(name) => {
-                let Some(name) = allowed_tag(&name) else {
+            Token::End(tag) => {
+                let Some(name) = allowed_tag(&tag.name) else {
                     continue;
                 };
                 if name == "br" {
@@ -647,14 +466,15 @@ fn prepare_html(html: &str) -> Option<String> {
 /// the markup is too deeply nested to be worth parsing.
 fn flatten_html(html: &str) -> String {
     let mut text = String::with_capacity(html.len() / 2);
-    for token in Tokenizer::new(html) {
+    for token in Tokenizer::html(html) {
         match token {
             Token::Text(t) => text.push_str(t),
             Token::Raw { text: t, kind } => push_raw_text(&mut text, t, kind),
-            Token::Start(StartTag { name, .. }) | Token::End(name) => {
+            Token::Start(tag) | Token::End(tag) => {
+                let name = &*tag.name;
                 if name == "br" {
                     text.push('\n');
-                } else if WORD_BREAK_TAGS.contains(&name.as_str()) {
+                } else if Element::named(name).is_some_and(Element::is_block) {
                     text.push_str("\n\n");
                 }
             }
@@ -715,7 +535,8 @@ fn is_simple_attr_name(name: &str) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::html::text::{clean_text, html_to_text};
+    use crate::html::corpus::{XSS_VECTORS, fuzz_inputs};
+    use crate::html::text::{clean_text, visible_text};
     use std::time::{Duration as StdDuration, Instant};
 
     fn url(s: &str) -> Url {
@@ -724,13 +545,12 @@ mod tests {
 
     /// Start tags of serialized output, with attribute names and decoded values.
     fn start_tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
-        Tokenizer::new(html)
+        Tokenizer::html(html)
             .filter_map(|t| match t {
                 Token::Start(tag) => Some((
-                    tag.name,
-                    tag.attrs
-                        .iter()
-                        .map(|(k, v)| (k.to_ascii_lowercase(), htmlize::unescape_attribute(*v).into_owned()))
+                    tag.name.to_string(),
+                    tag.attrs()
+                        .map(|(k, v)| (k.to_ascii_lowercase(), htmlize::unescape_attribute(v).into_owned()))
                         .collect(),
                 )),
                 _ => None,
@@ -741,13 +561,13 @@ mod tests {
     /// Maximum nesting of well-formed serialized output.
     fn output_depth(html: &str) -> usize {
         let (mut depth, mut max) = (0usize, 0usize);
-        for token in Tokenizer::new(html) {
+        for token in Tokenizer::html(html) {
             match token {
                 Token::Start(tag) if !is_void(&tag.name) => {
                     depth += 1;
                     max = max.max(depth);
                 }
-                Token::End(name) if !is_void(&name) => depth = depth.saturating_sub(1),
+                Token::End(tag) if !is_void(&tag.name) => depth = depth.saturating_sub(1),
                 _ => {}
             }
         }
@@ -759,10 +579,7 @@ mod tests {
         assert!(!lower.contains("<script"), "{input:?} → {out:?}");
         assert!(!out.contains("]]>"), "{input:?} → {out:?}");
         for (name, attrs) in start_tags(out) {
-            assert!(
-                ALLOWED_TAGS.contains(&name.as_str()),
-                "tag {name} from {input:?} → {out:?}"
-            );
+            assert!(allowed_tag(&name).is_some(), "tag {name} from {input:?} → {out:?}");
             for (attr, value) in attrs {
                 assert!(!attr.starts_with("on"), "{attr} from {input:?} → {out:?}");
                 assert!(
@@ -800,77 +617,6 @@ mod tests {
             }
         }
     }
-
-    const XSS_VECTORS: &[&str] = &[
-        "<script>alert(1)</script>",
-        "<SCRIPT SRC=http://xss.example/xss.js></SCRIPT>",
-        "<scr<script>ipt>alert(1)</script>",
-        "<<script>script>alert(1)<</script>/script>",
-        "<img src=x onerror=alert(1)>",
-        "<IMG SRC=\"javascript:alert('XSS');\">",
-        "<img src=x:alert(alt) onerror=eval(src) alt=0>",
-        "<img \"\"\"><script>alert(1)</script>\">",
-        "<a href=\"javascript:alert(1)\">x</a>",
-        "<a href=\"JaVaScRiPt:alert(1)\">x</a>",
-        "<a href=\"&#106;avascript:alert(1)\">x</a>",
-        "<a href=\"&#x6A;&#x61;&#x76;&#x61;script&#x3A;alert(1)\">x</a>",
-        "<a href=\"&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105&#0000112&#0000116&#0000058alert(1)\">x</a>",
-        "<a href=\"java\tscript:alert(1)\">x</a>",
-        "<a href=\"java&#09;script:alert(1)\">x</a>",
-        "<a href=\"java&#x0A;script:alert(1)\">x</a>",
-        "<a href=\" \u{1}javascript:alert(1)\">x</a>",
-        "<a href=\"  &#14;javascript:alert(1)\">x</a>",
-        "<a href=\"javascript&colon;alert(1)\">x</a>",
-        "<a href=javascript:alert(1)>x</a>",
-        "<a href='vbscript:msgbox(1)'>x</a>",
-        "<a href=\"livescript:alert(1)\">x</a>",
-        "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
-        "<img src=\"data:image/svg+xml,<svg onload=alert(1)>\">",
-        "<a href=\"file:///etc/passwd\">x</a>",
-        "<a href=\"http://ok.example/\" onclick=\"alert(1)\">x</a>",
-        "<div onmouseover=\"alert(1)\" onclick='x' ONLOAD=y>x</div>",
-        "<svg onload=alert(1)>",
-        "<svg><script>alert(1)</script></svg>",
-        "<svg><a xlink:href=\"javascript:alert(1)\"><text>x</text></a></svg>",
-        "<svg><animate attributeName=href values=javascript:alert(1) /><a><text>x</text></a></svg>",
-        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
-        "<math href=\"javascript:alert(1)\">x</math>",
-        "<iframe src=\"https://evil.example/\"></iframe>",
-        "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
-        "<style>body{background:url(javascript:alert(1))}</style>",
-        "<div style=\"background:url(javascript:alert(1))\">x</div>",
-        "<base href=\"javascript:alert(1)//\">",
-        "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
-        "<form action=\"javascript:alert(1)\"><button formaction=\"javascript:alert(1)\">x</button></form>",
-        "<input onfocus=alert(1) autofocus>",
-        "<body onload=alert(1)>",
-        "<object data=\"javascript:alert(1)\"></object>",
-        "<embed src=\"javascript:alert(1)\">",
-        "<link rel=stylesheet href=\"javascript:alert(1)\">",
-        "<table background=\"javascript:alert(1)\"><tr><td>x</td></tr></table>",
-        "<details open ontoggle=alert(1)>x</details>",
-        "<video><source onerror=\"alert(1)\"></video>",
-        "<img src=\"x\" srcset=\"javascript:alert(1) 1x\">",
-        "<blockquote cite=\"javascript:alert(1)\">q</blockquote>",
-        "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
-        "<svg><iframe><a title=\"</iframe><img src onerror=alert(1)>\">test",
-        "<!--<img src=\"--><img src=x onerror=alert(1)//\">",
-        "<xmp><img src=x onerror=alert(1)></xmp>",
-        "<textarea><script>alert(1)</script></textarea>",
-        "<title><img src=x onerror=alert(1)></title>",
-        "<plaintext><script>alert(1)</script>",
-        "<b>&#x338; onmouseover=alert(1) x</b>",
-        "<b>\u{338} onmouseover=alert(1) x</b>",
-        "<a href=\"https://ok.example/\"\u{338} onclick=alert(1)>x</a>",
-        "<img/src=x/onerror=alert(1)>",
-        "<a/href=\"javascript:alert(1)\">x</a>",
-        "<div \"onclick=alert(1)\">x</div>",
-        "<p title=\"]]><script>alert(1)</script>\">cdata</p>",
-        "<![CDATA[<script>alert(1)</script>]]>",
-        "<template><script>alert(1)</script></template>",
-        "<select><option><img src=x onerror=alert(1)></option></select>",
-        "<a href=\"https://ok.example/\" ping=\"https://track.example/\">x</a>",
-    ];
 
     #[test]
     fn xss_vectors_are_neutralized() {
@@ -984,7 +730,7 @@ mod tests {
     fn text_with_cdata_end_stays_text() {
         let out = sanitize_html("<p>a ]]> b</p>", None);
         assert_eq!(out, "<p>a ]]&gt; b</p>");
-        assert_eq!(html_to_text(&out), "a ]]> b");
+        assert_eq!(visible_text(&out), "a ]]> b");
         let out = sanitize_html("<p title=\"x]]>y\">t</p>", None);
         assert!(!out.contains("]]>"));
         assert_eq!(sanitize_html(&out, None), out);
@@ -1148,105 +894,6 @@ mod tests {
         );
     }
 
-    /// Deterministic generator of hostile and sloppy markup.
-    fn fuzz_inputs(count: usize) -> Vec<String> {
-        const PIECES: &[&str] = &[
-            "<div>",
-            "</div>",
-            "<p>",
-            "</p>",
-            "<b>",
-            "</b>",
-            "<i>",
-            "</i>",
-            "<a href=\"/x\">",
-            "<a href=\"javascript:alert(1)\">",
-            "</a>",
-            "<table>",
-            "<tr>",
-            "<td>",
-            "</td>",
-            "</table>",
-            "<ul>",
-            "<li>",
-            "</ul>",
-            "<svg>",
-            "</svg>",
-            "<math>",
-            "<mtext>",
-            "<script>",
-            "</script>",
-            "<style>",
-            "</style>",
-            "<textarea>",
-            "</textarea>",
-            "<iframe>",
-            "</iframe>",
-            "<noscript>",
-            "</noscript>",
-            "<!--",
-            "-->",
-            "<!",
-            "<?",
-            ">",
-            "<",
-            "\"",
-            "'",
-            "=",
-            " ",
-            "\n",
-            "&",
-            "&amp;",
-            "&lt;",
-            "&#x338;",
-            "\u{338}",
-            "&#106;",
-            "\u{1}",
-            "\u{0}",
-            "\u{FFFE}",
-            "]]>",
-            "<![CDATA[",
-            "<img src=x onerror=alert(1)>",
-            "<img src=\"",
-            "<div title=\"",
-            "<div a\"b>",
-            "/>",
-            "<br/>",
-            "</br>",
-            "<select>",
-            "<option>",
-            "<template>",
-            "<xmp>",
-            "<plaintext>",
-            "<h1>",
-            "<h2>",
-            "text",
-            "é",
-            "e\u{301}",
-            "<base href=//evil>",
-            "<meta http-equiv=refresh>",
-            "onload=alert(1)",
-            "<form>",
-            "<button formaction=javascript:x>",
-            "<object data=javascript:x>",
-        ];
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count)
-            .map(|_| {
-                let n = 1 + (next() % 24) as usize;
-                (0..n)
-                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
-    }
-
     #[test]
     fn fuzzed_markup_is_safe_and_idempotent() {
         let base = url("https://example.com/feed/");
@@ -1255,17 +902,9 @@ mod tests {
                 let out = sanitize_html(&input, b);
                 assert_safe(&input, &out);
                 assert_eq!(sanitize_html(&out, b), out, "idempotence of {input:?}");
-                let text = html_to_text(&out);
+                let text = visible_text(&out);
                 assert_eq!(clean_text(&text), text);
             }
-        }
-    }
-
-    #[test]
-    fn allowed_tags_are_sorted_and_known() {
-        assert!(ALLOWED_TAGS.windows(2).all(|w| w[0] < w[1]));
-        for tag in VOID_TAGS {
-            assert!(ALLOWED_TAGS.contains(tag));
         }
     }
 }

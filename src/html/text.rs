@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-use super::tokens::is_html_space;
+use super::Element;
+use super::tokens::{RawKind, Token, Tokenizer};
 
 /// Cleans text for storage and for XML: removes the characters XML 1.0
 /// cannot carry or discourages — C0 controls other than tab, newline and
@@ -19,7 +20,7 @@ pub fn clean_text(s: &str) -> String {
 }
 
 /// `s` without the characters [`clean_text`] removes; no normalization.
-pub(crate) fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
+pub fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
     match first_unwanted(s) {
         Some(at) => {
             let mut out = String::with_capacity(s.len());
@@ -73,7 +74,8 @@ fn first_unwanted(s: &str) -> Option<usize> {
     None
 }
 
-pub(crate) fn is_unwanted_char(c: char) -> bool {
+/// Whether [`clean_text`] removes `c`.
+pub fn is_unwanted_char(c: char) -> bool {
     matches!(
         c,
         '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{7F}'..='\u{9F}'
@@ -81,13 +83,33 @@ pub(crate) fn is_unwanted_char(c: char) -> bool {
     ) || (u32::from(c) & 0xFFFE) == 0xFFFE
 }
 
-/// Visible text of sanitized HTML: tags removed first, then entities decoded.
-pub(crate) fn html_to_text(html: &str) -> String {
-    let stripped = strip_tags(html, TagNames::Any);
-    collapse_whitespace(&clean_text(&htmlize::unescape(stripped.as_ref())))
+/// The text a reader sees in sanitized HTML: tags removed (a block
+/// element's tag, or a line break, separates words), entities decoded,
+/// characters [`clean_text`] removes removed, runs of ASCII whitespace and
+/// line separators collapsed to one space, the ends trimmed.
+pub fn visible_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    for token in Tokenizer::html(html) {
+        match token {
+            Token::Text(t) => text.push_str(t),
+            Token::Raw { text: t, kind } => {
+                if kind != RawKind::Dropped {
+                    text.push_str(t);
+                }
+            }
+            Token::Start(tag) | Token::End(tag) => {
+                if Element::named(&tag.name).is_some_and(Element::is_block) {
+                    text.push(' ');
+                }
+            }
+        }
+    }
+    collapse_whitespace(&clean_text(&htmlize::unescape(text)))
 }
 
-pub(crate) fn collapse_whitespace(s: &str) -> String {
+/// `s` with runs of ASCII whitespace and the line and paragraph separators
+/// collapsed to one space, and trimmed. No-break spaces are kept.
+pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s
         .split(|c: char| c.is_ascii_whitespace() || matches!(c, '\u{2028}' | '\u{2029}'))
@@ -101,259 +123,48 @@ pub(crate) fn collapse_whitespace(s: &str) -> String {
     out
 }
 
-/// Which `<name ...>` sequences [`strip_tags`] treats as tags.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TagNames {
-    /// Only known HTML element names (text that may legitimately hold `<`).
-    Known,
-    /// Any name (sanitized HTML, where every `<` starts markup).
-    Any,
-}
-
-/// HTML element names recognised as tags inside plain-text fields.
-const TEXT_TAG_NAMES: &[&str] = &[
-    "a",
-    "abbr",
-    "acronym",
-    "address",
-    "article",
-    "aside",
-    "audio",
-    "b",
-    "bdi",
-    "bdo",
-    "big",
-    "blink",
-    "blockquote",
-    "body",
-    "br",
-    "button",
-    "caption",
-    "center",
-    "cite",
-    "code",
-    "dd",
-    "del",
-    "details",
-    "dfn",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "embed",
-    "figcaption",
-    "figure",
-    "font",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "head",
-    "header",
-    "hr",
-    "html",
-    "i",
-    "iframe",
-    "img",
-    "input",
-    "ins",
-    "kbd",
-    "label",
-    "li",
-    "link",
-    "main",
-    "mark",
-    "math",
-    "meta",
-    "nav",
-    "nobr",
-    "object",
-    "ol",
-    "p",
-    "picture",
-    "pre",
-    "q",
-    "s",
-    "samp",
-    "script",
-    "section",
-    "small",
-    "source",
-    "span",
-    "strike",
-    "strong",
-    "style",
-    "sub",
-    "summary",
-    "sup",
-    "svg",
-    "table",
-    "tbody",
-    "td",
-    "textarea",
-    "tfoot",
-    "th",
-    "thead",
-    "time",
-    "title",
-    "tr",
-    "tt",
-    "u",
-    "ul",
-    "var",
-    "video",
-    "wbr",
-];
-
-/// Tags that separate words; they become a space when stripped.
-pub(crate) const WORD_BREAK_TAGS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "caption",
-    "dd",
-    "details",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "summary",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-];
-
-/// Removes tag-like sequences, comments and `<!...>` declarations, keeping
-/// the content of `<![CDATA[...]]>` sections. A `<` that does not start such
-/// a sequence is kept.
-pub(crate) fn strip_tags(s: &str, names: TagNames) -> Cow<'_, str> {
+/// A plain-text field without its markup: the tags of known elements
+/// (see [`Tokenizer::text`]), comments and declarations removed, a block
+/// element's tag replaced by a space, the content of CDATA sections kept;
+/// every other `<` is kept as the character it is.
+pub fn strip_tags(s: &str) -> Cow<'_, str> {
     if !s.contains('<') {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('<') {
-        out.push_str(&rest[..i]);
-        let at = &rest[i..];
-        if let Some(inner) = at.strip_prefix("<![CDATA[") {
-            let end = inner.find("]]>").unwrap_or(inner.len());
-            out.push_str(&inner[..end]);
-            rest = inner.get(end + 3..).unwrap_or("");
-            continue;
-        }
-        match tag_like_len(at, names) {
-            Some((len, breaks)) => {
-                if breaks {
+    for token in Tokenizer::text(s) {
+        match token {
+            Token::Text(t) | Token::Raw { text: t, .. } => out.push_str(t),
+            Token::Start(tag) | Token::End(tag) => {
+                if Element::named(&tag.name).is_some_and(Element::is_block) {
                     out.push(' ');
                 }
-                rest = &at[len..];
-            }
-            None => {
-                out.push('<');
-                rest = &at[1..];
             }
         }
     }
-    out.push_str(rest);
     Cow::Owned(out)
 }
 
-/// Length of the tag-like sequence at the start of `s` (which starts with
-/// `<`) and whether it separates words; `None` when `s` does not start one.
-fn tag_like_len(s: &str, names: TagNames) -> Option<(usize, bool)> {
-    let bytes = s.as_bytes();
-    if let Some(comment) = s.strip_prefix("<!--") {
-        return comment.find("-->").map(|e| (4 + e + 3, false));
-    }
-    if matches!(bytes.get(1), Some(b'!' | b'?')) {
-        return s.find('>').map(|e| (e + 1, false));
-    }
-    let name_start = if bytes.get(1) == Some(&b'/') { 2 } else { 1 };
-    if !bytes.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
-        return None;
-    }
-    let mut i = name_start;
-    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'-') {
-        i += 1;
-    }
-    let name = &s[name_start..i];
-    if !matches!(bytes.get(i), Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0C')) {
-        return None;
-    }
-    let lower = name.to_ascii_lowercase();
-    if names == TagNames::Known {
-        let lower_case = name == lower;
-        let upper_case = name.len() >= 2 && name == name.to_ascii_uppercase();
-        if !(lower_case || upper_case) || !TEXT_TAG_NAMES.contains(&lower.as_str()) {
-            return None;
-        }
-    }
-    // Find the closing `>`, skipping quoted attribute values.
-    let mut quote: Option<u8> = None;
-    let mut after_equals = false;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if let Some(q) = quote {
-            if b == q {
-                quote = None;
-            }
-        } else {
-            match b {
-                b'>' => return Some((i + 1, WORD_BREAK_TAGS.contains(&lower.as_str()))),
-                b'"' | b'\'' if after_equals => {
-                    quote = Some(b);
-                    after_equals = false;
-                }
-                b'=' => after_equals = true,
-                b if is_html_space(b) => {}
-                _ => after_equals = false,
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
 /// Whether sanitized HTML shows nothing: no text and no image.
-pub(crate) fn is_blank_html(html: &str) -> bool {
-    !starts_with_plain_text(html) && html_to_text(html).is_empty() && !html.contains("<img")
+pub fn is_blank(html: &str) -> bool {
+    !starts_with_plain_text(html) && visible_text(html).is_empty() && !html.contains("<img")
 }
 
 /// Whether sanitized `html` has, outside its tags and before any `&`, an
-/// ASCII letter or digit, which [`html_to_text`] certainly keeps: the quick
-/// answer for almost every body, without building its text. Tags are read
-/// as [`strip_tags`] reads them.
+/// ASCII letter or digit, or a `<` that starts no tag, which
+/// [`visible_text`] certainly keeps: the quick answer for almost every body,
+/// without building its text.
 fn starts_with_plain_text(html: &str) -> bool {
-    let mut rest = html;
-    loop {
-        let (text, tag) = match rest.find('<') {
-            Some(i) => (&rest[..i], Some(&rest[i..])),
-            None => (rest, None),
+    for token in Tokenizer::html(html) {
+        let text = match token {
+            Token::Text(text) => text,
+            Token::Start(_) | Token::End(_) => continue,
+            // Raw text is not in sanitized HTML: leave it to the full reading.
+            Token::Raw { .. } => return false,
         };
+        if text.starts_with('<') {
+            return true;
+        }
         for b in text.bytes() {
             if b == b'&' {
                 // An entity could join text across tags: leave it to the full reading.
@@ -363,18 +174,8 @@ fn starts_with_plain_text(html: &str) -> bool {
                 return true;
             }
         }
-        let Some(tag) = tag else {
-            return false;
-        };
-        if tag.starts_with("<![CDATA[") {
-            return false;
-        }
-        match tag_like_len(tag, TagNames::Any) {
-            Some((len, _)) => rest = &tag[len..],
-            // A `<` that starts no tag is kept as visible text.
-            None => return true,
-        }
     }
+    false
 }
 
 #[cfg(test)]
@@ -455,15 +256,11 @@ mod tests {
             "<p>—</p>",
             "<unterminated a=\"",
         ] {
-            let text = html_to_text(html);
+            let text = visible_text(html);
             if starts_with_plain_text(html) {
                 assert!(!text.is_empty(), "{html:?} has text");
             }
-            assert_eq!(
-                is_blank_html(html),
-                text.is_empty() && !html.contains("<img"),
-                "{html:?}"
-            );
+            assert_eq!(is_blank(html), text.is_empty() && !html.contains("<img"), "{html:?}");
         }
     }
 }
