@@ -8,7 +8,7 @@
 //!   plain text by nature ([`plain_text`]);
 //! * HTML safety — a tag/attribute/URL-scheme allowlist applied with ammonia,
 //!   relative links made absolute, and a nesting-depth cap that protects the
-//!   sanitizer from pathological input ([`sanitize_html`]);
+//!   sanitizer from pathological input ([`html::sanitize`]);
 //! * link identity — the canonical form of a story's URL used to recognise the
 //!   same story across sources ([`canonical_link`]);
 //! * the entry's dates, language, author and category policy, and a stable
@@ -27,7 +27,7 @@ use chrono::{DateTime, Duration, Utc};
 use siphasher::sip128::{Hasher128, SipHasher13};
 use url::Url;
 
-pub use crate::html::sanitize::{MAX_HTML_DEPTH, sanitize_html};
+use crate::html;
 pub use crate::html::text::clean_text;
 use crate::html::text::{collapse_whitespace, is_blank, is_unwanted_char, strip_tags, visible_text};
 use crate::model::{Entry, FeedInfo, RawItem};
@@ -159,7 +159,7 @@ const HASH_KEYS: (u64, u64) = (0x7472_6962_7574_6172, 0x792d_636f_6e74_656e);
 ///   [`Context::base_url`] to) an absolute `http`/`https` URL; `javascript:`,
 ///   `data:`, `file:` and unparseable links are dropped. `canonical_link` is
 ///   derived from it.
-/// * `content_html` / `summary_html` — sanitized with [`sanitize_html`]
+/// * `content_html` / `summary_html` — sanitized with [`html::sanitize`]
 ///   (plain-text items are escaped into paragraphs first), relative URLs
 ///   resolved against the item's content base, else its link, else the feed
 ///   URL. A summary-only item gets its summary as content; a summary equal to
@@ -190,7 +190,7 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
         let html = if item.text_only {
             text_to_html(raw)
         } else {
-            sanitize_html(raw, content_base.as_ref())
+            html::sanitize(raw, content_base.as_ref())
         };
         (!is_blank(&html)).then_some(html)
     };
@@ -499,7 +499,7 @@ fn text_to_html(text: &str) -> String {
     }
     flush(&mut html, &mut paragraph);
     // The same canonical serialization as sanitized HTML.
-    sanitize_html(&html, None)
+    html::sanitize(&html, None)
 }
 
 /// The first `max` chars of `text`, ending with `…` when it was cut.
@@ -1073,7 +1073,7 @@ mod tests {
             entry.content_html.as_deref(),
             Some("<p>First &lt;line&gt; &amp; more<br>same para</p><p>Second&nbsp;para</p>")
         );
-        let again = sanitize_html(entry.content_html.as_deref().unwrap(), None);
+        let again = html::sanitize(entry.content_html.as_deref().unwrap(), None);
         assert_eq!(Some(again.as_str()), entry.content_html.as_deref());
     }
 

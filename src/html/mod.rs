@@ -6,9 +6,10 @@
 //! * [`tokens`] splits HTML into text and tags, with the HTML tokenization
 //!   rules (and a stricter reading for text fields that merely may hold
 //!   markup);
-//! * [`sanitize`](mod@sanitize) makes an untrusted fragment safe to publish:
-//!   ammonia's allowlist, a canonical form the parser cannot misread, a cap on
-//!   nesting depth, and output that is stable when sanitized again;
+//! * [`sanitize`](fn@sanitize) makes an untrusted fragment safe to publish:
+//!   ammonia's allowlist, a canonical form the parser cannot misread, a cap
+//!   on nesting depth (with the model of the HTML tree builder in `tree`),
+//!   and output that is stable when sanitized again;
 //! * [`text`] reads the text a reader sees, and holds the character rules
 //!   every stored text follows;
 //! * the table of elements below: which are allowed, void, blocks of text,
@@ -17,11 +18,16 @@
 //! `normalize` sanitizes bodies and makes titles plain text with it, `dedup`
 //! fingerprints visible text with it and `publish` writes JSON Feed
 //! summaries with it; nothing else tokenizes HTML or decides what its text
-//! is. Inside, the modules depend one way: `tokens` ← `text` ← `sanitize`.
+//! is. Inside, the modules depend one way: `tokens` ← `text` ← `sanitize`,
+//! and `tokens` ← `tree` ← `sanitize`.
 
-pub mod sanitize;
+mod sanitize;
 pub mod text;
 pub mod tokens;
+mod tree;
+
+pub use sanitize::sanitize;
+pub use tree::MAX_HTML_DEPTH;
 
 #[cfg(test)]
 mod corpus;
@@ -159,10 +165,49 @@ const ELEMENTS: &[(&str, u16)] = &[
     ("wbr", ALLOWED | VOID | TEXT | SPECIAL),
 ];
 
+/// The longest element name [`Element::named`] can look up.
+const MAX_NAME: usize = 16;
+
+/// A name as an integer whose order is the names' order: its bytes, big
+/// endian, zero-padded; `None` for names no element has.
+const fn key(name: &[u8]) -> Option<u128> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return None;
+    }
+    let mut key = 0u128;
+    let mut i = 0;
+    while i < MAX_NAME {
+        let byte = if i < name.len() { name[i] } else { 0 };
+        if byte == 0 && i < name.len() {
+            // Zero is the padding.
+            return None;
+        }
+        key = key << 8 | byte as u128;
+        i += 1;
+    }
+    Some(key)
+}
+
+/// The keys of [`ELEMENTS`], in the same order.
+const KEYS: [u128; ELEMENTS.len()] = {
+    let mut keys = [0; ELEMENTS.len()];
+    let mut i = 0;
+    while i < ELEMENTS.len() {
+        keys[i] = match key(ELEMENTS[i].0.as_bytes()) {
+            Some(key) => key,
+            None => panic!("an element name longer than MAX_NAME"),
+        };
+        i += 1;
+    }
+    keys
+};
+
 impl Element {
     /// The element with this lower-case name, if it is in the table.
     pub fn named(name: &str) -> Option<Element> {
-        let index = ELEMENTS.binary_search_by(|(n, _)| (*n).cmp(name)).ok()?;
+        // Runs for every tag of every body: a binary search over integer
+        // keys rather than string comparisons.
+        let index = KEYS.binary_search(&key(name.as_bytes())?).ok()?;
         // The table has fewer than 256 rows (checked by a test).
         u8::try_from(index).ok().map(Element)
     }
@@ -234,6 +279,7 @@ mod tests {
     #[test]
     fn the_element_table_is_sorted_small_and_consistent() {
         assert!(ELEMENTS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(KEYS.windows(2).all(|w| w[0] < w[1]));
         assert!(ELEMENTS.len() < 256);
         for (i, (name, _)) in ELEMENTS.iter().enumerate() {
             let element = Element::named(name);
@@ -241,7 +287,9 @@ mod tests {
             assert_eq!(element.map(Element::name), Some(*name));
             assert_eq!(*name, name.to_ascii_lowercase());
         }
-        assert_eq!(Element::named("P"), None);
+        for unknown in ["P", "", "abbreviations-too", "a\0", "h7", "blockquotes", "\u{e9}"] {
+            assert_eq!(Element::named(unknown), None, "{unknown:?}");
+        }
         assert_eq!(Element::named("blink").map(Element::is_allowed), Some(false));
         // Void and parser-only facts are kept for allowed elements, which
         // are the only ones the parser ever sees from us.

@@ -36,10 +36,21 @@ pub fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
 /// the UTF-8 bytes: this runs over every HTML body several times, and almost
 /// always finds nothing.
 fn first_unwanted(s: &str) -> Option<usize> {
-    /// Bytes checked at once for plain ASCII text, the common case: a
-    /// branch-free test the compiler turns into vector instructions.
+    /// Bytes checked at once, a branch-free test the compiler turns into
+    /// vector instructions: a chunk passes when it holds no control and no
+    /// lead byte of the characters refused above ASCII (C1 controls start
+    /// with 0xC2, the noncharacters with 0xEF or 0xF0 and up), which is
+    /// nearly all text in any language. A chunk may start or end inside a
+    /// character; only the character-by-character reading below must start
+    /// at one, or at a continuation byte of a character that passed.
     const CHUNK: usize = 16;
-    let plain = |x: u8| (x.wrapping_sub(0x20) < 0x5F) | (x == b'\t') | (x == b'\n') | (x == b'\r');
+    let plain = |x: u8| {
+        (x.wrapping_sub(0x20) < 0x5F)
+            | (x == b'\t')
+            | (x == b'\n')
+            | (x == b'\r')
+            | ((x >= 0x80) & (x != 0xC2) & (x < 0xEF))
+    };
     let b = s.as_bytes();
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     let mut i = 0;
@@ -53,6 +64,8 @@ fn first_unwanted(s: &str) -> Option<usize> {
         let (len, unwanted) = match x {
             b'\t' | b'\n' | b'\r' => (1, false),
             0x00..=0x1F | 0x7F => (1, true),
+            // The rest of a character whose lead byte passed in a chunk.
+            0x80..=0xBF => (1, false),
             0x20..=0x7E => (1, false),
             // U+0080–U+009F.
             0xC2 => (2, (0x80..=0x9F).contains(&at(i + 1))),
@@ -209,10 +222,22 @@ mod tests {
     fn byte_scan_agrees_with_the_character_rule_across_ascii_chunks() {
         // The scan skips plain ASCII 16 bytes at a time: an unwanted or
         // multi-byte character at every offset around chunk boundaries.
-        for c in ['\u{7}', '\u{85}', '\u{FFFE}', '\u{10FFFF}', 'à', '“', '\t', '\u{1F600}'] {
-            for pad in 0..40 {
+        // Chunks also pass non-ASCII text: the same around accented letters
+        // and other multi-byte characters, which a chunk boundary can split.
+        for c in [
+            '\u{7}',
+            '\u{85}',
+            '\u{FFFE}',
+            '\u{FDD0}',
+            '\u{10FFFF}',
+            'à',
+            '“',
+            '\t',
+            '\u{1F600}',
+        ] {
+            for (pad, filler) in (0..40).flat_map(|n| [(n, "x"), (n / 2, "è"), (n / 3, "“"), (n / 4, "\u{1F600}")]) {
                 for tail in ["", "abc", "ò and more plain text after it, long enough"] {
-                    let s = format!("{}{c}{tail}", "x".repeat(pad));
+                    let s = format!("{}{c}{tail}", filler.repeat(pad));
                     let expected = s.char_indices().find(|(_, c)| is_unwanted_char(*c)).map(|(i, _)| i);
                     assert_eq!(first_unwanted(&s), expected, "U+{:04X} after {pad}", u32::from(c));
                 }

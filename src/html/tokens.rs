@@ -186,6 +186,11 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
+    /// Where the next token starts: just after the last one.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     /// Position just after the next `>` at or after `from`, or the end.
     fn skip_to_gt(&self, from: usize) -> usize {
         memchr::memchr(b'>', &self.src.as_bytes()[from..]).map_or(self.src.len(), |i| from + i + 1)
