@@ -428,7 +428,7 @@ fn is_simple_attr_name(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::html::MAX_HTML_DEPTH;
-    use crate::html::corpus::{XSS_VECTORS, fuzz_inputs};
+    use crate::html::corpus::{MUTATION_XSS, XSS_VECTORS, fuzz_inputs};
     use crate::html::text::{clean_text, visible_text};
     use std::time::{Duration as StdDuration, Instant};
 
@@ -511,6 +511,58 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `html` with every attribute value left out: the markup and text a
+    /// browser acts on (a value is inert text, its `<` and `>` escaped).
+    fn without_attribute_values(html: &str) -> String {
+        Tokenizer::html(html)
+            .map(|token| match token {
+                Token::Text(t) | Token::Raw { text: t, .. } => t.to_owned(),
+                Token::Start(tag) => {
+                    let names: String = tag.attrs().map(|(name, _)| format!(" {name}")).collect();
+                    format!("<{}{names}>", tag.name)
+                }
+                Token::End(tag) => format!("</{}>", tag.name),
+            })
+            .collect()
+    }
+
+    /// Mutation XSS: markup whose serialization a parser reads differently
+    /// the next time (namespace confusion between HTML, SVG and MathML,
+    /// `noscript`, a form closed across namespaces). None of it reaches
+    /// the parser as written, and what comes out is stable.
+    #[test]
+    fn mutation_xss_family_is_neutralized_and_stable() {
+        let base = url("https://example.com/feed/");
+        for input in MUTATION_XSS {
+            for b in [None, Some(&base)] {
+                let out = sanitize(input, b);
+                assert_safe(input, &out);
+                let acted_on = without_attribute_values(&out).to_ascii_lowercase();
+                for bad in [
+                    "onerror",
+                    "<script",
+                    "<style",
+                    "<svg",
+                    "<math",
+                    "<noscript",
+                    "<form",
+                    "<mglyph",
+                ] {
+                    assert!(!acted_on.contains(bad), "{bad} from {input:?} → {out:?}");
+                }
+                assert!(!out.to_ascii_lowercase().contains("<script"), "{input:?} → {out:?}");
+                assert!(!out.to_ascii_lowercase().contains("<style"), "{input:?} → {out:?}");
+                assert_eq!(sanitize(&out, b), out, "idempotence of {input:?}");
+            }
+        }
+        // The `noscript` vector keeps its would-be markup only as the
+        // escaped value of a title.
+        assert_eq!(
+            sanitize(MUTATION_XSS[2], None),
+            "<p title=\"&lt;/noscript&gt;&lt;img src=x onerror=alert(1)&gt;\"></p>"
+        );
     }
 
     #[test]
