@@ -49,6 +49,7 @@ fn pure_stages_never_touch_the_store_or_network() {
         "parse",
         "html",
         "normalize.rs",
+        "normalize",
         "dedup.rs",
         "publish",
         "schedule.rs",
@@ -74,4 +75,35 @@ fn config_and_fetch_stay_in_their_lane() {
     forbid("fetch", &["crate::parse", "crate::store", "axum"]);
     forbid("pipeline.rs", &["crate::http", "crate::publish", "crate::daemon"]);
     forbid("http.rs", &["crate::fetch", "crate::parse", "crate::pipeline"]);
+}
+
+#[test]
+fn html_reads_html_and_nothing_else() {
+    forbid(
+        "html",
+        &[
+            "crate::normalize",
+            "crate::dedup",
+            "crate::publish",
+            "crate::parse",
+            "crate::model",
+        ],
+    );
+    // Inside, one way: tokens know neither text nor the sanitizer, and
+    // text knows nothing of the sanitizer or the tree model.
+    forbid(
+        "html/tokens.rs",
+        &[
+            "super::text",
+            "super::sanitize",
+            "super::tree",
+            "html::text",
+            "html::sanitize",
+        ],
+    );
+    forbid(
+        "html/tree.rs",
+        &["super::text", "super::sanitize", "html::text", "html::sanitize"],
+    );
+    forbid("html/text.rs", &["super::sanitize", "super::tree", "html::sanitize"]);
 }
