@@ -30,7 +30,7 @@ use siphasher::sip128::{Hasher128, SipHasher13};
 use url::Url;
 
 use crate::html;
-use crate::html::text::{is_blank, visible_text};
+use crate::html::text::{Breaks, is_blank, visible_text};
 use crate::model::{Entry, FeedInfo, RawItem};
 use link::{entry_link, is_http, resolve_http};
 use text::{
@@ -137,7 +137,7 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
         title = summary_html
             .as_deref()
             .or(content_html.as_deref())
-            .map(|html| ellipsize(&visible_text(html), FALLBACK_TITLE_CHARS))
+            .map(|html| ellipsize(&clean_text(&visible_text(html, Breaks::Blocks)), FALLBACK_TITLE_CHARS))
             .filter(|t| !t.is_empty())
             .or_else(|| link_text.clone())
             .unwrap_or_else(|| UNTITLED.to_owned());
@@ -346,6 +346,20 @@ mod tests {
             ..item()
         });
         assert_eq!(entry.title.chars().count(), MAX_TITLE_CHARS);
+    }
+
+    /// The visible text keeps what `&gt;` stands for apart from a
+    /// combining mark after it; a title made of it is NFC like every title.
+    #[test]
+    fn fallback_title_is_nfc_where_an_entity_meets_a_combining_mark() {
+        let entry = run(&RawItem {
+            title: None,
+            content: Some("<p>a &gt;\u{338} b</p>".into()),
+            ..item()
+        });
+        assert_eq!(entry.content_html.as_deref(), Some("<p>a &gt;\u{338} b</p>"));
+        assert_eq!(entry.title, "a \u{226F} b");
+        assert_eq!(clean_text(&entry.title), entry.title);
     }
 
     #[test]

@@ -34,12 +34,12 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
+use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::canonical_combining_class;
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use url::Url;
 
 use super::Element;
-use super::text::strip_unwanted_chars;
+use super::text::{is_nfc, strip_unwanted_chars};
 use super::tokens::{RawKind, Token, Tokenizer};
 use super::tree::{TreeModel, may_exceed_depth};
 
@@ -223,41 +223,6 @@ fn finish_markup(html: String) -> String {
     }
 }
 
-/// Whether `s` is in NFC, by the quick check; what it cannot tell counts
-/// as no.
-fn is_nfc(s: &str) -> bool {
-    // Characters below U+0300 are starters that NFC keeps as they are, so
-    // the check can run on the runs of other characters alone (each starts
-    // after a starter, as the check starts): they are found by their UTF-8
-    // lead bytes, 0xCC and up, and their continuation bytes.
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while let Some(start) = position_from(bytes, i, |b| b >= 0xCC) {
-        let mut end = start + 1;
-        while bytes.get(end).is_some_and(|&b| b >= 0xCC || (0x80..0xC0).contains(&b)) {
-            end += 1;
-        }
-        if is_nfc_quick(s[start..end].chars()) != IsNormalized::Yes {
-            return false;
-        }
-        i = end;
-    }
-    true
-}
-
-/// The first position at or after `from` of a byte that `hit` accepts,
-/// testing 16 bytes at a time first (a loop the compiler vectorizes).
-fn position_from(bytes: &[u8], from: usize, hit: impl Fn(u8) -> bool) -> Option<usize> {
-    const CHUNK: usize = 16;
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + CHUNK)
-        && !chunk.iter().fold(false, |any, &b| any | hit(b))
-    {
-        i += CHUNK;
-    }
-    bytes.get(i..)?.iter().position(|&b| hit(b)).map(|at| i + at)
-}
-
 /// Doubles a newline that starts the content of a `<pre>`.
 ///
 /// The HTML parser drops one newline right after `<pre>`, and the serializer
@@ -429,7 +394,7 @@ mod tests {
     use super::*;
     use crate::html::MAX_HTML_DEPTH;
     use crate::html::corpus::{MUTATION_XSS, XSS_VECTORS, fuzz_inputs};
-    use crate::html::text::{clean_text, visible_text};
+    use crate::html::text::{Breaks, visible_text};
     use std::time::{Duration as StdDuration, Instant};
 
     fn url(s: &str) -> Url {
@@ -579,36 +544,6 @@ mod tests {
     }
 
     #[test]
-    fn nfc_check_on_runs_agrees_with_the_check_on_the_whole_text() {
-        let pieces = [
-            "a",
-            "\u{e8}",
-            "\u{301}",
-            "\u{316}",
-            "\u{338}",
-            ">",
-            "\u{201c}",
-            "\u{ac00}",
-            "\u{1100}",
-            "\u{1161}",
-            "\u{340}",
-            "\u{212b}",
-            "\u{1f600}",
-            "\u{2ff}",
-            "\u{300}",
-            "e",
-        ];
-        for a in pieces {
-            for b in pieces {
-                for c in pieces {
-                    let s = format!("{a}{b}{c}x{b}");
-                    assert_eq!(is_nfc(&s), is_nfc_quick(s.chars()) == IsNormalized::Yes, "{s:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
     fn nfc_cannot_break_markup() {
         let out = sanitize("<b>&#x338; onmouseover=alert(1) x</b>", None);
         let renormalized: String = out.nfc().collect();
@@ -748,7 +683,7 @@ mod tests {
     fn text_with_cdata_end_stays_text() {
         let out = sanitize("<p>a ]]> b</p>", None);
         assert_eq!(out, "<p>a ]]&gt; b</p>");
-        assert_eq!(visible_text(&out), "a ]]> b");
+        assert_eq!(visible_text(&out, Breaks::Blocks), "a ]]> b");
         let out = sanitize("<p title=\"x]]>y\">t</p>", None);
         assert!(!out.contains("]]>"));
         assert_eq!(sanitize(&out, None), out);
@@ -920,8 +855,8 @@ mod tests {
                 let out = sanitize(&input, b);
                 assert_safe(&input, &out);
                 assert_eq!(sanitize(&out, b), out, "idempotence of {input:?}");
-                let text = visible_text(&out);
-                assert_eq!(clean_text(&text), text);
+                let text = visible_text(&out, Breaks::Blocks);
+                assert_eq!(strip_unwanted_chars(&text), text);
             }
         }
     }

@@ -13,9 +13,10 @@ use super::tokens::{RawKind, Token, Tokenizer};
 /// (`U+FDD0`–`U+FDEF`, `U+xFFFE`, `U+xFFFF`) — then applies Unicode NFC.
 pub fn clean_text(s: &str) -> String {
     let stripped = strip_unwanted_chars(s);
-    match is_nfc_quick(stripped.chars()) {
-        IsNormalized::Yes => stripped.into_owned(),
-        _ => stripped.nfc().collect(),
+    if is_nfc(&stripped) {
+        stripped.into_owned()
+    } else {
+        stripped.nfc().collect()
     }
 }
 
@@ -30,6 +31,41 @@ pub fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
         }
         None => Cow::Borrowed(s),
     }
+}
+
+/// Whether `s` is in NFC, by the quick check; what it cannot tell counts
+/// as no.
+pub(super) fn is_nfc(s: &str) -> bool {
+    // Characters below U+0300 are starters that NFC keeps as they are, so
+    // the check can run on the runs of other characters alone (each starts
+    // after a starter, as the check starts): they are found by their UTF-8
+    // lead bytes, 0xCC and up, and their continuation bytes.
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(start) = position_from(bytes, i, |b| b >= 0xCC) {
+        let mut end = start + 1;
+        while bytes.get(end).is_some_and(|&b| b >= 0xCC || (0x80..0xC0).contains(&b)) {
+            end += 1;
+        }
+        if is_nfc_quick(s[start..end].chars()) != IsNormalized::Yes {
+            return false;
+        }
+        i = end;
+    }
+    true
+}
+
+/// The first position at or after `from` of a byte that `hit` accepts,
+/// testing 16 bytes at a time first (a loop the compiler vectorizes).
+fn position_from(bytes: &[u8], from: usize, hit: impl Fn(u8) -> bool) -> Option<usize> {
+    const CHUNK: usize = 16;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + CHUNK)
+        && !chunk.iter().fold(false, |any, &b| any | hit(b))
+    {
+        i += CHUNK;
+    }
+    bytes.get(i..)?.iter().position(|&b| hit(b)).map(|at| i + at)
 }
 
 /// Byte offset of the first character [`is_unwanted_char`] refuses, read off
@@ -96,11 +132,31 @@ pub fn is_unwanted_char(c: char) -> bool {
     ) || (u32::from(c) & 0xFFFE) == 0xFFFE
 }
 
-/// The text a reader sees in sanitized HTML: tags removed (a block
-/// element's tag, or a line break, separates words), entities decoded,
+/// Which tags separate words in [`visible_text`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breaks {
+    /// A block element's tag, or a line break: `<p>a</p><p>b</p>` reads
+    /// `a b`, `<b>w</b>ord` reads `word`, as a reader sees them.
+    Blocks,
+    /// Every tag: `<b>w</b>ord` reads `w ord`. Text fingerprints have
+    /// always been computed from this reading (it can only split words,
+    /// never join them), and stored fingerprints must keep matching.
+    EveryTag,
+}
+
+/// The text a reader sees in sanitized HTML: tags removed (those that
+/// separate words, see [`Breaks`], become a space), entities decoded,
 /// characters [`clean_text`] removes removed, runs of ASCII whitespace and
-/// line separators collapsed to one space, the ends trimmed.
-pub fn visible_text(html: &str) -> String {
+/// line separators collapsed to one space, the ends trimmed. No-break
+/// spaces are kept. It is not normalized again: sanitized markup is in NFC
+/// already, and a character an entity stands for is kept as it is even
+/// where NFC would merge it with the next (`&gt;` before U+0338); apply
+/// [`clean_text`] where the result must be NFC.
+///
+/// Made for sanitized HTML, in which every `<` starts a tag and no
+/// attribute value holds `<` or `>`; anything else is read with the HTML
+/// tokenization rules (a `<` that starts no tag is text).
+pub fn visible_text(html: &str, breaks: Breaks) -> String {
     let mut text = String::with_capacity(html.len());
     for token in Tokenizer::html(html) {
         match token {
@@ -111,13 +167,22 @@ pub fn visible_text(html: &str) -> String {
                 }
             }
             Token::Start(tag) | Token::End(tag) => {
-                if Element::named(&tag.name).is_some_and(Element::is_block) {
+                if breaks == Breaks::EveryTag || Element::named(&tag.name).is_some_and(Element::is_block) {
                     text.push(' ');
                 }
             }
         }
     }
-    collapse_whitespace(&clean_text(&htmlize::unescape(text)))
+    collapse_whitespace(&strip_unwanted_chars(&htmlize::unescape(text)))
+}
+
+/// How much text sanitized HTML shows: the characters of its
+/// [`visible_text`] other than whitespace.
+pub fn text_len(html: &str) -> usize {
+    visible_text(html, Breaks::Blocks)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
 }
 
 /// `s` with runs of ASCII whitespace and the line and paragraph separators
@@ -160,7 +225,7 @@ pub fn strip_tags(s: &str) -> Cow<'_, str> {
 
 /// Whether sanitized HTML shows nothing: no text and no image.
 pub fn is_blank(html: &str) -> bool {
-    !starts_with_plain_text(html) && visible_text(html).is_empty() && !html.contains("<img")
+    !starts_with_plain_text(html) && visible_text(html, Breaks::Blocks).is_empty() && !html.contains("<img")
 }
 
 /// Whether sanitized `html` has, outside its tags and before any `&`, an
@@ -246,6 +311,36 @@ mod tests {
     }
 
     #[test]
+    fn nfc_check_on_runs_agrees_with_the_check_on_the_whole_text() {
+        let pieces = [
+            "a",
+            "\u{e8}",
+            "\u{301}",
+            "\u{316}",
+            "\u{338}",
+            ">",
+            "\u{201c}",
+            "\u{ac00}",
+            "\u{1100}",
+            "\u{1161}",
+            "\u{340}",
+            "\u{212b}",
+            "\u{1f600}",
+            "\u{2ff}",
+            "\u{300}",
+            "e",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let s = format!("{a}{b}{c}x{b}");
+                    assert_eq!(is_nfc(&s), is_nfc_quick(s.chars()) == IsNormalized::Yes, "{s:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn clean_text_removes_controls_and_normalizes() {
         assert_eq!(clean_text("e\u{301}te\u{301}"), "été");
         assert_eq!(clean_text("a\u{0}b\u{1}c\u{8}d\u{B}e\u{C}f\u{1F}g"), "abcdefg");
@@ -256,6 +351,43 @@ mod tests {
         assert_eq!(clean_text("Ａ\u{212B}"), "Ａ\u{C5}");
         // A control between a letter and its accent does not block composition.
         assert_eq!(clean_text("e\u{1}\u{301}"), "é");
+    }
+
+    #[test]
+    fn visible_text_is_what_a_reader_sees() {
+        let blocks = |html| visible_text(html, Breaks::Blocks);
+        assert_eq!(blocks("<p>a</p><p>b</p>"), "a b");
+        assert_eq!(blocks("<b>w</b>ord &amp; more"), "word & more");
+        assert_eq!(
+            blocks("x &lt;y&gt; &#8217;&#x2019; &bogus; &"),
+            "x <y> \u{2019}\u{2019} &bogus; &"
+        );
+        assert_eq!(blocks("a < b"), "a < b");
+        assert_eq!(blocks("  line<br/>break\n\n end "), "line break end");
+        assert_eq!(blocks("<details><summary>s</summary>d</details><nav>n</nav>"), "s d n");
+        assert_eq!(
+            blocks("<table><caption>c</caption><tr><td>1</td><td>2</td></tr></table>"),
+            "c 1 2"
+        );
+        assert_eq!(
+            blocks("Prix&nbsp;: 5\u{A0}\u{20AC}\u{2028}ok"),
+            "Prix\u{A0}: 5\u{A0}\u{20AC} ok"
+        );
+        assert_eq!(blocks("<a title=\"x\">t</a><img alt=\"pic\">"), "t");
+        assert_eq!(blocks(""), "");
+        // Every tag separates words in the fingerprints' reading.
+        assert_eq!(
+            visible_text("<p>L&rsquo;Ital<b>ia</b>, oggi</p>", Breaks::EveryTag),
+            "L\u{2019}Ital ia , oggi"
+        );
+    }
+
+    #[test]
+    fn text_length_counts_what_a_reader_sees() {
+        assert_eq!(text_len("<p>ab <b>c</b></p>"), 3);
+        assert_eq!(text_len("<p>a&amp;b&nbsp;c</p>"), 4);
+        assert_eq!(text_len("<img alt=\"long alternative\">"), 0);
+        assert_eq!(text_len(""), 0);
     }
 
     #[test]
@@ -281,7 +413,7 @@ mod tests {
             "<p>—</p>",
             "<unterminated a=\"",
         ] {
-            let text = visible_text(html);
+            let text = visible_text(html, Breaks::Blocks);
             if starts_with_plain_text(html) {
                 assert!(!text.is_empty(), "{html:?} has text");
             }
