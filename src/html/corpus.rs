@@ -1,4 +1,17 @@
-//! Hostile and sloppy markup that the tests of this module run over.
+//! What the tests of this module run over and check with: hostile and
+//! sloppy markup, the safety checks on sanitized output, and html5ever's
+//! tokenizer as the reference for ours.
+
+use std::cell::RefCell;
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind as Raw5;
+use html5ever::tokenizer::{
+    BufferQueue, TagKind, Token as Token5, TokenSink, TokenSinkResult, Tokenizer as Tokenizer5, TokenizerOpts,
+};
+
+use super::Element;
+use super::tokens::{RawKind, Token, Tokenizer, raw_element};
 
 /// Script injection in the shapes the sanitizer must neutralize.
 pub(crate) const XSS_VECTORS: &[&str] = &[
@@ -186,3 +199,189 @@ pub(crate) const MUTATION_XSS: &[&str] = &[
     "<svg><foreignObject><p><style><img src=x onerror=alert(1)></style></p></foreignObject></svg>",
     "<table><select><option><style></option></select></table><img src=x onerror=alert(1)>",
 ];
+
+/// Start tags of serialized output, with attribute names and decoded values.
+pub(crate) fn start_tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+    Tokenizer::html(html)
+        .filter_map(|t| match t {
+            Token::Start(tag) => Some((
+                tag.name.to_string(),
+                tag.attrs()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), htmlize::unescape_attribute(v).into_owned()))
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Maximum nesting of well-formed serialized output.
+pub(crate) fn output_depth(html: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for token in Tokenizer::html(html) {
+        match token {
+            Token::Start(tag) if !Element::named(&tag.name).is_some_and(Element::is_void) => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            Token::End(tag) if !Element::named(&tag.name).is_some_and(Element::is_void) => {
+                depth = depth.saturating_sub(1)
+            }
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Panics unless `out`, sanitized from `input`, holds only allowed
+/// elements and attributes and safe URLs.
+pub(crate) fn assert_safe(input: &str, out: &str) {
+    let lower = out.to_ascii_lowercase();
+    assert!(!lower.contains("<script"), "{input:?} → {out:?}");
+    assert!(!out.contains("]]>"), "{input:?} → {out:?}");
+    for (name, attrs) in start_tags(out) {
+        assert!(
+            Element::named(&name).is_some_and(Element::is_allowed),
+            "tag {name} from {input:?} → {out:?}"
+        );
+        for (attr, value) in attrs {
+            assert!(!attr.starts_with("on"), "{attr} from {input:?} → {out:?}");
+            assert!(
+                !matches!(
+                    attr.as_str(),
+                    "style"
+                        | "srcdoc"
+                        | "formaction"
+                        | "srcset"
+                        | "action"
+                        | "background"
+                        | "xmlns"
+                        | "xlink:href"
+                        | "http-equiv"
+                        | "cite"
+                ),
+                "{attr} from {input:?} → {out:?}"
+            );
+            let squeezed: String = value
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            for bad in ["javascript:", "vbscript:", "data:", "file:", "livescript:"] {
+                assert!(!squeezed.starts_with(bad), "{attr}={value:?} from {input:?} → {out:?}");
+            }
+            if matches!(attr.as_str(), "href" | "src") {
+                assert!(
+                    squeezed.starts_with("http://")
+                        || squeezed.starts_with("https://")
+                        || squeezed.starts_with("mailto:"),
+                    "{attr}={value:?} from {input:?} → {out:?}"
+                );
+            }
+        }
+    }
+}
+
+/// `html` with every attribute value left out: the markup and text a
+/// browser acts on (a value is inert text, its `<` and `>` escaped).
+pub(crate) fn without_attribute_values(html: &str) -> String {
+    Tokenizer::html(html)
+        .map(|token| match token {
+            Token::Text(t) | Token::Raw { text: t, .. } => t.to_owned(),
+            Token::Start(tag) => {
+                let names: String = tag.attrs().map(|(name, _)| format!(" {name}")).collect();
+                format!("<{}{names}>", tag.name)
+            }
+            Token::End(tag) => format!("</{}>", tag.name),
+        })
+        .collect()
+}
+
+/// What html5ever's tokenizer makes of a fragment: start tags with their
+/// attributes (lower-cased names, first of duplicates, decoded values),
+/// end tags, and the decoded text between them, adjacent text joined.
+pub(crate) struct Reference(RefCell<Vec<String>>);
+
+impl Reference {
+    fn push_text(&self, text: &str) {
+        let mut tokens = self.0.borrow_mut();
+        match tokens.last_mut() {
+            Some(last) if last.starts_with("t:") => last.push_str(text),
+            _ => tokens.push(format!("t:{text}")),
+        }
+    }
+}
+
+impl TokenSink for Reference {
+    type Handle = ();
+
+    fn process_token(&self, token: Token5, _line: u64) -> TokenSinkResult<()> {
+        match token {
+            Token5::TagToken(tag) if tag.kind == TagKind::StartTag => {
+                let attrs: String = tag
+                    .attrs
+                    .iter()
+                    .map(|a| format!(" {}={}", &*a.name.local, &*a.value))
+                    .collect();
+                let slash = if tag.self_closing { "/" } else { "" };
+                self.0.borrow_mut().push(format!("<{}{attrs}{slash}>", &*tag.name));
+                // Told, as the tree builder would tell it, which elements
+                // hold raw text; `script` is read like `style`.
+                return match raw_element(&tag.name).map(|(_, kind)| kind) {
+                    Some(RawKind::Dropped | RawKind::Rawtext) => TokenSinkResult::RawData(Raw5::Rawtext),
+                    Some(RawKind::Rcdata) => TokenSinkResult::RawData(Raw5::Rcdata),
+                    Some(RawKind::Plaintext) => TokenSinkResult::Plaintext,
+                    None => TokenSinkResult::Continue,
+                };
+            }
+            Token5::TagToken(tag) => self.0.borrow_mut().push(format!("</{}>", &*tag.name)),
+            Token5::CharacterTokens(text) => self.push_text(&text),
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+pub(crate) fn reference(html: &str) -> Vec<String> {
+    let opts = TokenizerOpts {
+        discard_bom: false,
+        ..TokenizerOpts::default()
+    };
+    let tokenizer = Tokenizer5::new(Reference(RefCell::new(Vec::new())), opts);
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink.0.take()
+}
+
+/// Ours, in the reference's terms: names lower-cased, duplicate
+/// attributes dropped, text and values decoded as HTML decodes them.
+pub(crate) fn ours(html: &str) -> Vec<String> {
+    let mut out = Reference(RefCell::new(Vec::new()));
+    for token in Tokenizer::html(html) {
+        match token {
+            Token::Text(text) => out.push_text(&htmlize::unescape(text)),
+            Token::Raw {
+                text,
+                kind: RawKind::Rcdata,
+            } => out.push_text(&htmlize::unescape(text)),
+            Token::Raw { text, .. } => out.push_text(text),
+            Token::Start(tag) => {
+                let mut seen = Vec::new();
+                let mut attrs = String::new();
+                for (name, value) in tag.attrs() {
+                    let name = name.to_ascii_lowercase();
+                    if !seen.contains(&name) {
+                        attrs.push_str(&format!(" {name}={}", htmlize::unescape_attribute(value)));
+                        seen.push(name);
+                    }
+                }
+                let slash = if tag.self_closing { "/" } else { "" };
+                out.0.get_mut().push(format!("<{}{attrs}{slash}>", tag.name));
+            }
+            Token::End(tag) => out.0.get_mut().push(format!("</{}>", tag.name)),
+        }
+    }
+    out.0.take()
+}

@@ -34,12 +34,10 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::canonical_combining_class;
 use url::Url;
 
 use super::Element;
-use super::text::{is_nfc, strip_unwanted_chars};
+use super::text::{clean_markup, strip_unwanted_chars};
 use super::tokens::{RawKind, Token, Tokenizer};
 use super::tree::{TreeModel, may_exceed_depth};
 
@@ -107,7 +105,7 @@ fn sanitize_with(html: &str, builder: &ammonia::Builder<'_>) -> String {
         out = again;
     }
     // The parser keeps restructuring its own serialization: keep the text.
-    finish_markup(clean(builder, &flatten_html(&out)))
+    keep_pre_newlines(clean_markup(clean(builder, &flatten_html(&out))))
 }
 
 /// What one pass made of a fragment.
@@ -131,7 +129,7 @@ fn pass(html: &str, builder: &ammonia::Builder<'_>) -> Pass {
         Some(prepared) => prepared,
         None => (flatten_html(&input), false),
     };
-    let html = finish_markup(clean(builder, &prepared));
+    let html = keep_pre_newlines(clean_markup(clean(builder, &prepared)));
     let settled = exact && memchr::memchr(b'\r', html.as_bytes()).is_none();
     Pass { html, settled }
 }
@@ -179,50 +177,6 @@ fn html_builder() -> ammonia::Builder<'static> {
     builder
 }
 
-/// Final pass over serialized HTML: XML-unsafe characters removed, NFC made
-/// safe for markup and applied, `]]>` escaped. Returns `html` itself when
-/// nothing changes, as for nearly every body.
-fn finish_markup(html: String) -> String {
-    let stripped = match strip_unwanted_chars(&html) {
-        Cow::Owned(stripped) => Some(stripped),
-        Cow::Borrowed(_) => None,
-    };
-    let html = stripped.unwrap_or(html);
-    // `>` followed by U+0338 composes to `≯` under NFC, which would turn the
-    // end of a tag into text and the text after it into attributes. A
-    // combining grapheme joiner after every `>` that precedes a combining
-    // mark blocks any composition with the `>`.
-    let combining_after_gt = |at: usize| {
-        // Combining marks start at U+0300, whose UTF-8 starts with 0xCC.
-        html.as_bytes().get(at + 1).is_some_and(|&b| b >= 0xCC)
-            && html[at + 1..]
-                .chars()
-                .next()
-                .is_some_and(|c| canonical_combining_class(c) != 0)
-    };
-    let html = if memchr::memchr_iter(b'>', html.as_bytes()).any(combining_after_gt) {
-        let mut guarded = String::with_capacity(html.len() + 8);
-        let mut prev_gt = false;
-        for c in html.chars() {
-            if prev_gt && canonical_combining_class(c) != 0 {
-                guarded.push('\u{34F}');
-            }
-            guarded.push(c);
-            prev_gt = c == '>';
-        }
-        guarded
-    } else {
-        html
-    };
-    let html = if is_nfc(&html) { html } else { html.nfc().collect() };
-    let html = keep_pre_newlines(html);
-    if html.contains("]]>") {
-        html.replace("]]>", "]]&gt;")
-    } else {
-        html
-    }
-}
-
 /// Doubles a newline that starts the content of a `<pre>`.
 ///
 /// The HTML parser drops one newline right after `<pre>`, and the serializer
@@ -262,24 +216,16 @@ fn prepare(html: &str) -> Option<(String, bool)> {
     let mut out = String::with_capacity(html.len() + html.len() / 8);
     let mut tree = TreeModel::new(may_exceed_depth(html));
     for token in Tokenizer::html(html) {
+        if !tree.feed(&token) {
+            return None;
+        }
         match token {
-            Token::Text(text) => {
-                tree.text(text);
-                push_markup_text(&mut out, text);
-            }
-            Token::Raw { text, kind } => {
-                if kind != RawKind::Dropped {
-                    tree.text(text);
-                }
-                push_raw_text(&mut out, text, kind);
-            }
+            Token::Text(text) => push_markup_text(&mut out, text),
+            Token::Raw { text, kind } => push_raw_text(&mut out, text, kind),
             Token::Start(tag) => {
                 let Some(element) = allowed(&tag.name) else {
                     continue;
                 };
-                if !tree.start(element, tag.self_closing) {
-                    return None;
-                }
                 out.push('<');
                 out.push_str(element.name());
                 for (attr, value) in tag.attrs() {
@@ -294,21 +240,16 @@ fn prepare(html: &str) -> Option<(String, bool)> {
                 }
                 out.push('>');
             }
-            Token::End(tag) => {
-                let Some(element) = allowed(&tag.name) else {
-                    continue;
-                };
-                if element.name() == "br" {
-                    // The HTML parser reads `</br>` as `<br>`.
-                    tree.start(element, false);
-                    out.push_str("<br>");
-                } else if !element.is_void() {
-                    tree.end(element);
+            Token::End(tag) => match allowed(&tag.name) {
+                // The HTML parser reads `</br>` as `<br>`.
+                Some(element) if element.name() == "br" => out.push_str("<br>"),
+                Some(element) if !element.is_void() => {
                     out.push_str("</");
                     out.push_str(element.name());
                     out.push('>');
                 }
-            }
+                _ => {}
+            },
         }
     }
     Some((out, tree.is_exact()))
@@ -393,104 +334,15 @@ fn is_simple_attr_name(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::html::MAX_HTML_DEPTH;
-    use crate::html::corpus::{MUTATION_XSS, XSS_VECTORS, fuzz_inputs};
+    use crate::html::corpus::{
+        MUTATION_XSS, XSS_VECTORS, assert_safe, fuzz_inputs, output_depth, start_tags, without_attribute_values,
+    };
     use crate::html::text::{Breaks, visible_text};
     use std::time::{Duration as StdDuration, Instant};
+    use unicode_normalization::UnicodeNormalization;
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
-    }
-
-    /// Start tags of serialized output, with attribute names and decoded values.
-    fn start_tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
-        Tokenizer::html(html)
-            .filter_map(|t| match t {
-                Token::Start(tag) => Some((
-                    tag.name.to_string(),
-                    tag.attrs()
-                        .map(|(k, v)| (k.to_ascii_lowercase(), htmlize::unescape_attribute(v).into_owned()))
-                        .collect(),
-                )),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Maximum nesting of well-formed serialized output.
-    fn output_depth(html: &str) -> usize {
-        let (mut depth, mut max) = (0usize, 0usize);
-        for token in Tokenizer::html(html) {
-            match token {
-                Token::Start(tag) if !Element::named(&tag.name).is_some_and(Element::is_void) => {
-                    depth += 1;
-                    max = max.max(depth);
-                }
-                Token::End(tag) if !Element::named(&tag.name).is_some_and(Element::is_void) => {
-                    depth = depth.saturating_sub(1)
-                }
-                _ => {}
-            }
-        }
-        max
-    }
-
-    fn assert_safe(input: &str, out: &str) {
-        let lower = out.to_ascii_lowercase();
-        assert!(!lower.contains("<script"), "{input:?} → {out:?}");
-        assert!(!out.contains("]]>"), "{input:?} → {out:?}");
-        for (name, attrs) in start_tags(out) {
-            assert!(allowed(&name).is_some(), "tag {name} from {input:?} → {out:?}");
-            for (attr, value) in attrs {
-                assert!(!attr.starts_with("on"), "{attr} from {input:?} → {out:?}");
-                assert!(
-                    !matches!(
-                        attr.as_str(),
-                        "style"
-                            | "srcdoc"
-                            | "formaction"
-                            | "srcset"
-                            | "action"
-                            | "background"
-                            | "xmlns"
-                            | "xlink:href"
-                            | "http-equiv"
-                            | "cite"
-                    ),
-                    "{attr} from {input:?} → {out:?}"
-                );
-                let squeezed: String = value
-                    .chars()
-                    .filter(|c| !c.is_whitespace() && !c.is_control())
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                for bad in ["javascript:", "vbscript:", "data:", "file:", "livescript:"] {
-                    assert!(!squeezed.starts_with(bad), "{attr}={value:?} from {input:?} → {out:?}");
-                }
-                if matches!(attr.as_str(), "href" | "src") {
-                    assert!(
-                        squeezed.starts_with("http://")
-                            || squeezed.starts_with("https://")
-                            || squeezed.starts_with("mailto:"),
-                        "{attr}={value:?} from {input:?} → {out:?}"
-                    );
-                }
-            }
-        }
-    }
-
-    /// `html` with every attribute value left out: the markup and text a
-    /// browser acts on (a value is inert text, its `<` and `>` escaped).
-    fn without_attribute_values(html: &str) -> String {
-        Tokenizer::html(html)
-            .map(|token| match token {
-                Token::Text(t) | Token::Raw { text: t, .. } => t.to_owned(),
-                Token::Start(tag) => {
-                    let names: String = tag.attrs().map(|(name, _)| format!(" {name}")).collect();
-                    format!("<{}{names}>", tag.name)
-                }
-                Token::End(tag) => format!("</{}>", tag.name),
-            })
-            .collect()
     }
 
     /// Mutation XSS: markup whose serialization a parser reads differently
@@ -712,44 +564,6 @@ mod tests {
     fn italian_text_is_byte_exact() {
         let html = "<p>L’Alleanza Sino-Russa non è un fenomeno passeggero… “un modello di relazioni”</p>";
         assert_eq!(sanitize(html, None), html);
-    }
-
-    fn too_deep(html: &str) -> bool {
-        prepare(html).is_none()
-    }
-
-    #[test]
-    fn depth_scanner_counts_nesting() {
-        assert!(!too_deep(&"<div>".repeat(MAX_HTML_DEPTH)));
-        assert!(too_deep(&"<div>".repeat(MAX_HTML_DEPTH + 1)));
-        assert!(!too_deep(&"<div>x</div>".repeat(10_000)));
-        assert!(!too_deep(&"<br><img src=x><hr><wbr>".repeat(1_000)));
-        assert!(!too_deep(&"<!-- <div> -->".repeat(1_000)));
-        assert!(!too_deep(&"<!DOCTYPE html><?xml x?>".repeat(1_000)));
-        assert!(!too_deep(&"<input><meta><link><source>".repeat(1_000)));
-        // Unclosed paragraphs, list items, definitions and cells are siblings.
-        assert!(!too_deep(&"<p>para".repeat(2_000)));
-        assert!(!too_deep(&format!("<ul>{}</ul>", "<li>item".repeat(2_000))));
-        assert!(!too_deep(&format!("<dl>{}</dl>", "<dt>t<dd>d".repeat(2_000))));
-        assert!(!too_deep(&format!("<table>{}</table>", "<tr><td>a<td>b".repeat(2_000))));
-        assert!(!too_deep(&"<table><tr><td>a</td></tr></table>".repeat(2_000)));
-        assert!(!too_deep(&"<table><td>x</table>".repeat(2_000)));
-        assert!(!too_deep(&"<ul><li><p>x</ul>".repeat(2_000)));
-        // Constructs the HTML parser nests although they look closed.
-        assert!(too_deep(&"<div/>".repeat(600)));
-        assert!(too_deep(&"<div></x>".repeat(600)));
-        assert!(too_deep(&"<div></span>".repeat(600)));
-        assert!(too_deep(&"<b><div></b>".repeat(600)));
-        assert!(too_deep(&"<p><b></p>".repeat(600)));
-        assert!(too_deep(&"<div><table><td></div>".repeat(600)));
-        assert!(too_deep(&"<span>".repeat(600)));
-        assert!(too_deep(&format!("<div x\">{}\"", "<div>".repeat(600))));
-        assert!(too_deep(&format!("<!--><div>{}", "<div>".repeat(600))));
-        assert!(too_deep(&format!("<script><!-- </script>{}-->", "<div>".repeat(600))));
-        // Disallowed elements are dropped before counting (and before the
-        // HTML parser sees the fragment), so foreign content cannot nest.
-        assert!(!too_deep(&"<foo>".repeat(2_000)));
-        assert!(!too_deep(&"<svg><div></div><circle/>".repeat(2_000)));
     }
 
     #[test]

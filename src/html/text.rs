@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use super::Element;
@@ -35,7 +36,7 @@ pub fn strip_unwanted_chars(s: &str) -> Cow<'_, str> {
 
 /// Whether `s` is in NFC, by the quick check; what it cannot tell counts
 /// as no.
-pub(super) fn is_nfc(s: &str) -> bool {
+fn is_nfc(s: &str) -> bool {
     // Characters below U+0300 are starters that NFC keeps as they are, so
     // the check can run on the runs of other characters alone (each starts
     // after a starter, as the check starts): they are found by their UTF-8
@@ -130,6 +131,51 @@ pub fn is_unwanted_char(c: char) -> bool {
         '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{7F}'..='\u{9F}'
             | '\u{FDD0}'..='\u{FDEF}'
     ) || (u32::from(c) & 0xFFFE) == 0xFFFE
+}
+
+/// [`clean_text`] for serialized HTML: the same characters removed and NFC
+/// applied, with a guard that keeps NFC from merging a tag's closing `>`
+/// with a combining mark that follows it, and `]]>` written `]]&gt;` so the
+/// markup can sit in a CDATA section. Returns `html` itself when nothing
+/// changes, as for nearly every body.
+pub fn clean_markup(html: String) -> String {
+    let stripped = match strip_unwanted_chars(&html) {
+        Cow::Owned(stripped) => Some(stripped),
+        Cow::Borrowed(_) => None,
+    };
+    let html = stripped.unwrap_or(html);
+    // `>` followed by U+0338 composes to `≯` under NFC, which would turn the
+    // end of a tag into text and the text after it into attributes. A
+    // combining grapheme joiner after every `>` that precedes a combining
+    // mark blocks any composition with the `>`.
+    let combining_after_gt = |at: usize| {
+        // Combining marks start at U+0300, whose UTF-8 starts with 0xCC.
+        html.as_bytes().get(at + 1).is_some_and(|&b| b >= 0xCC)
+            && html[at + 1..]
+                .chars()
+                .next()
+                .is_some_and(|c| canonical_combining_class(c) != 0)
+    };
+    let html = if memchr::memchr_iter(b'>', html.as_bytes()).any(combining_after_gt) {
+        let mut guarded = String::with_capacity(html.len() + 8);
+        let mut prev_gt = false;
+        for c in html.chars() {
+            if prev_gt && canonical_combining_class(c) != 0 {
+                guarded.push('\u{34F}');
+            }
+            guarded.push(c);
+            prev_gt = c == '>';
+        }
+        guarded
+    } else {
+        html
+    };
+    let html = if is_nfc(&html) { html } else { html.nfc().collect() };
+    if html.contains("]]>") {
+        html.replace("]]>", "]]&gt;")
+    } else {
+        html
+    }
 }
 
 /// Which tags separate words in [`visible_text`].
@@ -351,6 +397,21 @@ mod tests {
         assert_eq!(clean_text("Ａ\u{212B}"), "Ａ\u{C5}");
         // A control between a letter and its accent does not block composition.
         assert_eq!(clean_text("e\u{1}\u{301}"), "é");
+    }
+
+    #[test]
+    fn clean_markup_keeps_tags_whole_and_cdata_open() {
+        // `>` + U+0338 would compose to `≯` and end the tag in text.
+        assert_eq!(clean_markup("<b>\u{338}x</b>".into()), "<b>\u{34F}\u{338}x</b>");
+        assert_eq!(clean_markup("<p>e\u{301}\u{1}</p>".into()), "<p>\u{e9}</p>");
+        assert_eq!(
+            clean_markup("<p title=\"]]>\">]]></p>".into()),
+            "<p title=\"]]&gt;\">]]&gt;</p>"
+        );
+        let clean = String::from("<p>caff\u{e8} \u{201c}ok\u{201d}</p>");
+        let at = clean.as_ptr();
+        let cleaned = clean_markup(clean);
+        assert_eq!(cleaned.as_ptr(), at, "nothing to change, nothing copied");
     }
 
     #[test]

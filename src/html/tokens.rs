@@ -55,7 +55,7 @@ pub enum RawKind {
 
 /// The raw-text element `name` (lower case) is, as a static name, and how
 /// its content is read; `None` for other elements.
-fn raw_element(name: &str) -> Option<(&'static str, RawKind)> {
+pub(crate) fn raw_element(name: &str) -> Option<(&'static str, RawKind)> {
     Some(match name {
         "script" => ("script", RawKind::Dropped),
         "style" => ("style", RawKind::Dropped),
@@ -495,16 +495,8 @@ fn next_attr<'a>(src: &'a str, i: &mut usize) -> Step<'a> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::cell::RefCell;
-
-    use html5ever::tendril::StrTendril;
-    use html5ever::tokenizer::states::RawKind as Raw5;
-    use html5ever::tokenizer::{
-        BufferQueue, TagKind, Token as Token5, TokenSink, TokenSinkResult, Tokenizer as Tokenizer5, TokenizerOpts,
-    };
-
     use super::*;
-    use crate::html::corpus::{MUTATION_XSS, XSS_VECTORS, fuzz_inputs};
+    use crate::html::corpus::{MUTATION_XSS, XSS_VECTORS, fuzz_inputs, ours, reference};
 
     /// Tokens as short strings: `t:text`, `<name a=v>`, `<name/>`, `</name>`,
     /// `raw:text`, with text and attributes as written.
@@ -597,95 +589,6 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(described(Tokenizer::text(input)), *expected, "{input:?}");
         }
-    }
-
-    /// What html5ever's tokenizer makes of a fragment: start tags with their
-    /// attributes (lower-cased names, first of duplicates, decoded values),
-    /// end tags, and the decoded text between them, adjacent text joined.
-    struct Reference(RefCell<Vec<String>>);
-
-    impl Reference {
-        fn push_text(&self, text: &str) {
-            let mut tokens = self.0.borrow_mut();
-            match tokens.last_mut() {
-                Some(last) if last.starts_with("t:") => last.push_str(text),
-                _ => tokens.push(format!("t:{text}")),
-            }
-        }
-    }
-
-    impl TokenSink for Reference {
-        type Handle = ();
-
-        fn process_token(&self, token: Token5, _line: u64) -> TokenSinkResult<()> {
-            match token {
-                Token5::TagToken(tag) if tag.kind == TagKind::StartTag => {
-                    let attrs: String = tag
-                        .attrs
-                        .iter()
-                        .map(|a| format!(" {}={}", &*a.name.local, &*a.value))
-                        .collect();
-                    let slash = if tag.self_closing { "/" } else { "" };
-                    self.0.borrow_mut().push(format!("<{}{attrs}{slash}>", &*tag.name));
-                    // Told, as the tree builder would tell it, which elements
-                    // hold raw text; `script` is read like `style`.
-                    return match raw_element(&tag.name).map(|(_, kind)| kind) {
-                        Some(RawKind::Dropped | RawKind::Rawtext) => TokenSinkResult::RawData(Raw5::Rawtext),
-                        Some(RawKind::Rcdata) => TokenSinkResult::RawData(Raw5::Rcdata),
-                        Some(RawKind::Plaintext) => TokenSinkResult::Plaintext,
-                        None => TokenSinkResult::Continue,
-                    };
-                }
-                Token5::TagToken(tag) => self.0.borrow_mut().push(format!("</{}>", &*tag.name)),
-                Token5::CharacterTokens(text) => self.push_text(&text),
-                _ => {}
-            }
-            TokenSinkResult::Continue
-        }
-    }
-
-    fn reference(html: &str) -> Vec<String> {
-        let opts = TokenizerOpts {
-            discard_bom: false,
-            ..TokenizerOpts::default()
-        };
-        let tokenizer = Tokenizer5::new(Reference(RefCell::new(Vec::new())), opts);
-        let input = BufferQueue::default();
-        input.push_back(StrTendril::from_slice(html));
-        let _ = tokenizer.feed(&input);
-        tokenizer.end();
-        tokenizer.sink.0.take()
-    }
-
-    /// Ours, in the reference's terms: names lower-cased, duplicate
-    /// attributes dropped, text and values decoded as HTML decodes them.
-    fn ours(html: &str) -> Vec<String> {
-        let mut out = Reference(RefCell::new(Vec::new()));
-        for token in Tokenizer::html(html) {
-            match token {
-                Token::Text(text) => out.push_text(&htmlize::unescape(text)),
-                Token::Raw {
-                    text,
-                    kind: RawKind::Rcdata,
-                } => out.push_text(&htmlize::unescape(text)),
-                Token::Raw { text, .. } => out.push_text(text),
-                Token::Start(tag) => {
-                    let mut seen = Vec::new();
-                    let mut attrs = String::new();
-                    for (name, value) in tag.attrs() {
-                        let name = name.to_ascii_lowercase();
-                        if !seen.contains(&name) {
-                            attrs.push_str(&format!(" {name}={}", htmlize::unescape_attribute(value)));
-                            seen.push(name);
-                        }
-                    }
-                    let slash = if tag.self_closing { "/" } else { "" };
-                    out.0.get_mut().push(format!("<{}{attrs}{slash}>", tag.name));
-                }
-                Token::End(tag) => out.0.get_mut().push(format!("</{}>", tag.name)),
-            }
-        }
-        out.0.take()
     }
 
     #[test]

@@ -25,6 +25,7 @@
 //! count, and only if the depth could matter at all.
 
 use super::Element;
+use super::tokens::{RawKind, Token};
 
 /// The deepest element nesting the sanitizer hands to the HTML parser.
 ///
@@ -99,9 +100,37 @@ impl TreeModel {
         self.stack.iter().any(|e| e.name() == name)
     }
 
+    /// Follows one token of the canonical stream the sanitizer writes:
+    /// only allowed elements count (the parser never sees the others), the
+    /// content of a raw-text element that is kept is text, and `</br>` is a
+    /// `<br>`, as the parser reads it. `false` when the depth cap is
+    /// exceeded.
+    pub fn feed(&mut self, token: &Token<'_>) -> bool {
+        let allowed = |name: &str| Element::named(name).filter(|e| e.is_allowed());
+        match token {
+            Token::Text(text) => self.text(text),
+            Token::Raw { text, kind } => {
+                if *kind != RawKind::Dropped {
+                    self.text(text);
+                }
+            }
+            Token::Start(tag) => {
+                if let Some(element) = allowed(&tag.name) {
+                    return self.start(element, tag.self_closing);
+                }
+            }
+            Token::End(tag) => match allowed(&tag.name) {
+                Some(element) if element.name() == "br" => return self.start(element, false),
+                Some(element) if !element.is_void() => self.end(element),
+                _ => {}
+            },
+        }
+        true
+    }
+
     /// Text between tags: anything but whitespace directly inside table
     /// structure is moved out of the table by the parser.
-    pub fn text(&mut self, text: &str) {
+    fn text(&mut self, text: &str) {
         if self.exact
             && matches!(
                 self.top(),
@@ -115,7 +144,7 @@ impl TreeModel {
 
     /// A start tag of an allowed element; `false` when the depth cap is
     /// exceeded.
-    pub fn start(&mut self, element: Element, self_closing: bool) -> bool {
+    fn start(&mut self, element: Element, self_closing: bool) -> bool {
         if self.exact {
             if self.opens_as_written(element, self_closing) {
                 return element.is_void() || self.push(element);
@@ -126,7 +155,7 @@ impl TreeModel {
     }
 
     /// An end tag of an allowed, non-void element.
-    pub fn end(&mut self, element: Element) {
+    fn end(&mut self, element: Element) {
         if self.exact {
             if self.stack.last() == Some(&element) {
                 self.stack.pop();
@@ -253,5 +282,67 @@ impl TreeModel {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::html::tokens::Tokenizer;
+
+    fn too_deep(html: &str) -> bool {
+        let mut tree = TreeModel::new(true);
+        !Tokenizer::html(html).all(|token| tree.feed(&token))
+    }
+
+    #[test]
+    fn depth_scanner_counts_nesting() {
+        assert!(!too_deep(&"<div>".repeat(MAX_HTML_DEPTH)));
+        assert!(too_deep(&"<div>".repeat(MAX_HTML_DEPTH + 1)));
+        assert!(!too_deep(&"<div>x</div>".repeat(10_000)));
+        assert!(!too_deep(&"<br><img src=x><hr><wbr>".repeat(1_000)));
+        assert!(!too_deep(&"<!-- <div> -->".repeat(1_000)));
+        assert!(!too_deep(&"<!DOCTYPE html><?xml x?>".repeat(1_000)));
+        assert!(!too_deep(&"<input><meta><link><source>".repeat(1_000)));
+        // Unclosed paragraphs, list items, definitions and cells are siblings.
+        assert!(!too_deep(&"<p>para".repeat(2_000)));
+        assert!(!too_deep(&format!("<ul>{}</ul>", "<li>item".repeat(2_000))));
+        assert!(!too_deep(&format!("<dl>{}</dl>", "<dt>t<dd>d".repeat(2_000))));
+        assert!(!too_deep(&format!("<table>{}</table>", "<tr><td>a<td>b".repeat(2_000))));
+        assert!(!too_deep(&"<table><tr><td>a</td></tr></table>".repeat(2_000)));
+        assert!(!too_deep(&"<table><td>x</table>".repeat(2_000)));
+        assert!(!too_deep(&"<ul><li><p>x</ul>".repeat(2_000)));
+        // Constructs the HTML parser nests although they look closed.
+        assert!(too_deep(&"<div/>".repeat(600)));
+        assert!(too_deep(&"<div></x>".repeat(600)));
+        assert!(too_deep(&"<div></span>".repeat(600)));
+        assert!(too_deep(&"<b><div></b>".repeat(600)));
+        assert!(too_deep(&"<p><b></p>".repeat(600)));
+        assert!(too_deep(&"<div><table><td></div>".repeat(600)));
+        assert!(too_deep(&"<span>".repeat(600)));
+        assert!(too_deep(&format!("<div x\">{}\"", "<div>".repeat(600))));
+        assert!(too_deep(&format!("<!--><div>{}", "<div>".repeat(600))));
+        assert!(too_deep(&format!("<script><!-- </script>{}-->", "<div>".repeat(600))));
+        // Disallowed elements are dropped before counting (and before the
+        // HTML parser sees the fragment), so foreign content cannot nest.
+        assert!(!too_deep(&"<foo>".repeat(2_000)));
+        assert!(!too_deep(&"<svg><div></div><circle/>".repeat(2_000)));
+    }
+
+    #[test]
+    fn few_tags_cannot_exceed_the_depth_cap() {
+        assert!(!may_exceed_depth(&"<div>".repeat(MAX_HTML_DEPTH)));
+        assert!(may_exceed_depth(&"<div>".repeat(MAX_HTML_DEPTH + 1)));
+        // A bare cell may open a tbody and a row besides itself.
+        let cells = "<td>".repeat(MAX_HTML_DEPTH / 3);
+        assert!(!may_exceed_depth(&cells));
+        assert!(may_exceed_depth(&format!("{cells}<TD>")));
+        let mut tree = TreeModel::new(false);
+        assert!(Tokenizer::html(&format!("<table>{cells}")).all(|token| tree.feed(&token)));
+        // Where it cannot, the model stops following the depth once the
+        // stream is not exact, and never refuses.
+        let mut tree = TreeModel::new(false);
+        assert!(Tokenizer::html(&"<p><div>".repeat(400)).all(|token| tree.feed(&token)));
+        assert!(!tree.is_exact());
     }
 }
