@@ -169,7 +169,8 @@ const ELEMENTS: &[(&str, u16)] = &[
 const MAX_NAME: usize = 16;
 
 /// A name as an integer whose order is the names' order: its bytes, big
-/// endian, zero-padded; `None` for names no element has.
+/// endian, zero-padded (as [`Element::named`] makes them at run time);
+/// `None` for names no element has.
 const fn key(name: &[u8]) -> Option<u128> {
     if name.is_empty() || name.len() > MAX_NAME {
         return None;
@@ -207,7 +208,13 @@ impl Element {
     pub fn named(name: &str) -> Option<Element> {
         // Runs for every tag of every body: a binary search over integer
         // keys rather than string comparisons.
-        let index = KEYS.binary_search(&key(name.as_bytes())?).ok()?;
+        let name = name.as_bytes();
+        if name.is_empty() || name.len() > MAX_NAME || name.contains(&0) {
+            return None;
+        }
+        let mut padded = [0; MAX_NAME];
+        padded[..name.len()].copy_from_slice(name);
+        let index = KEYS.binary_search(&u128::from_be_bytes(padded)).ok()?;
         // The table has fewer than 256 rows (checked by a test).
         u8::try_from(index).ok().map(Element)
     }

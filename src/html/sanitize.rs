@@ -204,11 +204,6 @@ fn keep_pre_newlines(html: String) -> String {
     out
 }
 
-/// The allowed element named so, if any.
-fn allowed(name: &str) -> Option<Element> {
-    Element::named(name).filter(|e| e.is_allowed())
-}
-
 /// Re-serializes `html` in the canonical form described in [`sanitize`],
 /// with whether the tree builder builds it exactly as written; `None` when
 /// its nesting exceeds [`MAX_HTML_DEPTH`](super::MAX_HTML_DEPTH).
@@ -216,16 +211,11 @@ fn prepare(html: &str) -> Option<(String, bool)> {
     let mut out = String::with_capacity(html.len() + html.len() / 8);
     let mut tree = TreeModel::new(may_exceed_depth(html));
     for token in Tokenizer::html(html) {
-        if !tree.feed(&token) {
-            return None;
-        }
-        match token {
-            Token::Text(text) => push_markup_text(&mut out, text),
-            Token::Raw { text, kind } => push_raw_text(&mut out, text, kind),
-            Token::Start(tag) => {
-                let Some(element) = allowed(&tag.name) else {
-                    continue;
-                };
+        let element = tree.feed(&token).ok()?;
+        match (token, element) {
+            (Token::Text(text), _) => push_markup_text(&mut out, text),
+            (Token::Raw { text, kind }, _) => push_raw_text(&mut out, text, kind),
+            (Token::Start(tag), Some(element)) => {
                 out.push('<');
                 out.push_str(element.name());
                 for (attr, value) in tag.attrs() {
@@ -240,16 +230,15 @@ fn prepare(html: &str) -> Option<(String, bool)> {
                 }
                 out.push('>');
             }
-            Token::End(tag) => match allowed(&tag.name) {
-                // The HTML parser reads `</br>` as `<br>`.
-                Some(element) if element.name() == "br" => out.push_str("<br>"),
-                Some(element) if !element.is_void() => {
-                    out.push_str("</");
-                    out.push_str(element.name());
-                    out.push('>');
-                }
-                _ => {}
-            },
+            // The HTML parser reads `</br>` as `<br>`.
+            (Token::End(_), Some(element)) if element.name() == "br" => out.push_str("<br>"),
+            (Token::End(_), Some(element)) if !element.is_void() => {
+                out.push_str("</");
+                out.push_str(element.name());
+                out.push('>');
+            }
+            // Elements that are not allowed, and end tags of void ones.
+            (Token::Start(_) | Token::End(_), _) => {}
         }
     }
     Some((out, tree.is_exact()))

@@ -64,6 +64,10 @@ pub fn may_exceed_depth(html: &str) -> bool {
     false
 }
 
+/// The HTML tree builder's stack would grow deeper than [`MAX_HTML_DEPTH`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooDeep;
+
 /// A model of the HTML tree builder's stack of open elements; see the
 /// module documentation.
 #[derive(Debug)]
@@ -103,29 +107,41 @@ impl TreeModel {
     /// Follows one token of the canonical stream the sanitizer writes:
     /// only allowed elements count (the parser never sees the others), the
     /// content of a raw-text element that is kept is text, and `</br>` is a
-    /// `<br>`, as the parser reads it. `false` when the depth cap is
-    /// exceeded.
-    pub fn feed(&mut self, token: &Token<'_>) -> bool {
+    /// `<br>`, as the parser reads it. Returns the allowed element a tag
+    /// names, if any; [`TooDeep`] when the depth cap is exceeded.
+    pub fn feed(&mut self, token: &Token<'_>) -> Result<Option<Element>, TooDeep> {
         let allowed = |name: &str| Element::named(name).filter(|e| e.is_allowed());
-        match token {
-            Token::Text(text) => self.text(text),
+        let element = match token {
+            Token::Text(text) => {
+                self.text(text);
+                None
+            }
             Token::Raw { text, kind } => {
                 if *kind != RawKind::Dropped {
                     self.text(text);
                 }
+                None
             }
             Token::Start(tag) => {
-                if let Some(element) = allowed(&tag.name) {
-                    return self.start(element, tag.self_closing);
+                let element = allowed(&tag.name);
+                if let Some(element) = element
+                    && !self.start(element, tag.self_closing)
+                {
+                    return Err(TooDeep);
                 }
+                element
             }
-            Token::End(tag) => match allowed(&tag.name) {
-                Some(element) if element.name() == "br" => return self.start(element, false),
-                Some(element) if !element.is_void() => self.end(element),
-                _ => {}
-            },
-        }
-        true
+            Token::End(tag) => {
+                let element = allowed(&tag.name);
+                match element {
+                    Some(br) if br.name() == "br" => self.start(br, false).then_some(()).ok_or(TooDeep)?,
+                    Some(element) if !element.is_void() => self.end(element),
+                    _ => {}
+                }
+                element
+            }
+        };
+        Ok(element)
     }
 
     /// Text between tags: anything but whitespace directly inside table
@@ -292,7 +308,7 @@ mod tests {
 
     fn too_deep(html: &str) -> bool {
         let mut tree = TreeModel::new(true);
-        !Tokenizer::html(html).all(|token| tree.feed(&token))
+        !Tokenizer::html(html).all(|token| tree.feed(&token).is_ok())
     }
 
     #[test]
@@ -338,11 +354,11 @@ mod tests {
         assert!(!may_exceed_depth(&cells));
         assert!(may_exceed_depth(&format!("{cells}<TD>")));
         let mut tree = TreeModel::new(false);
-        assert!(Tokenizer::html(&format!("<table>{cells}")).all(|token| tree.feed(&token)));
+        assert!(Tokenizer::html(&format!("<table>{cells}")).all(|token| tree.feed(&token).is_ok()));
         // Where it cannot, the model stops following the depth once the
         // stream is not exact, and never refuses.
         let mut tree = TreeModel::new(false);
-        assert!(Tokenizer::html(&"<p><div>".repeat(400)).all(|token| tree.feed(&token)));
+        assert!(Tokenizer::html(&"<p><div>".repeat(400)).all(|token| tree.feed(&token).is_ok()));
         assert!(!tree.is_exact());
     }
 }
