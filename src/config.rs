@@ -29,6 +29,7 @@ use url::Url;
 
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
+use crate::secrets::Secret;
 
 pub mod edit;
 mod filter;
@@ -288,6 +289,20 @@ pub struct SourceConfig {
     pub(crate) allow_private_addresses: AddressPolicy,
     /// Whether server hints may lengthen this source's poll interval.
     pub(crate) cache_hints: bool,
+    /// Credentials, headers and user agent sent with this source's requests.
+    pub(crate) request: RequestOptions,
+}
+
+/// What a `[[source]]` adds to each of its requests: `username` and
+/// `password` (HTTP Basic), `headers`, `user_agent`. Secrets print as `***`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RequestOptions {
+    /// HTTP Basic credentials: user name and password (possibly empty).
+    pub(crate) basic_auth: Option<(Secret, Secret)>,
+    /// Extra headers, in file order; names are checked header names.
+    pub(crate) headers: Vec<(String, Secret)>,
+    /// A `User-Agent` replacing `[daemon] user_agent` for this source.
+    pub(crate) user_agent: Option<String>,
 }
 
 /// Reads and validates the config file at `path`.

@@ -252,6 +252,7 @@ async fn poll(
             current_url: current_url.as_ref(),
             validators: &validators,
             policy: &source.allow_private_addresses,
+            options: &source.request,
         })
         .await?;
     let redirect = redirect_update(&state, response.permanent_redirect.as_ref());

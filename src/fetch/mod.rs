@@ -37,7 +37,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use crate::config::{DaemonConfig, Location};
+use crate::config::{DaemonConfig, Location, RequestOptions};
 use crate::model::{AddressPolicy, Validators};
 
 /// Redirect hops followed before giving up.
@@ -91,6 +91,9 @@ pub(crate) struct Request<'a> {
     pub validators: &'a Validators,
     /// Which addresses may be contacted.
     pub policy: &'a AddressPolicy,
+    /// Credentials, headers and user agent of the source; credentials and
+    /// headers go only to the host of the configured URL.
+    pub options: &'a RequestOptions,
 }
 
 /// A successful fetch.
@@ -486,6 +489,23 @@ impl Fetcher {
             self.check_throttle(&url, Utc::now())?;
             let _host = self.host_permit(&url).await;
             let mut request = client.get(url.clone());
+            if let Some(ua) = &req.options.user_agent {
+                request = request.header(header::USER_AGENT, ua);
+            }
+            // Like browsers and curl, credentials are not handed on to
+            // another host a redirect points at.
+            let configured_host = match req.location {
+                Location::Http(u) => u.host_str(),
+                Location::File(_) => None,
+            };
+            if url.host_str() == configured_host {
+                for (name, value) in &req.options.headers {
+                    request = request.header(name.as_str(), value.expose());
+                }
+                if let Some((user, password)) = &req.options.basic_auth {
+                    request = request.basic_auth(user.expose(), Some(password.expose()));
+                }
+            }
             if let Some(etag) = &req.validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -870,8 +890,15 @@ mod tests {
             current_url: None,
             validators: v,
             policy: &AddressPolicy::PublicOnly,
+            options: &NO_OPTIONS,
         }
     }
+
+    static NO_OPTIONS: RequestOptions = RequestOptions {
+        basic_auth: None,
+        headers: Vec::new(),
+        user_agent: None,
+    };
 
     #[tokio::test]
     async fn unchanged_file_is_not_modified() {
