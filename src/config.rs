@@ -202,6 +202,17 @@ pub struct DaemonConfig {
     pub(crate) cache_hints: bool,
     /// Most HTTP connections one client address (an IPv6 /64) may hold open.
     pub(crate) max_connections_per_address: usize,
+    /// Default proxy of sources.
+    pub(crate) proxy: Option<ProxySetting>,
+}
+
+/// `proxy`: where a source's requests go first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProxySetting {
+    /// `"env"`: the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`.
+    Env,
+    /// An `http://` or `https://` proxy URL (which may carry credentials: shown as `***`).
+    Url(Secret),
 }
 
 /// `[daemon] retention`.
@@ -291,6 +302,8 @@ pub struct SourceConfig {
     pub(crate) cache_hints: bool,
     /// Credentials, headers and user agent sent with this source's requests.
     pub(crate) request: RequestOptions,
+    /// The proxy of this source's requests, if any.
+    pub(crate) proxy: Option<ProxySetting>,
 }
 
 /// What a `[[source]]` adds to each of its requests: `username` and

@@ -253,6 +253,7 @@ async fn poll(
             validators: &validators,
             policy: &source.allow_private_addresses,
             options: &source.request,
+            proxy: source.proxy.as_ref(),
         })
         .await?;
     let redirect = redirect_update(&state, response.permanent_redirect.as_ref());

@@ -171,3 +171,173 @@ async fn environment_variables_and_the_credentials_directory_fill_in_secrets() {
     assert!(!out.status.success());
     assert!(stderr.contains("environment variable FEED_KEY is not set"), "{stderr}");
 }
+
+/// A forward proxy on 127.0.0.1 that records the head of every request and
+/// answers each with the feed.
+async fn recording_proxy() -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                seen.lock().unwrap().push(String::from_utf8_lossy(&buf).into_owned());
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{FEED}",
+                    FEED.len()
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (addr, heads)
+}
+
+/// A context whose names resolve through `names` only.
+async fn context_with_names(
+    config: &tributary::config::Config,
+    names: &'static [(&'static str, &'static str)],
+) -> tributary::pipeline::Context {
+    use tributary::fetch::{FetchSettings, Fetcher, guard::Lookup};
+    let mut cx = context(config).await;
+    let lookup = Lookup::with(move |host| {
+        names
+            .iter()
+            .filter(|(n, _)| *n == host)
+            .map(|(_, ip)| Ok(ip.parse().unwrap()))
+            .collect::<std::io::Result<Vec<_>>>()
+            .and_then(|v: Vec<std::net::IpAddr>| {
+                if v.is_empty() {
+                    Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such name"))
+                } else {
+                    Ok(v)
+                }
+            })
+    });
+    cx.fetcher = Fetcher::with_lookup(FetchSettings::from_config(&config.daemon), lookup).unwrap();
+    cx
+}
+
+#[tokio::test]
+async fn a_source_proxy_carries_its_requests() {
+    let (proxy, heads) = recording_proxy().await;
+    let direct = FeedServer::start().await;
+    direct.set("/feed.xml", Route::feed("application/rss+xml", FEED));
+    let sb = Sandbox::new();
+    // The proxy is on loopback, which allow_private_addresses = true allows.
+    let config = sb.config(&format!(
+        "{}proxy = \"http://{proxy}\"\nheaders = {{ \"X-Api-Key\" = \"k3y-s3cr3t\" }}\n\n{}",
+        source_block("proxied", "http://feeds.example.org/feed.xml"),
+        source_block("direct", &direct.url("/feed.xml")),
+    ));
+    let cx = context_with_names(
+        &config,
+        &[("public.example.org", "93.184.215.14"), ("127.0.0.1", "127.0.0.1")],
+    )
+    .await;
+    let reports = poll_all(&cx, &config).await;
+    assert_eq!(reports[0].status, Some(200), "{:?}", reports[0]);
+    let heads = heads.lock().unwrap();
+    assert_eq!(
+        heads.len(),
+        1,
+        "only the proxied source goes through the proxy: {heads:?}"
+    );
+    assert!(
+        heads[0].starts_with("GET http://feeds.example.org/feed.xml HTTP/1.1"),
+        "{}",
+        heads[0]
+    );
+    assert!(
+        heads[0].to_ascii_lowercase().contains("x-api-key: k3y-s3cr3t"),
+        "{}",
+        heads[0]
+    );
+}
+
+#[tokio::test]
+async fn a_proxied_request_to_a_refused_address_never_reaches_the_proxy() {
+    let (proxy, heads) = recording_proxy().await;
+    let sb = Sandbox::new();
+    // Only the proxy's own address is allowed; the feeds' hosts are private.
+    let config = sb.config_with(
+        &format!(
+            "allow_private_addresses = [\"{}\"]\nproxy = \"http://{proxy}\"",
+            proxy.ip()
+        ),
+        &format!(
+            "{}{}",
+            source_block("literal", "http://10.1.2.3/feed.xml"),
+            source_block("name", "http://intranet.example.org/feed.xml"),
+        ),
+    );
+    let cx = context_with_names(&config, &[("intranet.example.org", "192.168.1.20")]).await;
+    let reports = poll_all(&cx, &config).await;
+    for r in &reports {
+        let err = r.error.as_deref().unwrap_or_default();
+        assert!(err.starts_with("refused to fetch "), "{}: {err}", r.source);
+    }
+    assert!(
+        reports[1]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("intranet.example.org resolves to 192.168.1.20"),
+        "{:?}",
+        reports[1]
+    );
+    assert!(heads.lock().unwrap().is_empty(), "{:?}", heads.lock().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_variables_are_used_only_with_proxy_env() {
+    let (proxy, heads) = recording_proxy().await;
+    let sb = Sandbox::new();
+    let path = sb.path("tributary.toml");
+    let run = |daemon_proxy: &'static str| {
+        let text = format!(
+            "[daemon]\ndatabase = \"t.db\"\nallow_private_addresses = true\njitter = \"0s\"\n{daemon_proxy}\n\n{}",
+            source_block("viaenv", "http://127.0.0.2:9/feed.xml"),
+        );
+        std::fs::write(&path, text).unwrap();
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_tributary"))
+                .args(["poll", "--config"])
+                .arg(&path)
+                .env_remove("TRIBUTARY_CONFIG")
+                .env_remove("NO_PROXY")
+                .env_remove("no_proxy")
+                .env("HTTP_PROXY", format!("http://{proxy}"))
+                .env("http_proxy", format!("http://{proxy}"))
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run("proxy = \"env\"").await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    {
+        let heads = heads.lock().unwrap();
+        assert_eq!(heads.len(), 1, "{heads:?}");
+        assert!(
+            heads[0].starts_with("GET http://127.0.0.2:9/feed.xml HTTP/1.1"),
+            "{}",
+            heads[0]
+        );
+    }
+    // Without it the variables are ignored (and port 9 answers nothing).
+    let _ = run("").await.unwrap();
+    assert_eq!(heads.lock().unwrap().len(), 1);
+}

@@ -69,6 +69,7 @@ pub(super) struct RawDaemon {
     pub(super) retention: Option<RawRetention>,
     pub(super) allow_private_addresses: Option<Spanned<toml::Value>>,
     pub(super) cache_hints: Option<bool>,
+    pub(super) proxy: Option<Spanned<String>>,
     pub(super) max_connections_per_address: Option<Spanned<i64>>,
 }
 
@@ -116,6 +117,7 @@ pub(super) struct RawSource {
     pub(super) exclude: Vec<Spanned<String>>,
     pub(super) allow_private_addresses: Option<Spanned<toml::Value>>,
     pub(super) cache_hints: Option<bool>,
+    pub(super) proxy: Option<Spanned<String>>,
     pub(super) username: Option<Spanned<String>>,
     pub(super) password: Option<Spanned<String>>,
     pub(super) password_file: Option<Spanned<String>>,

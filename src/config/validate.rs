@@ -20,7 +20,7 @@ use url::Url;
 use super::raw::{RawConfig, RawDaemon, RawFeed, RawSource, line_col};
 use super::{
     Config, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DaemonConfig, DedupConfig, FeedConfig, Location, MAX_CONNECTIONS,
-    OutputConfig, Problem, RequestOptions, Retention, SourceConfig, filter,
+    OutputConfig, Problem, ProxySetting, RequestOptions, Retention, SourceConfig, filter,
 };
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
@@ -312,6 +312,7 @@ impl Validator<'_> {
                 .unwrap_or_default(),
             cache_hints: raw.cache_hints.unwrap_or(true),
             max_connections_per_address,
+            proxy: raw.proxy.as_ref().and_then(|p| self.proxy(p)),
         }
     }
 
@@ -408,6 +409,10 @@ impl Validator<'_> {
         let include = self.regexes(&raw.include);
         let exclude = self.regexes(&raw.exclude);
         let request = self.request_options(&raw, dir);
+        let proxy = match &raw.proxy {
+            Some(p) => self.proxy(p),
+            None => daemon.proxy.clone(),
+        };
         if self.problems.len() > before {
             return None;
         }
@@ -421,7 +426,38 @@ impl Validator<'_> {
             allow_private_addresses: policy.unwrap_or_else(|| daemon.allow_private_addresses.clone()),
             cache_hints: raw.cache_hints.unwrap_or(daemon.cache_hints),
             request,
+            proxy,
         })
+    }
+
+    /// `proxy = "env"` or an `http(s)://host:port` URL.
+    fn proxy(&mut self, raw: &Spanned<String>) -> Option<ProxySetting> {
+        let text = raw.get_ref().trim();
+        if text == "env" {
+            return Some(ProxySetting::Env);
+        }
+        match Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                Some(ProxySetting::Url(Secret::new(text)))
+            }
+            Ok(u) => {
+                self.report(
+                    raw.span(),
+                    format!(
+                        "proxy scheme {:?} is not supported: give \"env\" or an http:// or https:// proxy URL such as \"http://proxy.example:3128\"",
+                        u.scheme()
+                    ),
+                );
+                None
+            }
+            Err(_) => {
+                self.report(
+                    raw.span(),
+                    "proxy must be \"env\" or a URL such as \"http://proxy.example:3128\"",
+                );
+                None
+            }
+        }
     }
 
     /// A value of `password`, `username` or a header with each `${NAME}`
@@ -843,6 +879,26 @@ mod tests {
         assert!(
             messages.iter().all(|m| !m.contains("hunter2") && !m.contains("zz9")),
             "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_source_takes_the_daemon_proxy_unless_it_names_its_own() {
+        let c = parse(
+            &format!("[daemon]\nproxy = \"env\"\n{PRIVATE}\n[[source]]\nname = \"q\"\nurl = \"https://example.org/q\"\nproxy = \"http://u:pw@proxy.example:3128\"\n"),
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].proxy, Some(ProxySetting::Env));
+        assert!(
+            matches!(&c.sources[1].proxy, Some(ProxySetting::Url(u)) if u.expose() == "http://u:pw@proxy.example:3128")
+        );
+        assert!(!format!("{:?}", c.sources[1]).contains("pw@"));
+        let p = problems(&format!("{PRIVATE}proxy = \"ftp://proxy.example\"\n"));
+        assert!(
+            p[0].message.starts_with("proxy scheme \"ftp\" is not supported"),
+            "{}",
+            p[0].message
         );
     }
 
