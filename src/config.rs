@@ -103,6 +103,8 @@ pub struct Config {
     pub feed: FeedConfig,
     /// `[dedup]`: which identity rules apply.
     pub(crate) dedup: DedupConfig,
+    /// `[web]`: the HTML pages.
+    pub web: WebConfig,
     /// `[[source]]`: the feeds to poll, in file order.
     pub sources: Vec<SourceConfig>,
     /// `[[output]]`: named merged feeds besides `all`, in file order.
@@ -239,6 +241,26 @@ pub struct FeedConfig {
     pub entries: usize,
     /// A WebSub hub to advertise and ping when outputs change.
     pub websub_hub: Option<Url>,
+    /// The time zone the web pages group days and show times in (a fixed offset).
+    pub timezone: chrono::FixedOffset,
+}
+
+/// `[web]`: the HTML pages (the river, `/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Whether `/`, `/outputs/NAME.html`, `/status` and `/style.css` are served.
+    pub enabled: bool,
+    /// A folder whose `river.html`, `status.html` or `style.css` replace the built-in ones.
+    pub templates: Option<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            enabled: true,
+            templates: None,
+        }
+    }
 }
 
 /// Where a source's feed comes from.

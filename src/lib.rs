@@ -80,6 +80,7 @@ pub(crate) mod schedule;
 pub(crate) mod secrets;
 pub mod serve;
 pub mod store;
+pub mod web;
 #[cfg(feature = "bench-internals")]
 pub mod xmltext;
 #[cfg(not(feature = "bench-internals"))]

@@ -27,6 +27,8 @@ pub(super) struct RawConfig {
     pub(super) feed: RawFeed,
     #[serde(default)]
     pub(super) dedup: RawDedup,
+    #[serde(default)]
+    pub(super) web: RawWeb,
     #[serde(default, rename = "source")]
     pub(super) sources: Vec<Spanned<RawSource>>,
     #[serde(default, rename = "output")]
@@ -91,6 +93,15 @@ pub(super) struct RawFeed {
     pub(super) base_url: Option<Spanned<String>>,
     pub(super) entries: Option<Spanned<i64>>,
     pub(super) websub_hub: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
+}
+
+/// `[web]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWeb {
+    pub(super) enabled: Option<bool>,
+    pub(super) templates: Option<String>,
 }
 
 /// `[dedup]`.

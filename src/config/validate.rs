@@ -20,7 +20,7 @@ use url::Url;
 use super::raw::{RawConfig, RawDaemon, RawFeed, RawSource, line_col};
 use super::{
     Config, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DaemonConfig, DedupConfig, FeedConfig, Location, MAX_CONNECTIONS,
-    OutputConfig, Problem, ProxySetting, RequestOptions, Retention, SourceConfig, filter,
+    OutputConfig, Problem, ProxySetting, RequestOptions, Retention, SourceConfig, WebConfig, filter,
 };
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
@@ -176,12 +176,17 @@ impl Validator<'_> {
                 path: o.path.map(|p| dir.join(p)),
             });
         }
+        let web = WebConfig {
+            enabled: raw.web.enabled.unwrap_or(true),
+            templates: raw.web.templates.map(|t| dir.join(t)),
+        };
         Config {
             path: path.to_path_buf(),
             state_dir: None,
             daemon,
             feed,
             dedup,
+            web,
             sources,
             outputs,
         }
@@ -357,7 +362,21 @@ impl Validator<'_> {
                 None
             }
         });
+        let timezone = match &raw.timezone {
+            None => chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
+            Some(t) => parse_offset(t.get_ref()).unwrap_or_else(|| {
+                self.report(
+                    t.span(),
+                    format!(
+                        "timezone {:?} is not a fixed offset: write \"UTC\" or an offset such as \"+01:00\" or \"-05:30\"",
+                        t.get_ref()
+                    ),
+                );
+                chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())
+            }),
+        };
         FeedConfig {
+            timezone,
             websub_hub,
             title: raw.title.unwrap_or_else(|| "Tributary".into()),
             description: raw.description,
@@ -707,6 +726,28 @@ fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String,
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// A `[feed] timezone`: `UTC`/`Z`, or `+HH:MM` / `-HH:MM` (at most 14 hours).
+fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 14 || m > 59 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 /// The URL meant by a `url` written without its scheme (`example.org/feed`,
@@ -1135,5 +1176,24 @@ include = ["(unclosed"]
         assert!(!o.accepts("Oroscopo di oggi"));
         assert_eq!(ok.output("all").unwrap().name, "all");
         assert!(ok.output("nope").is_none());
+    }
+
+    #[test]
+    fn feed_timezone_takes_fixed_offsets_and_web_defaults_to_on() {
+        let c = parse("", Path::new("/t/t.toml")).unwrap();
+        assert_eq!(c.feed.timezone.local_minus_utc(), 0);
+        assert_eq!(c.web, WebConfig::default());
+        let c = parse(
+            "[feed]\ntimezone = \"+01:00\"\n[web]\nenabled = false\ntemplates = \"look\"\n",
+            Path::new("/t/t.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.feed.timezone.local_minus_utc(), 3600);
+        assert!(!c.web.enabled);
+        assert_eq!(c.web.templates.as_deref(), Some(Path::new("/t/look")));
+        assert_eq!(parse_offset("-05:30").map(|o| o.local_minus_utc()), Some(-19_800));
+        let p = problems("[feed]\ntimezone = \"Europe/Rome\"\n");
+        assert_eq!((p[0].line, p[0].column), (2, 12));
+        assert!(p[0].message.contains("write \"UTC\" or an offset"), "{}", p[0].message);
     }
 }

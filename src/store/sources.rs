@@ -90,6 +90,8 @@ pub struct SourceState {
     pub next_due: Option<DateTime<Utc>>,
     /// Polls answered "not modified".
     pub not_modified: u64,
+    /// The feed's home page, as it last said.
+    pub(crate) site_link: Option<String>,
 }
 
 impl Writer<'_> {
@@ -200,7 +202,7 @@ fn fetch_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, Fetc
 const STATE_SQL: &str = "SELECT s.name, s.url, s.title, s.last_poll_at, s.last_success_at, s.last_status,
         s.last_error, s.consecutive_failures,
         (SELECT count(*) FROM entry_sources es WHERE es.source_id = s.id),
-        s.current_url, s.retry_after_at, s.next_due_at, s.not_modified_count
+        s.current_url, s.retry_after_at, s.next_due_at, s.not_modified_count, s.site_link
     FROM sources s";
 
 fn state(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
@@ -218,6 +220,7 @@ fn state(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
         retry_after: r.get::<_, Option<i64>>(10)?.map(to_time),
         next_due: r.get::<_, Option<i64>>(11)?.map(to_time),
         not_modified: r.get::<_, i64>(12)? as u64,
+        site_link: r.get(13)?,
     })
 }
 
