@@ -29,6 +29,7 @@ use url::Url;
 
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
+use crate::secrets::Secret;
 
 pub mod edit;
 mod filter;
@@ -203,6 +204,17 @@ pub struct DaemonConfig {
     pub(crate) cache_hints: bool,
     /// Most HTTP connections one client address (an IPv6 /64) may hold open.
     pub(crate) max_connections_per_address: usize,
+    /// Default proxy of sources.
+    pub(crate) proxy: Option<ProxySetting>,
+}
+
+/// `proxy`: where a source's requests go first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProxySetting {
+    /// `"env"`: the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`.
+    Env,
+    /// An `http://` or `https://` proxy URL (which may carry credentials: shown as `***`).
+    Url(Secret),
 }
 
 /// `[daemon] retention`.
@@ -310,6 +322,22 @@ pub struct SourceConfig {
     pub(crate) allow_private_addresses: AddressPolicy,
     /// Whether server hints may lengthen this source's poll interval.
     pub(crate) cache_hints: bool,
+    /// Credentials, headers and user agent sent with this source's requests.
+    pub(crate) request: RequestOptions,
+    /// The proxy of this source's requests, if any.
+    pub(crate) proxy: Option<ProxySetting>,
+}
+
+/// What a `[[source]]` adds to each of its requests: `username` and
+/// `password` (HTTP Basic), `headers`, `user_agent`. Secrets print as `***`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RequestOptions {
+    /// HTTP Basic credentials: user name and password (possibly empty).
+    pub(crate) basic_auth: Option<(Secret, Secret)>,
+    /// Extra headers, in file order; names are checked header names.
+    pub(crate) headers: Vec<(String, Secret)>,
+    /// A `User-Agent` replacing `[daemon] user_agent` for this source.
+    pub(crate) user_agent: Option<String>,
 }
 
 /// Reads and validates the config file at `path`.

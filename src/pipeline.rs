@@ -252,6 +252,8 @@ async fn poll(
             current_url: current_url.as_ref(),
             validators: &validators,
             policy: &source.allow_private_addresses,
+            options: &source.request,
+            proxy: source.proxy.as_ref(),
         })
         .await?;
     let redirect = redirect_update(&state, response.permanent_redirect.as_ref());

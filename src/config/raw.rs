@@ -71,6 +71,7 @@ pub(super) struct RawDaemon {
     pub(super) retention: Option<RawRetention>,
     pub(super) allow_private_addresses: Option<Spanned<toml::Value>>,
     pub(super) cache_hints: Option<bool>,
+    pub(super) proxy: Option<Spanned<String>>,
     pub(super) max_connections_per_address: Option<Spanned<i64>>,
 }
 
@@ -127,6 +128,12 @@ pub(super) struct RawSource {
     pub(super) exclude: Vec<Spanned<String>>,
     pub(super) allow_private_addresses: Option<Spanned<toml::Value>>,
     pub(super) cache_hints: Option<bool>,
+    pub(super) proxy: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) headers: Option<Spanned<toml::Table>>,
+    pub(super) user_agent: Option<Spanned<String>>,
 }
 
 /// Most problems of one file reported before giving up on the rest.
