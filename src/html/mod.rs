@@ -32,7 +32,7 @@ pub use tree::MAX_HTML_DEPTH;
 #[cfg(test)]
 mod corpus;
 
-/// An element the program knows by name: a row of [`ELEMENTS`].
+/// An element the program knows by name: a row of the element table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Element(u8);
 
