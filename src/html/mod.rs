@@ -31,7 +31,7 @@ pub use sanitize::sanitize;
 #[cfg(test)]
 mod corpus;
 
-/// An element the program knows by name: a row of [`ELEMENTS`].
+/// An element the program knows by name: a row of the element table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Element(u8);
 

@@ -1,4 +1,19 @@
 //! Text: what a reader sees of HTML, and the characters stored text may hold.
+//!
+//! Three readers of text used to keep their own rules (the normalizer's
+//! tag stripping, dedup's fingerprint text, the JSON Feed writer's summary
+//! with its own entity decoder); they now all read here, with the one
+//! tokenizer and the one table of block elements:
+//!
+//! * [`visible_text`] and [`text_len`]: what a reader sees in sanitized
+//!   HTML, with block elements separating words ([`Breaks::Blocks`]) or,
+//!   for fingerprints, every tag ([`Breaks::EveryTag`]);
+//! * [`strip_tags`]: markup taken out of a field that is plain text by
+//!   nature but may hold a known tag (a title);
+//! * [`is_blank`]: whether a sanitized body shows anything at all;
+//! * [`clean_text`] and [`clean_markup`]: the characters every stored text
+//!   may hold (no controls, no noncharacters, NFC), which XML and feed
+//!   readers require, applied to text and to serialized markup.
 
 use std::borrow::Cow;
 
