@@ -29,6 +29,7 @@ use url::Url;
 
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
+use crate::secrets::Secret;
 
 pub mod edit;
 mod filter;
@@ -102,6 +103,8 @@ pub struct Config {
     pub feed: FeedConfig,
     /// `[dedup]`: which identity rules apply.
     pub(crate) dedup: DedupConfig,
+    /// `[web]`: the HTML pages.
+    pub web: WebConfig,
     /// `[[source]]`: the feeds to poll, in file order.
     pub sources: Vec<SourceConfig>,
     /// `[[output]]`: named merged feeds besides `all`, in file order.
@@ -201,6 +204,17 @@ pub struct DaemonConfig {
     pub(crate) cache_hints: bool,
     /// Most HTTP connections one client address (an IPv6 /64) may hold open.
     pub(crate) max_connections_per_address: usize,
+    /// Default proxy of sources.
+    pub(crate) proxy: Option<ProxySetting>,
+}
+
+/// `proxy`: where a source's requests go first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProxySetting {
+    /// `"env"`: the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`.
+    Env,
+    /// An `http://` or `https://` proxy URL (which may carry credentials: shown as `***`).
+    Url(Secret),
 }
 
 /// `[daemon] retention`.
@@ -231,6 +245,26 @@ pub struct FeedConfig {
     /// name them (in `<source>`, `via` links and the JSON extension)
     /// instead of the feed's own title.
     pub source_titles: std::collections::BTreeMap<String, String>,
+    /// The time zone the web pages group days and show times in (a fixed offset).
+    pub timezone: chrono::FixedOffset,
+}
+
+/// `[web]`: the HTML pages (the river, `/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Whether `/`, `/outputs/NAME.html`, `/status` and `/style.css` are served.
+    pub enabled: bool,
+    /// A folder whose `river.html`, `status.html` or `style.css` replace the built-in ones.
+    pub templates: Option<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            enabled: true,
+            templates: None,
+        }
+    }
 }
 
 /// Where a source's feed comes from.
@@ -295,6 +329,22 @@ pub struct SourceConfig {
     pub(crate) allow_private_addresses: AddressPolicy,
     /// Whether server hints may lengthen this source's poll interval.
     pub(crate) cache_hints: bool,
+    /// Credentials, headers and user agent sent with this source's requests.
+    pub(crate) request: RequestOptions,
+    /// The proxy of this source's requests, if any.
+    pub(crate) proxy: Option<ProxySetting>,
+}
+
+/// What a `[[source]]` adds to each of its requests: `username` and
+/// `password` (HTTP Basic), `headers`, `user_agent`. Secrets print as `***`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RequestOptions {
+    /// HTTP Basic credentials: user name and password (possibly empty).
+    pub(crate) basic_auth: Option<(Secret, Secret)>,
+    /// Extra headers, in file order; names are checked header names.
+    pub(crate) headers: Vec<(String, Secret)>,
+    /// A `User-Agent` replacing `[daemon] user_agent` for this source.
+    pub(crate) user_agent: Option<String>,
 }
 
 /// Reads and validates the config file at `path`.

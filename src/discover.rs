@@ -208,6 +208,8 @@ async fn fetch(fetcher: &Fetcher, url: &Url, policy: &AddressPolicy) -> Result<(
             current_url: None,
             validators: &validators,
             policy,
+            options: &crate::config::RequestOptions::default(),
+            proxy: None,
         })
         .await?;
     let adopted = response.permanent_redirect.unwrap_or_else(|| url.clone());

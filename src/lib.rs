@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! config → schedule → fetch → parse → normalize → dedup → store → publish → http
+//!                                     └─ html: every reading of HTML, for normalize, dedup and publish
 //! ```
 //!
 //! | module | owns |
@@ -17,7 +18,8 @@
 //! | `schedule` | cron and interval schedules, jitter, due times (pure) |
 //! | [`fetch`] | HTTP and file fetching with validators, caps and timeouts |
 //! | [`parse`] | bytes → feed drafts: charset, repairs, feed-rs, deterministic ids |
-//! | `normalize` | canonical links, sanitized HTML, clean text, dates |
+//! | `normalize` | the entry policy: body, title, links, dates, content hash |
+//! | `html` | every reading of HTML: tokenizer, sanitizer, depth cap, visible text |
 //! | `dedup` | which stored story an item is, and what a merged story keeps |
 //! | [`store`] | SQLite schema, migrations, the poll transaction, queries |
 //! | [`pipeline`] | one source's refresh end to end, in its own span |
@@ -64,6 +66,10 @@ pub mod dedup;
 pub(crate) mod dedup;
 pub(crate) mod discover;
 pub mod fetch;
+#[cfg(feature = "bench-internals")]
+pub mod html;
+#[cfg(not(feature = "bench-internals"))]
+pub(crate) mod html;
 pub mod http;
 pub mod metrics;
 pub mod model;
@@ -80,6 +86,7 @@ pub(crate) mod schedule;
 pub(crate) mod secrets;
 pub mod serve;
 pub mod store;
+pub mod web;
 #[cfg(feature = "bench-internals")]
 pub mod xmltext;
 #[cfg(not(feature = "bench-internals"))]

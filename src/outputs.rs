@@ -52,11 +52,7 @@ fn page_url(feed: &FeedConfig, output: &str, format: Format, page: usize) -> Str
 bench_pub! {
     /// The feed metadata of one page of an output.
     fn meta(feed: &FeedConfig, output: &OutputConfig, format: Format, page: usize, has_next: bool) -> FeedMeta {
-        let title = match (&output.title, output.name.as_str()) {
-            (Some(t), _) => t.clone(),
-            (None, ALL_OUTPUT) => feed.title.clone(),
-            (None, name) => format!("{} — {name}", feed.title),
-        };
+        let title = title_of(feed, output);
         let id = if output.name == ALL_OUTPUT {
             format!("{}feed", feed.base_url)
         } else {
@@ -67,7 +63,11 @@ bench_pub! {
             description: feed.description.clone(),
             id,
             self_url: page_url(feed, &output.name, format, page),
-            site_url: feed.base_url.to_string(),
+            site_url: if output.name == ALL_OUTPUT {
+                feed.base_url.to_string()
+            } else {
+                format!("{}outputs/{}.html", feed.base_url, output.name)
+            },
             author: feed.author.clone(),
             language: None,
             next_url: has_next.then(|| page_url(feed, &output.name, format, page + 1)),
@@ -147,6 +147,30 @@ pub fn render(
         updated: publish::feed_updated(&entries, now),
         has_next,
     })
+}
+
+/// The entries of page `page` of an output for its HTML river, whether
+/// more follow, and the page's `updated` time (blocking: runs queries).
+pub(crate) fn river_entries(
+    store: &Store,
+    feed: &FeedConfig,
+    output: &OutputConfig,
+    page: usize,
+    now: DateTime<Utc>,
+) -> Result<(Vec<StoredEntry>, bool, DateTime<Utc>), StoreError> {
+    let (mut entries, has_next) = select(store, output, feed.entries, page)?;
+    name_sources(&mut entries, &feed.source_titles);
+    let updated = publish::feed_updated(&entries, now);
+    Ok((entries, has_next, updated))
+}
+
+/// The title of an output, as its feeds and page show it.
+pub(crate) fn title_of(feed: &FeedConfig, output: &OutputConfig) -> String {
+    match (&output.title, output.name.as_str()) {
+        (Some(t), _) => t.clone(),
+        (None, ALL_OUTPUT) => feed.title.clone(),
+        (None, name) => format!("{} — {name}", feed.title),
+    }
 }
 
 /// The file of an output `path` in `format`: `PATH.atom`, `PATH.rss`, `PATH.json`.

@@ -206,3 +206,65 @@ async fn error_messages_describe_a_broken_document_without_echoing_it() {
     assert!(error.contains("line 1 column"), "{error}");
     assert_clean("last_error", &error);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_option_secrets_are_never_published_logged_or_served() {
+    const OPTION_SECRETS: &[&str] = &["optuser", "OPTSECRET"];
+    let server = FeedServer::start().await;
+    server.set("/private.atom", Route::feed("application/atom+xml", atom_feed()));
+    let options = "username = \"optuser\"\npassword = \"OPTSECRET-3\"\nheaders = { \"X-Api-Key\" = \"OPTSECRET-4\", Cookie = \"s=OPTSECRET-5\" }\n\n";
+    let sb = Sandbox::new();
+    let config = sb.config(&format!(
+        "{}{options}{}{options}",
+        source_block("riservate", &server.url("/private.atom")),
+        // A failing source: its error is logged, stored and served.
+        source_block("sparita", &server.url("/missing.atom")),
+    ));
+    let clean = |what: &str, text: &str| {
+        for s in OPTION_SECRETS {
+            assert!(!text.contains(s), "{what} shows {s:?}:\n{text}");
+        }
+    };
+    let poll = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || run(&config, &["poll"])
+    })
+    .await
+    .unwrap();
+    clean("poll (table and logs)", &poll);
+    // The options reached the server.
+    let seen = server.seen("/private.atom");
+    assert_eq!(seen.len(), 1, "{poll}");
+    assert_eq!(seen[0].headers["x-api-key"], "OPTSECRET-4");
+    assert!(seen[0].headers.contains_key("authorization"));
+    for args in [
+        &["export", "--format", "atom"][..],
+        &["export", "--format", "rss"],
+        &["export", "--format", "json"],
+        &["export-opml"],
+        &["sources"],
+        &["check"],
+    ] {
+        let out = tokio::task::spawn_blocking({
+            let config = config.clone();
+            move || run(&config, args)
+        })
+        .await
+        .unwrap();
+        clean(&args.join(" "), &out);
+    }
+    let daemon = RunningDaemon::start(&config).await;
+    let client = reqwest::Client::new();
+    for route in ["/feed.atom", "/feed.rss", "/feed.json", "/opml", "/sources", "/metrics"] {
+        let body = client
+            .get(format!("http://{}{route}", daemon.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        clean(route, &body);
+    }
+    daemon.stop().await;
+}

@@ -241,7 +241,7 @@ impl TokenSink for Tags {
     }
 }
 
-/// What `sanitize_html` promises about markup, checked on `html` as a
+/// What `html::sanitize` promises about markup, checked on `html` as a
 /// browser would read it.
 fn check_html(html: &str) {
     assert!(

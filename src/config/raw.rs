@@ -27,6 +27,8 @@ pub(super) struct RawConfig {
     pub(super) feed: RawFeed,
     #[serde(default)]
     pub(super) dedup: RawDedup,
+    #[serde(default)]
+    pub(super) web: RawWeb,
     #[serde(default, rename = "source")]
     pub(super) sources: Vec<Spanned<RawSource>>,
     #[serde(default, rename = "output")]
@@ -69,6 +71,7 @@ pub(super) struct RawDaemon {
     pub(super) retention: Option<RawRetention>,
     pub(super) allow_private_addresses: Option<Spanned<toml::Value>>,
     pub(super) cache_hints: Option<bool>,
+    pub(super) proxy: Option<Spanned<String>>,
     pub(super) max_connections_per_address: Option<Spanned<i64>>,
 }
 
@@ -90,6 +93,15 @@ pub(super) struct RawFeed {
     pub(super) base_url: Option<Spanned<String>>,
     pub(super) entries: Option<Spanned<i64>>,
     pub(super) websub_hub: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
+}
+
+/// `[web]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWeb {
+    pub(super) enabled: Option<bool>,
+    pub(super) templates: Option<String>,
 }
 
 /// `[dedup]`.
@@ -117,6 +129,12 @@ pub(super) struct RawSource {
     pub(super) exclude: Vec<Spanned<String>>,
     pub(super) allow_private_addresses: Option<Spanned<toml::Value>>,
     pub(super) cache_hints: Option<bool>,
+    pub(super) proxy: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) headers: Option<Spanned<toml::Table>>,
+    pub(super) user_agent: Option<Spanned<String>>,
 }
 
 /// Most problems of one file reported before giving up on the rest.

@@ -20,10 +20,11 @@ use url::Url;
 use super::raw::{RawConfig, RawDaemon, RawFeed, RawSource, line_col};
 use super::{
     Config, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DaemonConfig, DedupConfig, FeedConfig, Location, MAX_CONNECTIONS,
-    OutputConfig, Problem, Retention, SourceConfig, filter,
+    OutputConfig, Problem, ProxySetting, RequestOptions, Retention, SourceConfig, WebConfig, filter,
 };
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
+use crate::secrets::Secret;
 
 /// Checks `raw`, read from `text` at `path`, into a [`Config`]; relative
 /// paths resolve against `dir`. On failure, every problem in file order.
@@ -180,12 +181,17 @@ impl Validator<'_> {
                 path: o.path.map(|p| dir.join(p)),
             });
         }
+        let web = WebConfig {
+            enabled: raw.web.enabled.unwrap_or(true),
+            templates: raw.web.templates.map(|t| dir.join(t)),
+        };
         Config {
             path: path.to_path_buf(),
             state_dir: None,
             daemon,
             feed,
             dedup,
+            web,
             sources,
             outputs,
         }
@@ -316,6 +322,7 @@ impl Validator<'_> {
                 .unwrap_or_default(),
             cache_hints: raw.cache_hints.unwrap_or(true),
             max_connections_per_address,
+            proxy: raw.proxy.as_ref().and_then(|p| self.proxy(p)),
         }
     }
 
@@ -360,7 +367,21 @@ impl Validator<'_> {
                 None
             }
         });
+        let timezone = match &raw.timezone {
+            None => chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
+            Some(t) => parse_offset(t.get_ref()).unwrap_or_else(|| {
+                self.report(
+                    t.span(),
+                    format!(
+                        "timezone {:?} is not a fixed offset: write \"UTC\" or an offset such as \"+01:00\" or \"-05:30\"",
+                        t.get_ref()
+                    ),
+                );
+                chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())
+            }),
+        };
         FeedConfig {
+            timezone,
             websub_hub,
             title: raw.title.unwrap_or_else(|| "Tributary".into()),
             description: raw.description,
@@ -423,6 +444,11 @@ impl Validator<'_> {
             .and_then(|v| self.address_policy(v));
         let include = self.regexes(&raw.include);
         let exclude = self.regexes(&raw.exclude);
+        let request = self.request_options(&raw, dir);
+        let proxy = match &raw.proxy {
+            Some(p) => self.proxy(p),
+            None => daemon.proxy.clone(),
+        };
         if self.problems.len() > before {
             return None;
         }
@@ -436,7 +462,144 @@ impl Validator<'_> {
             exclude,
             allow_private_addresses: policy.unwrap_or_else(|| daemon.allow_private_addresses.clone()),
             cache_hints: raw.cache_hints.unwrap_or(daemon.cache_hints),
+            request,
+            proxy,
         })
+    }
+
+    /// `proxy = "env"` or an `http(s)://host:port` URL.
+    fn proxy(&mut self, raw: &Spanned<String>) -> Option<ProxySetting> {
+        let text = raw.get_ref().trim();
+        if text == "env" {
+            return Some(ProxySetting::Env);
+        }
+        match Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                Some(ProxySetting::Url(Secret::new(text)))
+            }
+            Ok(u) => {
+                self.report(
+                    raw.span(),
+                    format!(
+                        "proxy scheme {:?} is not supported: give \"env\" or an http:// or https:// proxy URL such as \"http://proxy.example:3128\"",
+                        u.scheme()
+                    ),
+                );
+                None
+            }
+            Err(_) => {
+                self.report(
+                    raw.span(),
+                    "proxy must be \"env\" or a URL such as \"http://proxy.example:3128\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// A value of `password`, `username` or a header with each `${NAME}`
+    /// replaced by that environment variable; an unset one is reported.
+    fn expanded(&mut self, raw: &Spanned<String>, key: &str) -> Option<String> {
+        match expand(raw.get_ref(), |name| std::env::var(name).ok()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.report(raw.span(), format!("{key}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// `username`, `password`/`password_file`, `headers` and `user_agent`.
+    fn request_options(&mut self, raw: &RawSource, dir: &Path) -> RequestOptions {
+        let username = raw.username.as_ref().and_then(|u| self.expanded(u, "username"));
+        let password = match (&raw.password, &raw.password_file) {
+            (Some(_), Some(f)) => {
+                self.report(f.span(), "give either password or password_file, not both");
+                None
+            }
+            (Some(p), None) => self.expanded(p, "password"),
+            (None, Some(f)) => self.password_file(f, dir),
+            (None, None) => None,
+        };
+        if raw.username.is_none()
+            && let Some(p) = raw.password.as_ref().or(raw.password_file.as_ref())
+        {
+            self.report(
+                p.span(),
+                "a password needs a username: add username = \"…\" to this source",
+            );
+        }
+        let mut headers = Vec::new();
+        if let Some(table) = &raw.headers {
+            for (name, value) in table.get_ref() {
+                if !is_header_name(name) {
+                    self.report(
+                        table.span(),
+                        format!(
+                            "headers: {name:?} is not an HTTP header name (letters, digits and '-', e.g. \"X-Api-Key\")"
+                        ),
+                    );
+                    continue;
+                }
+                let Some(text) = value.as_str() else {
+                    self.report(table.span(), format!("headers: the value of {name:?} must be a string"));
+                    continue;
+                };
+                let spanned = Spanned::new(table.span(), text.to_string());
+                let Some(text) = self.expanded(&spanned, &format!("headers.{name}")) else {
+                    continue;
+                };
+                if !is_header_value(&text) {
+                    // The value is not repeated: it may be a secret.
+                    self.report(
+                        table.span(),
+                        format!("headers: the value of {name:?} is not a valid header value (no line breaks or control characters)"),
+                    );
+                    continue;
+                }
+                headers.push((name.to_ascii_lowercase(), Secret::new(text)));
+            }
+        }
+        let user_agent = raw.user_agent.as_ref().and_then(|ua| {
+            if !is_header_value(ua.get_ref()) || ua.get_ref().trim().is_empty() {
+                self.report(ua.span(), "user_agent must be a non-empty line of text");
+                None
+            } else {
+                Some(ua.get_ref().clone())
+            }
+        });
+        RequestOptions {
+            basic_auth: username.map(|u| (Secret::new(u), Secret::new(password.unwrap_or_default()))),
+            headers,
+            user_agent,
+        }
+    }
+
+    /// The password in `password_file`: a relative path resolves against
+    /// `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`) when set,
+    /// else against the config file's folder; one trailing line break is dropped.
+    fn password_file(&mut self, raw: &Spanned<String>, dir: &Path) -> Option<String> {
+        let given = Path::new(raw.get_ref());
+        let path = match std::env::var_os("CREDENTIALS_DIRECTORY") {
+            Some(creds) if given.is_relative() && !creds.is_empty() => Path::new(&creds).join(given),
+            _ => dir.join(given),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                Some(text.strip_suffix('\r').unwrap_or(text).to_string())
+            }
+            Err(e) => {
+                self.report(
+                    raw.span(),
+                    format!(
+                        "cannot read password_file {}: {e} (a relative path starts at $CREDENTIALS_DIRECTORY when set, else at the config file's folder)",
+                        path.display()
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn address_policy(&mut self, v: &Spanned<toml::Value>) -> Option<AddressPolicy> {
@@ -531,6 +694,80 @@ impl Validator<'_> {
     }
 }
 
+/// Whether `name` is an HTTP header name (an RFC 9110 token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether `value` can be sent as a header value: visible ASCII, spaces and tabs.
+fn is_header_value(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+}
+
+/// `text` with each `${NAME}` replaced by `lookup(NAME)`; `$$` stands for
+/// one `$`, any other `$` is kept. Names are letters, digits and `_`.
+fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(inner) = after.strip_prefix('{') {
+            let Some(end) = inner.find('}') else {
+                return Err("\"${\" without its closing \"}\": write ${NAME}, or $$ for a literal $".into());
+            };
+            let name = &inner[..end];
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(format!(
+                    "${{{name}}} is not a variable name: use letters, digits and _, or $$ for a literal $"
+                ));
+            }
+            match lookup(name) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    return Err(format!(
+                        "environment variable {name} is not set (set it, e.g. with systemd's EnvironmentFile=, or write $$ for a literal $)"
+                    ));
+                }
+            }
+            rest = &inner[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A `[feed] timezone`: `UTC`/`Z`, or `+HH:MM` / `-HH:MM` (at most 14 hours).
+fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 14 || m > 59 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
 /// The URL meant by a `url` written without its scheme (`example.org/feed`,
 /// `//example.org/feed`, `https:/example.org/feed`, `localhost:8080/feed`):
 /// `None` unless what comes first reads as a host name with a top-level
@@ -608,6 +845,121 @@ mod tests {
 
     use super::super::{ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, parse, problems};
     use super::*;
+
+    const PRIVATE: &str = "[[source]]\nname = \"p\"\nurl = \"https://example.org/feed.xml\"\n";
+
+    #[test]
+    fn dollar_brace_names_expand_from_the_environment() {
+        let env = |n: &str| (n == "TOKEN").then(|| "s3cr3t".to_string());
+        assert_eq!(expand("Bearer ${TOKEN}", env).unwrap(), "Bearer s3cr3t");
+        assert_eq!(expand("a$$b$c", env).unwrap(), "a$b$c");
+        let unset = expand("${NOPE}", env).unwrap_err();
+        assert!(unset.contains("environment variable NOPE is not set"), "{unset}");
+        assert!(expand("${", env).is_err());
+        assert!(expand("${A-B}", env).is_err());
+    }
+
+    #[test]
+    fn an_unset_variable_is_a_config_error_naming_it() {
+        let p = problems(&format!(
+            "{PRIVATE}username = \"u\"\npassword = \"${{TRIBUTARY_TEST_UNSET_VARIABLE_7F3A}}\"\n"
+        ));
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!(p[0].line, 5);
+        assert!(
+            p[0].message
+                .starts_with("password: environment variable TRIBUTARY_TEST_UNSET_VARIABLE_7F3A is not set"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn basic_auth_headers_and_user_agent_are_read_and_never_printed() {
+        let c = parse(
+            &format!(
+                "{PRIVATE}username = \"reader\"\npassword = \"hunter2\"\nuser_agent = \"Custom/1\"\nheaders = {{ \"X-Api-Key\" = \"k3y\", Cookie = \"session=c00kie\" }}\n"
+            ),
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        let r = &c.sources[0].request;
+        let (user, password) = r.basic_auth.as_ref().unwrap();
+        assert_eq!((user.expose(), password.expose()), ("reader", "hunter2"));
+        let headers: Vec<(&str, &str)> = r.headers.iter().map(|(n, v)| (n.as_str(), v.expose())).collect();
+        assert_eq!(headers, [("cookie", "session=c00kie"), ("x-api-key", "k3y")]);
+        assert_eq!(r.user_agent.as_deref(), Some("Custom/1"));
+        let shown = format!("{:?}", c.sources[0]);
+        for secret in ["reader", "hunter2", "k3y", "c00kie"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
+    #[test]
+    fn password_file_is_read_relative_to_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("feed.pass"), "from-file\n").unwrap();
+        let c = parse(
+            &format!("{PRIVATE}username = \"u\"\npassword_file = \"feed.pass\"\n"),
+            &dir.path().join("tributary.toml"),
+        );
+        // $CREDENTIALS_DIRECTORY takes precedence when set; the tests run without it.
+        if std::env::var_os("CREDENTIALS_DIRECTORY").is_none() {
+            let c = c.unwrap();
+            let (_, password) = c.sources[0].request.basic_auth.as_ref().unwrap();
+            assert_eq!(password.expose(), "from-file");
+        }
+    }
+
+    #[test]
+    fn password_mistakes_are_reported_without_the_password() {
+        let p = problems(&format!(
+            "{PRIVATE}password = \"hunter2\"\npassword_file = \"/nonexistent/p\"\nheaders = {{ \"Bad Name\" = \"x\", Ok = \"zz7\\nzz9\" }}\n"
+        ));
+        let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages.len(), 4, "{p:#?}");
+        assert!(
+            messages.iter().any(|m| m.contains("either password or password_file")),
+            "{messages:?}"
+        );
+        assert!(messages.iter().any(|m| m.contains("needs a username")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("\"Bad Name\" is not an HTTP header name")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("value of \"ok\"") || m.contains("value of \"Ok\"")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().all(|m| !m.contains("hunter2") && !m.contains("zz9")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_source_takes_the_daemon_proxy_unless_it_names_its_own() {
+        let c = parse(
+            &format!("[daemon]\nproxy = \"env\"\n{PRIVATE}\n[[source]]\nname = \"q\"\nurl = \"https://example.org/q\"\nproxy = \"http://u:pw@proxy.example:3128\"\n"),
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].proxy, Some(ProxySetting::Env));
+        assert!(
+            matches!(&c.sources[1].proxy, Some(ProxySetting::Url(u)) if u.expose() == "http://u:pw@proxy.example:3128")
+        );
+        assert!(!format!("{:?}", c.sources[1]).contains("pw@"));
+        let p = problems(&format!("{PRIVATE}proxy = \"ftp://proxy.example\"\n"));
+        assert!(
+            p[0].message.starts_with("proxy scheme \"ftp\" is not supported"),
+            "{}",
+            p[0].message
+        );
+    }
 
     #[test]
     fn minimal_config_gets_defaults() {
@@ -868,5 +1220,24 @@ include = ["(unclosed"]
         assert!(!o.accepts("Oroscopo di oggi"));
         assert_eq!(ok.output("all").unwrap().name, "all");
         assert!(ok.output("nope").is_none());
+    }
+
+    #[test]
+    fn feed_timezone_takes_fixed_offsets_and_web_defaults_to_on() {
+        let c = parse("", Path::new("/t/t.toml")).unwrap();
+        assert_eq!(c.feed.timezone.local_minus_utc(), 0);
+        assert_eq!(c.web, WebConfig::default());
+        let c = parse(
+            "[feed]\ntimezone = \"+01:00\"\n[web]\nenabled = false\ntemplates = \"look\"\n",
+            Path::new("/t/t.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.feed.timezone.local_minus_utc(), 3600);
+        assert!(!c.web.enabled);
+        assert_eq!(c.web.templates.as_deref(), Some(Path::new("/t/look")));
+        assert_eq!(parse_offset("-05:30").map(|o| o.local_minus_utc()), Some(-19_800));
+        let p = problems("[feed]\ntimezone = \"Europe/Rome\"\n");
+        assert_eq!((p[0].line, p[0].column), (2, 12));
+        assert!(p[0].message.contains("write \"UTC\" or an offset"), "{}", p[0].message);
     }
 }

@@ -257,6 +257,27 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// Looks `host` up and checks every address as [`GuardedResolver`] does,
+/// for a request whose connection goes to a proxy instead. A name that
+/// does not resolve here passes: the proxy may know names this machine
+/// does not, and cannot reach a refused address through a name that
+/// resolves nowhere locally.
+pub(crate) async fn check_name(lookup: &Lookup, policy: &AddressPolicy, host: &str) -> Result<(), Refused> {
+    let Ok(addrs) = lookup.addrs(host).await else {
+        return Ok(());
+    };
+    for a in addrs {
+        if let Some(reason) = check(policy, a.ip()) {
+            return Err(Refused {
+                host: host.to_string(),
+                ip: a.ip(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The address of an IP-literal URL host, which no resolver sees.
 pub fn literal(url: &url::Url) -> Option<IpAddr> {
     match url.host()? {

@@ -14,8 +14,10 @@
 //!   `Cache-Control: max-age`/`Expires` as a floor on the next poll;
 //! - errors in words an operator understands ("HTTP 404 from https://…",
 //!   "timed out after 30 s fetching …", "TLS: …");
-//! - no proxy: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and the like are
-//!   ignored, so every connection goes to an address the guard checked;
+//! - no proxy unless configured: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`
+//!   and the like are used only with `proxy = "env"`, and a proxied
+//!   request's own host is resolved here and checked by the guard before
+//!   the request goes to the proxy (which the resolver then checks too);
 //! - certificates checked against the system's CA roots (the distribution's
 //!   bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR`), or, on a system with none,
 //!   against the Mozilla roots built into the binary, said once in a warning.
@@ -37,7 +39,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use crate::config::{DaemonConfig, Location};
+use crate::config::{DaemonConfig, Location, ProxySetting, RequestOptions};
 use crate::model::{AddressPolicy, Validators};
 
 /// Redirect hops followed before giving up.
@@ -91,6 +93,11 @@ pub(crate) struct Request<'a> {
     pub validators: &'a Validators,
     /// Which addresses may be contacted.
     pub policy: &'a AddressPolicy,
+    /// Credentials, headers and user agent of the source; credentials and
+    /// headers go only to the host of the configured URL.
+    pub options: &'a RequestOptions,
+    /// The proxy to send the request through, if any.
+    pub proxy: Option<&'a ProxySetting>,
 }
 
 /// A successful fetch.
@@ -303,7 +310,7 @@ pub struct Fetcher {
 struct Inner {
     settings: FetchSettings,
     lookup: guard::Lookup,
-    clients: Mutex<HashMap<AddressPolicy, reqwest::Client>>,
+    clients: Mutex<HashMap<(AddressPolicy, Option<ProxySetting>), reqwest::Client>>,
     /// Set once the system's CA roots failed to load: every client built
     /// from then on trusts the bundled Mozilla roots.
     bundled_roots: AtomicBool,
@@ -345,28 +352,47 @@ impl Fetcher {
                 throttles: Mutex::new(HashMap::new()),
             }),
         };
-        fetcher.client(&AddressPolicy::PublicOnly)?;
+        fetcher.client(&AddressPolicy::PublicOnly, None)?;
         Ok(fetcher)
     }
 
-    fn client(&self, policy: &AddressPolicy) -> Result<reqwest::Client, FetchError> {
-        if let Some(c) = lock(&self.inner.clients).get(policy) {
+    fn client(&self, policy: &AddressPolicy, proxy: Option<&ProxySetting>) -> Result<reqwest::Client, FetchError> {
+        let key = (policy.clone(), proxy.cloned());
+        if let Some(c) = lock(&self.inner.clients).get(&key) {
             return Ok(c.clone());
         }
+        let proxied = match proxy {
+            None | Some(ProxySetting::Env) => None,
+            Some(ProxySetting::Url(url)) => Some(reqwest::Proxy::all(url.expose()).map_err(|e| {
+                FetchError::Client(format!(
+                    "proxy {}: {}",
+                    crate::secrets::redact_url(url.expose()),
+                    crate::secrets::redact_text(&error_chain(&e))
+                ))
+            })?),
+        };
+        let builder = |policy: &AddressPolicy| {
+            let b = self.builder(policy);
+            match (&proxied, proxy) {
+                (Some(p), _) => b.proxy(p.clone()),
+                // reqwest reads the proxy variables unless told not to.
+                (None, Some(ProxySetting::Env)) => b,
+                (None, _) => b.no_proxy(),
+            }
+        };
         let client = if self.inner.bundled_roots.load(Ordering::Relaxed) {
-            self.builder(policy)
+            builder(policy)
                 .tls_certs_only(bundled_roots())
                 .build()
                 .map_err(|e| FetchError::Client(error_chain(&e)))?
         } else {
-            match self.builder(policy).build() {
+            match builder(policy).build() {
                 Ok(client) => client,
                 // The two builders differ only in their CA roots, so when
                 // the second one works the system's roots were the problem
                 // (no CA bundle, or nothing usable in it).
                 Err(system) => {
-                    let client = self
-                        .builder(policy)
+                    let client = builder(policy)
                         .tls_certs_only(bundled_roots())
                         .build()
                         .map_err(|_| FetchError::Client(error_chain(&system)))?;
@@ -380,7 +406,7 @@ impl Fetcher {
                 }
             }
         };
-        lock(&self.inner.clients).insert(policy.clone(), client.clone());
+        lock(&self.inner.clients).insert(key, client.clone());
         Ok(client)
     }
 
@@ -401,9 +427,8 @@ impl Fetcher {
             .timeout(s.timeout)
             .read_timeout(s.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            // A proxy from the environment would be the only address the
-            // guard's resolver saw: the feed's own host would go unchecked.
-            .no_proxy()
+            // No proxy here: `client` adds the configured one, whose
+            // requests `fetch_http` checks before sending.
             .dns_resolver(Arc::new(guard::GuardedResolver {
                 policy: policy.clone(),
                 lookup: self.inner.lookup.clone(),
@@ -469,7 +494,7 @@ impl Fetcher {
     }
 
     async fn fetch_http(&self, start: &Url, req: Request<'_>) -> Result<Response, FetchError> {
-        let client = self.client(req.policy)?;
+        let client = self.client(req.policy, req.proxy)?;
         let mut url = start.clone();
         let mut visited = HashSet::from([url.to_string()]);
         let mut all_permanent = true;
@@ -483,9 +508,39 @@ impl Fetcher {
                     detail: guard::describe(ip, reason),
                 });
             }
+            // Through a proxy, the resolver sees only the proxy's name: the
+            // feed's own host is resolved and checked here first.
+            if req.proxy.is_some()
+                && guard::literal(&url).is_none()
+                && let Some(host) = url.host_str()
+            {
+                guard::check_name(&self.inner.lookup, req.policy, host)
+                    .await
+                    .map_err(|r| FetchError::Refused {
+                        url: url.to_string(),
+                        detail: r.to_string(),
+                    })?;
+            }
             self.check_throttle(&url, Utc::now())?;
             let _host = self.host_permit(&url).await;
             let mut request = client.get(url.clone());
+            if let Some(ua) = &req.options.user_agent {
+                request = request.header(header::USER_AGENT, ua);
+            }
+            // Like browsers and curl, credentials are not handed on to
+            // another host a redirect points at.
+            let configured_host = match req.location {
+                Location::Http(u) => u.host_str(),
+                Location::File(_) => None,
+            };
+            if url.host_str() == configured_host {
+                for (name, value) in &req.options.headers {
+                    request = request.header(name.as_str(), value.expose());
+                }
+                if let Some((user, password)) = &req.options.basic_auth {
+                    request = request.basic_auth(user.expose(), Some(password.expose()));
+                }
+            }
             if let Some(etag) = &req.validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -870,8 +925,16 @@ mod tests {
             current_url: None,
             validators: v,
             policy: &AddressPolicy::PublicOnly,
+            options: &NO_OPTIONS,
+            proxy: None,
         }
     }
+
+    static NO_OPTIONS: RequestOptions = RequestOptions {
+        basic_auth: None,
+        headers: Vec::new(),
+        user_agent: None,
+    };
 
     #[tokio::test]
     async fn unchanged_file_is_not_modified() {

@@ -2,12 +2,13 @@
 //!
 //! It owns the JSON shape of a merged feed — the top-level object, its items
 //! and the `_tributary` extension object that credits every source of an
-//! item — as serializable structs, and the small HTML-to-text reduction used
-//! for an item's plain-text `summary`.
+//! item — as serializable structs. An item's plain-text `summary` is the
+//! visible text of its sanitized HTML summary ([`visible_text`]).
 
 use serde::Serialize;
 
 use super::{FeedMeta, entry_id, rfc3339, strip_xml_illegal};
+use crate::html::text::{Breaks, visible_text};
 use crate::model::{Credit, StoredEntry};
 
 /// The JSON Feed version IRI.
@@ -264,7 +265,7 @@ fn item(entry: &StoredEntry) -> Item {
             .summary_text
             .as_deref()
             .map(clean)
-            .or_else(|| Some(html_to_text(&clean(summary))))
+            .or_else(|| Some(visible_text(summary, Breaks::Blocks)))
             .filter(|s| !s.is_empty()),
         _ => None,
     };
@@ -378,112 +379,6 @@ fn source_ref(credit: &Credit) -> SourceRef {
         id: clean(&credit.item_id),
         url: clean_opt(credit.item_link.as_deref()),
     }
-}
-
-/// Tags whose boundaries separate words, so they become a space in text.
-const BLOCK_TAGS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-];
-
-/// Reduces (sanitized) HTML to plain text: tags dropped, block boundaries
-/// turned into spaces, the common character references decoded and
-/// whitespace collapsed.
-fn html_to_text(html: &str) -> String {
-    let mut raw = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        raw.push_str(&decode_entities(&rest[..lt]));
-        let after = &rest[lt + 1..];
-        let Some(gt) = after.find('>') else {
-            // A lone `<` is text, not a tag.
-            raw.push_str(&decode_entities(&rest[lt..]));
-            rest = "";
-            break;
-        };
-        let name: String = after[..gt]
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if BLOCK_TAGS.contains(&name.as_str()) {
-            raw.push(' ');
-        }
-        rest = &after[gt + 1..];
-    }
-    raw.push_str(&decode_entities(rest));
-    raw.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Decodes `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&nbsp;` and numeric
-/// character references; any other `&…;` is kept as written.
-fn decode_entities(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let decoded = after.find(';').and_then(|semi| {
-            let name = &after[..semi];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some('\u{A0}'),
-                _ => name
-                    .strip_prefix("#x")
-                    .or_else(|| name.strip_prefix("#X"))
-                    .map(|hex| u32::from_str_radix(hex, 16))
-                    .or_else(|| name.strip_prefix('#').map(str::parse::<u32>))
-                    .and_then(Result::ok)
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, semi))
-        });
-        match decoded {
-            Some((c, semi)) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -660,15 +555,12 @@ mod tests {
     }
 
     #[test]
-    fn html_reduces_to_text() {
-        assert_eq!(html_to_text("<p>a</p><p>b</p>"), "a b");
-        assert_eq!(html_to_text("<b>w</b>ord &amp; more"), "word & more");
-        assert_eq!(
-            html_to_text("x &lt;y&gt; &#8217;&#x2019; &bogus; &"),
-            "x <y> ’’ &bogus; &"
-        );
-        assert_eq!(html_to_text("a < b"), "a < b");
-        assert_eq!(html_to_text("  line<br/>break\n\n end "), "line break end");
-        assert_eq!(html_to_text(""), "");
+    fn summary_is_the_visible_text_of_the_html_summary() {
+        let mut entry = summary_entry();
+        entry.summary_html = Some("<p>a</p><p>b &amp; <b>c</b>d&nbsp;e\u{1}</p>".into());
+        entry.content_html = Some("<p>full</p>".into());
+        assert_eq!(item(&entry).summary.as_deref(), Some("a b & cd\u{A0}e"));
+        entry.summary_html = Some("<p> </p>".into());
+        assert_eq!(item(&entry).summary, None);
     }
 }

@@ -90,7 +90,7 @@ pub struct SourceState {
     pub next_due: Option<DateTime<Utc>>,
     /// Polls answered "not modified".
     pub not_modified: u64,
-    /// The feed's home page, as the feed gives it.
+    /// The feed's home page, as it last said.
     pub(crate) site_link: Option<String>,
 }
 
