@@ -430,13 +430,20 @@ fn prepare(
     schedule_after: impl FnOnce(Option<Duration>) -> Schedule,
 ) -> Result<Prepared, PollError> {
     let IngestAt { now, elapsed_ms, rules } = at;
+    // Relative URLs of the document (links, enclosures, images, `#comments`)
+    // resolve against its address as it may be published: joined to the
+    // address it was fetched with, they would carry its user name, password
+    // or credential parameters into the merged feeds.
+    let public = crate::secrets::public_url(body.final_url.as_str())
+        .and_then(|u| url::Url::parse(&u).ok())
+        .unwrap_or_else(|| body.final_url.clone());
     let parsed = parse::parse(Document {
         bytes: &body.bytes,
         charset: body.charset.as_deref(),
         media_type: body.media_type.as_deref(),
-        url: &body.final_url,
+        url: &public,
     })?;
-    let base = matches!(body.final_url.scheme(), "http" | "https").then_some(&body.final_url);
+    let base = matches!(public.scheme(), "http" | "https").then_some(&public);
     let ncx = normalize::Context {
         base_url: base,
         feed: &parsed.info,

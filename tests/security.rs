@@ -30,8 +30,10 @@ fn atom_feed() -> String {
     <id>urn:uuid:entry-1</id>
     <title>Una notizia per gli abbonati</title>
     <link href=\"https://riservate.example.it/2026/12/notizia\"/>
+    <link rel=\"enclosure\" type=\"audio/mpeg\" href=\"media/notizia.mp3\"/>
+    <link rel=\"replies\" type=\"text/html\" href=\"#commenti\"/>
     <updated>2026-12-01T10:00:00Z</updated>
-    <content type=\"html\">&lt;p&gt;Testo della notizia.&lt;/p&gt;</content>
+    <content type=\"html\" xml:base=\"?pagina=2\">&lt;p&gt;Testo della notizia.&lt;img src=\"img/foto.png\"&gt;&lt;/p&gt;</content>
   </entry>
 </feed>"
         .to_string()
@@ -121,6 +123,15 @@ async fn credentials_in_a_source_url_are_never_published_logged_or_served() {
     // address it is fetched from appears only without its credentials.
     let atom = run(&config, &["export", "--format", "atom"]);
     assert!(atom.contains("<id>urn:uuid:0b0e7a1c-private-feed</id>"), "{atom}");
+    // The item's relative URLs resolve against the address without its
+    // credentials (they would otherwise carry them along).
+    for resolved in [
+        format!("href=\"http://127.0.0.1:{port}/media/notizia.mp3\""),
+        format!("href=\"http://127.0.0.1:{port}/private.atom?lang=it#commenti\""),
+        format!("src=\"http://127.0.0.1:{port}/img/foto.png\""),
+    ] {
+        assert!(atom.contains(&resolved), "{resolved} in {atom}");
+    }
     assert!(
         atom.contains(&format!("href=\"http://127.0.0.1:{port}/private.atom?lang=it\"")),
         "{atom}"
