@@ -203,8 +203,27 @@ fn entry_value(e: &StoredEntry, tz: FixedOffset) -> Value {
         // Sanitized when stored; inserted as it is.
         content => content.map(|c: &str| Value::from_safe_string(c.to_string())),
         summary => if content.is_none() { summary.map(|c: &str| Value::from_safe_string(c.to_string())) } else { None },
-        enclosures => Vec::<Value>::new(),
+        enclosures => enclosures(e),
     }
+}
+
+/// The entry's enclosures that a page may link: `http(s)` only, each with
+/// the kind of player it gets (`audio`, `video`, else a plain link).
+fn enclosures(e: &StoredEntry) -> Vec<Value> {
+    e.meta
+        .enclosures
+        .iter()
+        .filter_map(|x| {
+            let url = web_link(Some(&x.url))?;
+            let media_type = x.media_type.clone();
+            let kind = match media_type.as_deref().and_then(|t| t.split('/').next()) {
+                Some("audio") => "audio",
+                Some("video") => "video",
+                _ => "link",
+            };
+            Some(context! { url => url, type => media_type, kind => kind })
+        })
+        .collect()
 }
 
 /// The entries grouped by day in `tz`, in the order given (newest first).
@@ -412,6 +431,27 @@ mod tests {
         assert_eq!(rome.matches("<section class=\"day\">").count(), 2, "{rome}");
         assert!(rome.contains("<time datetime=\"2026-12-07\">Monday, 7 December 2026</time>"));
         assert!(rome.contains(">00:30</time>"));
+    }
+
+    #[test]
+    fn river_plays_audio_and_video_enclosures_and_links_the_rest() {
+        let mut e = entry("p1", "Episodio 1", "2026-12-01T10:00:00Z", "<p>Note</p>");
+        for (url, media_type) in [
+            ("https://pod.example.it/ep1.mp3", Some("audio/mpeg")),
+            ("https://pod.example.it/ep1.mp4", Some("video/mp4")),
+            ("https://pod.example.it/ep1.pdf", None),
+            ("javascript:alert(1)", Some("audio/mpeg")),
+        ] {
+            e.meta.enclosures.push(crate::model::Enclosure {
+                url: url.into(),
+                media_type: media_type.map(str::to_string),
+                ..Default::default()
+            });
+        }
+        let v = enclosures(&e);
+        assert_eq!(v.len(), 3, "{v:?}");
+        let kinds: Vec<String> = v.iter().map(|x| x.get_attr("kind").unwrap().to_string()).collect();
+        assert_eq!(kinds, ["audio", "video", "link"]);
     }
 
     #[test]
