@@ -16,8 +16,10 @@
 //! talks to the network. `INGEST_BENCH_DIR` puts the databases elsewhere
 //! (on a tmpfs, say, to see what the disk costs).
 //!
-//! Run all: `cargo bench --bench ingest`; one stage: `cargo bench --bench
-//! ingest -- pipeline`.
+//! Run all: `cargo bench --features bench-internals --bench ingest`; one
+//! stage: `cargo bench --features bench-internals --bench ingest -- pipeline`.
+//! The feature makes public the stage modules called here (`normalize`,
+//! `dedup`); without it Cargo skips this bench.
 
 mod support;
 
@@ -28,9 +30,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::{
+    BufferQueue, Token as Token5, TokenSink, TokenSinkResult, Tokenizer as Tokenizer5, TokenizerOpts,
+};
 use tributary::config::SourceConfig;
 use tributary::dedup::Print;
 use tributary::dedup::{self, Rules};
+use tributary::html::{
+    self,
+    tokens::{Token, Tokenizer},
+};
 use tributary::model::{Entry, ParsedFeed};
 use tributary::model::{IngestCounts, PollOutcome};
 use tributary::normalize;
@@ -142,13 +152,54 @@ fn bench_sanitize(c: &mut Criterion) {
     let base = Url::parse("https://www.gazzettavalle3.example/cronaca/2026/11/una-storia-3-7").expect("a valid URL");
     let mut g = c.benchmark_group("sanitize_html");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("5KB", |b| {
-        b.iter(|| normalize::sanitize_html(black_box(&body), Some(&base)))
-    });
+    g.bench_function("5KB", |b| b.iter(|| html::sanitize(black_box(&body), Some(&base))));
     // Without a base the sanitizer is a shared static; with one (every
     // item: its link is the base) an ammonia builder is made per call.
-    g.bench_function("5KB_no_base", |b| {
-        b.iter(|| normalize::sanitize_html(black_box(&body), None))
+    g.bench_function("5KB_no_base", |b| b.iter(|| html::sanitize(black_box(&body), None)));
+    g.finish();
+}
+
+/// A sink for html5ever's tokenizer that counts tags and attributes.
+struct CountTags(Cell<usize>);
+
+impl TokenSink for CountTags {
+    type Handle = ();
+
+    fn process_token(&self, token: Token5, _line: u64) -> TokenSinkResult<()> {
+        if let Token5::TagToken(tag) = token {
+            self.0.set(self.0.get() + 1 + tag.attrs.len());
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// The sanitizer's tokenizer against html5ever's on the same body: both
+/// read every tag and attribute (see `src/html/tokens.rs`).
+fn bench_tokenize(c: &mut Criterion) {
+    let farm = Farm::new(FEEDS);
+    let body = farm.body_of_size(5 * 1024);
+    let mut g = c.benchmark_group("tokenize");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("5KB", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for token in Tokenizer::html(black_box(&body)) {
+                if let Token::Start(tag) | Token::End(tag) = token {
+                    n += 1 + tag.attrs().count();
+                }
+            }
+            n
+        })
+    });
+    g.bench_function("5KB_html5ever", |b| {
+        b.iter(|| {
+            let tokenizer = Tokenizer5::new(CountTags(Cell::new(0)), TokenizerOpts::default());
+            let input = BufferQueue::default();
+            input.push_back(StrTendril::from_slice(black_box(&body)));
+            let _ = tokenizer.feed(&input);
+            tokenizer.end();
+            tokenizer.sink.0.get()
+        })
     });
     g.finish();
 }
@@ -476,6 +527,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = stages;
     config = config();
-    targets = bench_parse, bench_normalize, bench_sanitize, bench_dedup, bench_store
+    targets = bench_parse, bench_normalize, bench_sanitize, bench_tokenize, bench_dedup, bench_store
 }
 criterion_main!(stages);

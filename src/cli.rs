@@ -24,13 +24,13 @@ use crate::publish::Format;
 pub struct Cli {
     /// The config file [default: $TRIBUTARY_CONFIG, ./config/tributary.toml, /etc/tributary/tributary.toml].
     #[arg(long, short, global = true, env = "TRIBUTARY_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 /// How logs are written.
@@ -46,7 +46,7 @@ pub enum LogFormat {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+enum Command {
     /// Run the daemon: schedule, poll, store, serve.
     Run,
     /// Poll now, once, and print a per-source summary.
@@ -92,6 +92,20 @@ pub enum Command {
     },
     /// Print the configured sources as OPML 2.0.
     ExportOpml,
+    /// Find the feed at URL (a feed, or a page advertising one) and append it to the config as a [[source]].
+    Add {
+        /// The feed's URL, or a page of the site (`https://` is assumed when no scheme is given).
+        url: String,
+        /// The source's name [default: derived from the feed's title, made unique].
+        #[arg(long)]
+        name: Option<String>,
+        /// A tag given to the source's entries (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Print what would be added and leave the config file unchanged.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Database maintenance.
     Db {
         /// What to do.
@@ -102,7 +116,7 @@ pub enum Command {
 
 /// `tributary db …`
 #[derive(Debug, Subcommand)]
-pub enum DbAction {
+enum DbAction {
     /// Write a consistent copy of the database while the daemon runs (VACUUM INTO).
     Backup {
         /// The new file.
@@ -118,7 +132,7 @@ pub enum DbAction {
 
 /// Formats for `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
+enum ExportFormat {
     /// Atom 1.0.
     Atom,
     /// RSS 2.0.
@@ -141,7 +155,7 @@ impl ExportFormat {
 /// extension of `-o FILE` names, else Atom. An extension that names no
 /// format is refused unless `--format` says which, and so is a `--format`
 /// that contradicts the extension (`.xml` fits Atom and RSS alike).
-pub fn export_format(given: Option<ExportFormat>, out: Option<&Path>) -> Result<ExportFormat, UsageError> {
+fn export_format(given: Option<ExportFormat>, out: Option<&Path>) -> Result<ExportFormat, UsageError> {
     let Some(out) = out else {
         return Ok(given.unwrap_or(ExportFormat::Atom));
     };
@@ -186,11 +200,11 @@ impl From<ExportFormat> for Format {
 /// An error that should exit with status 2 (usage or configuration).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UsageError(pub String);
+struct UsageError(String);
 
 /// The config file to use: `--config`/`$TRIBUTARY_CONFIG`, then
 /// `./config/tributary.toml`, then `/etc/tributary/tributary.toml`.
-pub fn config_path(given: Option<&Path>) -> PathBuf {
+fn config_path(given: Option<&Path>) -> PathBuf {
     if let Some(p) = given {
         return p.to_path_buf();
     }
@@ -277,9 +291,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             Ok(0)
         }
+        Command::Add {
+            url,
+            name,
+            tags,
+            dry_run,
+        } => add(&cli, url, name.as_deref(), tags, *dry_run).await,
         Command::ExportOpml => {
             let config = load_config(&cli)?;
-            let outlines = crate::opml::Outline::from_config(&config);
+            // The feeds' own titles and site links, when a database exists.
+            let known = if config.daemon.database.exists() {
+                let store = daemon::open_store(&config).await?;
+                tokio::task::spawn_blocking(move || store.sources()).await??
+            } else {
+                Vec::new()
+            };
+            let outlines = crate::opml::Outline::from_sources(&config.sources, &crate::http::known_sources(&known));
             print!("{}", crate::opml::render(&config.feed.title, &outlines, Utc::now()));
             Ok(0)
         }
@@ -335,6 +362,148 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             export(&config, output, format.into(), out.as_deref()).await?;
             Ok(0)
         }
+    }
+}
+
+/// `tributary add`: finds the feed, appends its `[[source]]` block.
+async fn add(cli: &Cli, url: &str, name: Option<&str>, tags: &[String], dry_run: bool) -> anyhow::Result<i32> {
+    use crate::secrets::{redact_text, redact_url};
+    let config = load_config(cli)?;
+    let url = add_url(url)?;
+    let taken: std::collections::HashSet<String> = config.sources.iter().map(|s| s.name.clone()).collect();
+    if let Some(name) = name {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(UsageError(format!(
+                "--name {name:?}: use only a-z, 0-9 and '-' (e.g. \"ansa-mondo\")"
+            ))
+            .into());
+        }
+        if taken.contains(name) {
+            return Err(UsageError(format!(
+                "--name {name:?} is already a source in {}: choose another name",
+                config.path.display()
+            ))
+            .into());
+        }
+    }
+    let mut clean_tags: Vec<String> = Vec::new();
+    for t in tags {
+        let t = t.trim();
+        if t.is_empty() {
+            return Err(UsageError("--tag cannot be empty".into()).into());
+        }
+        if !clean_tags.iter().any(|x| x == t) {
+            clean_tags.push(t.to_string());
+        }
+    }
+    let configured = |u: &url::Url| {
+        config
+            .sources
+            .iter()
+            .find(|s| matches!(&s.location, config::Location::Http(x) if x == u))
+            .map(|s| s.name.clone())
+    };
+    if let Some(existing) = configured(&url) {
+        return Err(UsageError(format!(
+            "{} is already configured as source {existing:?} in {}",
+            redact_url(url.as_str()),
+            config.path.display()
+        ))
+        .into());
+    }
+
+    let fetcher = crate::fetch::Fetcher::new(crate::fetch::FetchSettings::from_config(&config.daemon))?;
+    let found = crate::discover::discover(&fetcher, &url, &config.daemon.allow_private_addresses)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", redact_text(&e.to_string())))?;
+    let feed = &found.feed;
+    if let Some(existing) = configured(&feed.url) {
+        return Err(UsageError(format!(
+            "the feed {} is already configured as source {existing:?} in {}",
+            redact_url(feed.url.as_str()),
+            config.path.display()
+        ))
+        .into());
+    }
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => crate::opml::unique_name(&derived_name(feed), &taken),
+    };
+    let new = config::edit::NewSource {
+        name: name.clone(),
+        url: feed.url.to_string(),
+        tags: clean_tags,
+        comment: feed.title.clone(),
+    };
+    let text =
+        std::fs::read_to_string(&config.path).with_context(|| format!("cannot read {}", config.path.display()))?;
+    let updated = config::edit::append_source(&text, &config.path, &new)?;
+    // What is written must load: the new source is checked like the others.
+    config::parse(&updated, &config.path)?;
+
+    println!(
+        "found {} ({}): {}, {} item{}",
+        redact_url(feed.url.as_str()),
+        feed.via,
+        feed.title
+            .as_deref()
+            .map(|t| format!("{t:?}"))
+            .unwrap_or_else(|| "no title".into()),
+        feed.items,
+        if feed.items == 1 { "" } else { "s" }
+    );
+    if !found.others.is_empty() {
+        println!("the page also advertises (add one with `tributary add URL`):");
+        for o in &found.others {
+            println!(
+                "  {}  {}",
+                redact_url(o.url.as_str()),
+                o.title.as_deref().map(|t| format!("{t:?}")).unwrap_or_default()
+            );
+        }
+    }
+    let block = config::edit::append_source("", &config.path, &new)?;
+    let block = redact_text(block.trim_start());
+    let path = config.path.display();
+    if dry_run {
+        println!("\nwould append to {path} (dry run: the file is unchanged):\n\n{block}");
+        return Ok(0);
+    }
+    config::edit::write_config(&config.path, &updated)?;
+    println!("\nappended to {path}:\n\n{block}");
+    println!(
+        "a running daemon starts polling {name:?} once it reloads its config: systemctl reload tributary, or kill -HUP <its pid>"
+    );
+    Ok(0)
+}
+
+/// The URL given to `add`: `https://` is assumed when it has no scheme.
+fn add_url(text: &str) -> Result<url::Url, UsageError> {
+    let text = text.trim();
+    let full = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("https://{}", text.trim_start_matches('/'))
+    };
+    match url::Url::parse(&full) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+        _ => Err(UsageError(format!(
+            "{:?} is not an http(s) URL: give the feed's or the site's address, such as https://example.org/",
+            crate::secrets::redact_text(text)
+        ))),
+    }
+}
+
+/// A source name for a found feed: from its title, else from its host.
+fn derived_name(feed: &crate::discover::Found) -> String {
+    let from_title = feed.title.as_deref().map(crate::opml::slug);
+    match from_title {
+        Some(s) if s != "feed" => s,
+        _ => crate::opml::slug(feed.url.host_str().unwrap_or("feed").trim_start_matches("www.")),
     }
 }
 
@@ -590,16 +759,22 @@ pub fn is_usage_error(e: &anyhow::Error) -> bool {
 }
 
 /// Sets up logging as asked; `RUST_LOG` filters (default `info`).
+///
+/// Logs go to stderr, coloured only when it is a terminal (and `NO_COLOR`
+/// is unset): a file, a pipe or the journal gets plain text.
 pub fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     match format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Auto if journald => builder.without_time().with_ansi(false).init(),
+        LogFormat::Auto if journald => builder.without_time().init(),
         LogFormat::Auto | LogFormat::Text => builder.init(),
     }
 }

@@ -10,10 +10,11 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `config.rs` | the checked types ([`Config`], [`SourceConfig`], …), [`ConfigError`], [`load`] and [`parse`] |
+//! | `config.rs` | the checked types ([`Config`], [`SourceConfig`], …), [`ConfigError`], [`load`] and `parse` |
 //! | `config/raw.rs` | stage 1: the serde structs with their spans, syntax errors and "did you mean" |
 //! | `config/validate.rs` | stage 2: raw values → checked values, every problem with its position |
 //! | `config/filter.rs` | the include/exclude regular expressions of sources and outputs |
+//! | `config/edit.rs` | adding a `[[source]]` block to the file, its comments and layout kept (`tributary add`) |
 //!
 //! This module knows nothing of the database, the network or tasks: it is
 //! handed text and a path, and returns plain values.
@@ -28,22 +29,22 @@ use url::Url;
 
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
+use crate::secrets::Secret;
 
+pub mod edit;
 mod filter;
 mod raw;
 mod validate;
 
-pub use validate::parse_size;
-
 /// The shipped default configuration, printed by `tributary default-config`.
-pub const DEFAULT_CONFIG: &str = include_str!("../config/tributary.toml");
+pub(crate) const DEFAULT_CONFIG: &str = include_str!("../config/tributary.toml");
 
 /// Most HTTP connections the server holds open at once, all clients together.
 pub const MAX_CONNECTIONS: usize = 4096;
 
 /// Default of `[daemon] max_connections_per_address`: enough for a proxy or
 /// a household behind one address, far below [`MAX_CONNECTIONS`].
-pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+pub(crate) const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
 const _: () = assert!(DEFAULT_MAX_CONNECTIONS_PER_ADDRESS < MAX_CONNECTIONS);
 
 /// A problem found in a configuration file, with its position.
@@ -95,39 +96,41 @@ pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     /// The state directory that relative database paths resolve against, if any.
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
     /// `[daemon]`: process-wide settings.
     pub daemon: DaemonConfig,
     /// `[feed]`: metadata of the merged feeds.
     pub feed: FeedConfig,
     /// `[dedup]`: which identity rules apply.
-    pub dedup: DedupConfig,
+    pub(crate) dedup: DedupConfig,
+    /// `[web]`: the HTML pages.
+    pub web: WebConfig,
     /// `[[source]]`: the feeds to poll, in file order.
     pub sources: Vec<SourceConfig>,
     /// `[[output]]`: named merged feeds besides `all`, in file order.
-    pub outputs: Vec<OutputConfig>,
+    pub(crate) outputs: Vec<OutputConfig>,
 }
 
 /// The name of the merged feed of every entry, which always exists.
-pub const ALL_OUTPUT: &str = "all";
+pub(crate) const ALL_OUTPUT: &str = "all";
 
 /// One `[[output]]`: a named merged feed.
 #[derive(Debug, Clone)]
 pub struct OutputConfig {
     /// Unique `[a-z0-9-]+` name; served at `/outputs/{name}.{atom,rss,json}`.
-    pub name: String,
+    pub(crate) name: String,
     /// Optional title (defaults to the `[feed]` title and the name).
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// Entries carrying any of these tags are selected…
-    pub tags: Vec<String>,
+    pub(crate) tags: Vec<String>,
     /// …and entries from any of these sources (both empty: every entry).
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// Keep only entries whose title+text matches one of these (when non-empty).
-    pub include: Vec<Regex>,
+    pub(crate) include: Vec<Regex>,
     /// Drop entries whose title+text matches one of these.
-    pub exclude: Vec<Regex>,
+    pub(crate) exclude: Vec<Regex>,
     /// Write `{path}.atom`, `.rss`, `.json` after each poll that changes the store.
-    pub path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
 }
 
 impl OutputConfig {
@@ -147,7 +150,7 @@ impl OutputConfig {
 
 impl Config {
     /// The output named `name` (`all` included).
-    pub fn output(&self, name: &str) -> Option<OutputConfig> {
+    pub(crate) fn output(&self, name: &str) -> Option<OutputConfig> {
         if name == ALL_OUTPUT {
             return Some(
                 self.outputs
@@ -163,7 +166,7 @@ impl Config {
 
 /// `[dedup]`: rule 1 (same source and item id) always applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DedupConfig {
+pub(crate) struct DedupConfig {
     /// Rule 2: the same canonical link from any source is one story.
     pub by_link: bool,
     /// Rule 3: near-identical text is one story.
@@ -178,34 +181,45 @@ pub struct DaemonConfig {
     /// SQLite database file (absolute).
     pub database: PathBuf,
     /// Address the HTTP server binds.
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// Default schedule for sources without their own.
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
     /// Largest stable random delay added to each source's due time.
-    pub jitter: Duration,
+    pub(crate) jitter: Duration,
     /// Global limit on fetches in flight.
-    pub max_concurrent_fetches: usize,
+    pub(crate) max_concurrent_fetches: usize,
     /// Limit on fetches in flight to one host.
-    pub max_concurrent_per_host: usize,
+    pub(crate) max_concurrent_per_host: usize,
     /// Total time allowed for one fetch.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Largest feed body accepted, after decompression.
-    pub max_feed_bytes: u64,
+    pub(crate) max_feed_bytes: u64,
     /// The `User-Agent` header sent with every request.
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// How long entries are kept.
-    pub retention: Retention,
+    pub(crate) retention: Retention,
     /// Default SSRF policy of sources.
-    pub allow_private_addresses: AddressPolicy,
+    pub(crate) allow_private_addresses: AddressPolicy,
     /// Whether server hints (Cache-Control, Expires, RSS ttl) may lengthen poll intervals.
-    pub cache_hints: bool,
+    pub(crate) cache_hints: bool,
     /// Most HTTP connections one client address (an IPv6 /64) may hold open.
-    pub max_connections_per_address: usize,
+    pub(crate) max_connections_per_address: usize,
+    /// Default proxy of sources.
+    pub(crate) proxy: Option<ProxySetting>,
+}
+
+/// `proxy`: where a source's requests go first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProxySetting {
+    /// `"env"`: the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`.
+    Env,
+    /// An `http://` or `https://` proxy URL (which may carry credentials: shown as `***`).
+    Url(Secret),
 }
 
 /// `[daemon] retention`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
+pub(crate) struct Retention {
     /// Entries older than this many days may be pruned.
     pub days: u32,
     /// Never prune a source below this many entries.
@@ -227,6 +241,30 @@ pub struct FeedConfig {
     pub entries: usize,
     /// A WebSub hub to advertise and ping when outputs change.
     pub websub_hub: Option<Url>,
+    /// The `title` given to sources, by source name: how the merged feeds
+    /// name them (in `<source>`, `via` links and the JSON extension)
+    /// instead of the feed's own title.
+    pub source_titles: std::collections::BTreeMap<String, String>,
+    /// The time zone the web pages group days and show times in (a fixed offset).
+    pub timezone: chrono::FixedOffset,
+}
+
+/// `[web]`: the HTML pages (the river, `/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Whether `/`, `/outputs/NAME.html`, `/status` and `/style.css` are served.
+    pub enabled: bool,
+    /// A folder whose `river.html`, `status.html` or `style.css` replace the built-in ones.
+    pub templates: Option<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            enabled: true,
+            templates: None,
+        }
+    }
 }
 
 /// Where a source's feed comes from.
@@ -250,7 +288,7 @@ impl Location {
 
     /// The address as it may be published (feeds, OPML): an `http(s)` URL
     /// without userinfo or credential-like parameters, a path as it is.
-    pub fn public(&self) -> String {
+    pub(crate) fn public(&self) -> String {
         match self {
             Location::Http(u) => crate::secrets::public_url(u.as_str()).unwrap_or_default(),
             Location::File(p) => p.display().to_string(),
@@ -274,20 +312,39 @@ impl fmt::Display for Location {
 pub struct SourceConfig {
     /// Unique `[a-z0-9-]+` name: the stable key in the database.
     pub name: String,
+    /// How the merged feeds, OPML and pages name the source; `None`: the
+    /// feed's own title.
+    pub title: Option<String>,
     /// Where to fetch it.
     pub location: Location,
     /// When to poll it.
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
     /// Tags given to every entry of this source.
     pub tags: Vec<String>,
     /// Keep only items whose title+text matches one of these (when non-empty).
-    pub include: Vec<Regex>,
+    pub(crate) include: Vec<Regex>,
     /// Drop items whose title+text matches one of these.
-    pub exclude: Vec<Regex>,
+    pub(crate) exclude: Vec<Regex>,
     /// SSRF policy of this source.
-    pub allow_private_addresses: AddressPolicy,
+    pub(crate) allow_private_addresses: AddressPolicy,
     /// Whether server hints may lengthen this source's poll interval.
-    pub cache_hints: bool,
+    pub(crate) cache_hints: bool,
+    /// Credentials, headers and user agent sent with this source's requests.
+    pub(crate) request: RequestOptions,
+    /// The proxy of this source's requests, if any.
+    pub(crate) proxy: Option<ProxySetting>,
+}
+
+/// What a `[[source]]` adds to each of its requests: `username` and
+/// `password` (HTTP Basic), `headers`, `user_agent`. Secrets print as `***`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RequestOptions {
+    /// HTTP Basic credentials: user name and password (possibly empty).
+    pub(crate) basic_auth: Option<(Secret, Secret)>,
+    /// Extra headers, in file order; names are checked header names.
+    pub(crate) headers: Vec<(String, Secret)>,
+    /// A `User-Agent` replacing `[daemon] user_agent` for this source.
+    pub(crate) user_agent: Option<String>,
 }
 
 /// Reads and validates the config file at `path`.
@@ -298,7 +355,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Reads and validates the config file at `path`; a relative `database`
 /// resolves against `state_dir` when given (systemd's `$STATE_DIRECTORY`),
 /// else against the config file's folder.
-pub fn load_with(path: &Path, state_dir: Option<&Path>) -> Result<Config, ConfigError> {
+pub(crate) fn load_with(path: &Path, state_dir: Option<&Path>) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -318,21 +375,34 @@ pub fn load_with(path: &Path, state_dir: Option<&Path>) -> Result<Config, Config
     Ok(config)
 }
 
-/// Parses and validates config `text` as if read from `path`; relative paths
-/// inside it resolve against `path`'s folder.
-pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let invalid = |problems| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        problems,
-    };
-    let raw = raw::read(text).map_err(|problem| invalid(vec![problem]))?;
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let dir = std::path::absolute(&dir).unwrap_or(dir);
-    validate::validate(raw, text, path, &dir).map_err(invalid)
+bench_pub! {
+    /// Parses and validates config `text` as if read from `path`; relative paths
+    /// inside it resolve against `path`'s folder. Every problem is reported,
+    /// in file order.
+    fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let (raw, mut problems) = raw::read(text).map_err(invalid)?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        let validated = validate::validate(raw, text, path, &dir);
+        if let Err(more) = &validated {
+            problems.extend(more.iter().cloned());
+        }
+        match validated {
+            Ok(config) if problems.is_empty() => Ok(config),
+            _ => {
+                problems.sort_by_key(|p| (p.line, p.column));
+                Err(invalid(problems))
+            }
+        }
+    }
 }
 
 /// The problems `parse` finds in `text`, for the tests of every stage.

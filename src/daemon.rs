@@ -5,7 +5,7 @@
 //! HTTP server beside them, SIGHUP reloads and SIGTERM/SIGINT shutdown.
 //! Every task is tracked and cancellable; cancellation interrupts only the
 //! waiting, never a poll halfway through its transaction, and shutdown
-//! abandons polls still running after [`SHUTDOWN_GRACE`].
+//! abandons polls still running after `SHUTDOWN_GRACE`.
 //!
 //! Which source is due when comes from `schedule`; what a poll does comes
 //! from `pipeline`. This module only decides when to call them.
@@ -32,7 +32,7 @@ use crate::schedule;
 use crate::store::Store;
 
 /// How long in-flight polls may run after a stop signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// How often the daemon reads the database's entries version to notice
 /// changes committed by another process (`tributary poll`, `db prune`):
@@ -204,7 +204,7 @@ pub async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let listener = bind(&config).await?;
     run_with(config, store, listener, shutdown_signal()).await
@@ -567,7 +567,7 @@ async fn next_hangup(h: &mut Hangups) {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
+async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -23,20 +23,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
-use crate::config::{ALL_OUTPUT, Config, FeedConfig, OutputConfig};
+use crate::config::{ALL_OUTPUT, Config, FeedConfig, OutputConfig, SourceConfig};
 use crate::metrics::Metrics;
 use crate::opml::Outline;
 use crate::outputs;
 use crate::publish::Format;
 use crate::secrets;
 use crate::store::{Store, StoreError};
+use crate::web::{self, Templates};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Errors of the HTTP layer, mapped to status codes without leaking internals.
 #[derive(Debug, thiserror::Error)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     /// The path names nothing we serve.
     #[error("{0}")]
     NotFound(String),
@@ -46,6 +47,9 @@ pub enum HttpError {
     /// A blocking task died.
     #[error("internal task failed")]
     Task,
+    /// A page's template failed; logged, and shown as a 500.
+    #[error(transparent)]
+    Web(#[from] web::WebError),
 }
 
 impl IntoResponse for HttpError {
@@ -61,6 +65,14 @@ impl IntoResponse for HttpError {
                     .into_response()
             }
             HttpError::Task => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response(),
+            HttpError::Web(e) => {
+                tracing::error!("rendering a page: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "this page's template failed; the server's log says why\n",
+                )
+                    .into_response()
+            }
         }
     }
 }
@@ -169,7 +181,25 @@ fn negotiate(headers: &HeaderMap) -> Coding {
     }
 }
 
-type CacheKey = (String, Format, usize);
+/// A document served from the page cache: a feed, or the HTML river.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Doc {
+    /// A merged feed in a format.
+    Feed(Format),
+    /// The river page (`/`, `/outputs/NAME.html`).
+    River,
+}
+
+impl Doc {
+    fn content_type(self) -> &'static str {
+        match self {
+            Doc::Feed(f) => f.content_type(),
+            Doc::River => "text/html; charset=utf-8",
+        }
+    }
+}
+
+type CacheKey = (String, Doc, usize);
 
 /// Most cached pages kept; beyond it the cache starts over.
 const CACHE_PAGES: usize = 512;
@@ -181,11 +211,28 @@ pub struct AppState {
     feed: Mutex<FeedConfig>,
     outputs: Mutex<Vec<OutputConfig>>,
     max_age: AtomicU64,
-    outlines: Mutex<Vec<Outline>>,
+    sources: Mutex<Vec<SourceConfig>>,
     cache: Mutex<HashMap<CacheKey, Arc<Slot>>>,
     metrics: Arc<Metrics>,
     heartbeat: AtomicI64,
     heartbeat_every: Duration,
+    /// The pages' templates, or `None` when `[web] enabled = false`.
+    web: Mutex<Option<Arc<Templates>>>,
+    started: std::time::Instant,
+}
+
+/// The templates a config asks for: a folder's templates that fail to load
+/// are logged and the built-in ones serve instead, so that a broken theme
+/// never takes the pages down.
+fn templates(config: &Config) -> Option<Arc<Templates>> {
+    if !config.web.enabled {
+        return None;
+    }
+    let t = Templates::load(config.web.templates.as_deref()).unwrap_or_else(|e| {
+        tracing::error!("{e}; serving the built-in templates");
+        Templates::built_in()
+    });
+    Some(Arc::new(t))
 }
 
 /// `Cache-Control: max-age`: the shortest poll interval, within 1 min … 1 h.
@@ -212,25 +259,28 @@ impl AppState {
             feed: Mutex::new(config.feed.clone()),
             outputs: Mutex::new(config.outputs.clone()),
             max_age: AtomicU64::new(max_age(config)),
-            outlines: Mutex::new(Outline::from_config(config)),
+            sources: Mutex::new(config.sources.clone()),
             cache: Mutex::new(HashMap::new()),
             metrics,
             heartbeat: AtomicI64::new(Utc::now().timestamp()),
             heartbeat_every: Duration::from_secs(30),
+            web: Mutex::new(templates(config)),
+            started: std::time::Instant::now(),
         })
     }
 
     /// Takes the feed metadata and sources of a reloaded config and drops the cache.
-    pub fn set_config(&self, config: &Config) {
+    pub(crate) fn set_config(&self, config: &Config) {
         *lock(&self.feed) = config.feed.clone();
         *lock(&self.outputs) = config.outputs.clone();
         self.max_age.store(max_age(config), Ordering::Relaxed);
-        *lock(&self.outlines) = Outline::from_config(config);
+        *lock(&self.sources) = config.sources.clone();
+        *lock(&self.web) = templates(config);
         lock(&self.cache).clear();
     }
 
     /// Records that the scheduler loop is alive (for `/healthz`).
-    pub fn heartbeat(&self) {
+    pub(crate) fn heartbeat(&self) {
         self.heartbeat.store(Utc::now().timestamp(), Ordering::Relaxed);
     }
 
@@ -253,18 +303,16 @@ impl AppState {
 /// cached for the readers) if there is none. Unlike a request, which takes
 /// the previous page while another renders the new one, this waits for the
 /// render, so a file written from it holds the current entries.
-pub async fn current_page(
+pub(crate) async fn current_page(
     state: &Arc<AppState>,
     output: &str,
     format: Format,
     page: usize,
 ) -> Result<Bytes, HttpError> {
-    Ok(rendered(state, output, format, page, Stale::Wait).await?.body.clone())
-}
-
-/// Renders the first page of output `all` (blocking), for `tributary export`.
-pub fn render_all(store: &Store, feed: &FeedConfig, format: Format, now: DateTime<Utc>) -> Result<String, StoreError> {
-    Ok(outputs::render(store, feed, &OutputConfig::all(), format, 1, now)?.body)
+    Ok(rendered(state, output, Doc::Feed(format), page, Stale::Wait)
+        .await?
+        .body
+        .clone())
 }
 
 /// The router.
@@ -274,6 +322,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sources", get(sources))
         .route("/metrics", get(metrics))
         .route("/opml", get(opml))
+        .route("/", get(river))
+        .route("/status", get(status))
+        .route("/style.css", get(style))
         .route("/{file}", get(feed))
         .route("/outputs/{file}", get(output_feed))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
@@ -285,7 +336,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// The Content-Security-Policy of responses that set none of their own:
 /// nothing served here is a page to run, so nothing may load or execute.
-pub const DEFAULT_CSP: &str = "default-src 'none'; sandbox";
+const DEFAULT_CSP: &str = "default-src 'none'; sandbox";
 
 /// Adds `X-Content-Type-Options: nosniff` to every response, and
 /// [`DEFAULT_CSP`] to those without a Content-Security-Policy of their own.
@@ -298,7 +349,7 @@ async fn security_headers(mut response: Response) -> Response {
 }
 
 /// Longest time a request may take inside the server.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Counts every request by route template and status, within [`REQUEST_TIMEOUT`].
 async fn count_requests(
@@ -307,9 +358,8 @@ async fn count_requests(
     next: axum::middleware::Next,
 ) -> Response {
     let route = match request.uri().path() {
-        p @ ("/feed.atom" | "/feed.rss" | "/feed.json" | "/healthz" | "/sources" | "/metrics" | "/opml") => {
-            p.to_string()
-        }
+        p @ ("/" | "/status" | "/style.css" | "/feed.atom" | "/feed.rss" | "/feed.json" | "/healthz" | "/sources"
+        | "/metrics" | "/opml") => p.to_string(),
         _ => "other".to_string(),
     };
     // Handlers only read caches and the database; one that takes this long
@@ -340,10 +390,40 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Result<Response, HttpErr
         .into_response())
 }
 
-async fn opml(State(state): State<Arc<AppState>>) -> Response {
-    let outlines = lock(&state.outlines).clone();
+/// What the store knows of each source that OPML shows: the feed's own
+/// title, and its site link as it may be published (`http`/`https`,
+/// without credentials).
+pub(crate) fn known_sources(states: &[crate::store::SourceState]) -> HashMap<String, crate::opml::Known> {
+    states
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                crate::opml::Known {
+                    title: s.title.clone(),
+                    site: s.site_link.as_deref().and_then(crate::secrets::public_url),
+                },
+            )
+        })
+        .collect()
+}
+
+/// `/opml`: the blogroll, each configured source under its title (the
+/// configured one, else its feed's own once a poll has read it) and with
+/// its site link.
+async fn opml(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
+    let sources = lock(&state.sources).clone();
+    // The feeds' own titles and site links; without them (a database
+    // error) the list is still served, named by the configuration.
+    let store = state.store.clone();
+    let known = tokio::task::spawn_blocking(move || store.sources())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let outlines = Outline::from_sources(&sources, &known_sources(&known));
     let body = crate::opml::render(&state.feed().title, &outlines, Utc::now());
-    ([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], body).into_response()
+    Ok(([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], body).into_response())
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
@@ -417,7 +497,106 @@ async fn feed(
             "no such page: /{file}\nfeeds: /feed.atom /feed.rss /feed.json, /outputs/NAME.atom|rss|json, /opml, /sources, /metrics, /healthz\n"
         ))
     })?;
-    serve_page(&state, ALL_OUTPUT, format, q, &headers).await
+    serve_page(&state, ALL_OUTPUT, Doc::Feed(format), q, &headers).await
+}
+
+/// The pages' templates, or a 404 when `[web] enabled = false`.
+fn web_templates(state: &AppState) -> Result<Arc<Templates>, HttpError> {
+    lock(&state.web)
+        .clone()
+        .ok_or_else(|| HttpError::NotFound("the web pages are turned off ([web] enabled = false)\n".into()))
+}
+
+/// `/`: the river of the `all` output.
+async fn river(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    web_templates(&state)?;
+    serve_page(&state, ALL_OUTPUT, Doc::River, q, &headers).await
+}
+
+/// `/style.css`: the pages' stylesheet, with a strong ETag.
+async fn style(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, HttpError> {
+    let t = web_templates(&state)?;
+    let etag = etag_of(&t.style);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|x| x.trim() == etag || x.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        Response::new(Body::from(t.style.clone()))
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    Ok(response)
+}
+
+/// `/status`: every source's state for operators, failing ones first.
+async fn status(State(state): State<Arc<AppState>>) -> Result<Response, HttpError> {
+    let t = web_templates(&state)?;
+    let feed = state.feed();
+    let sources = lock(&state.sources).clone();
+    let store = state.store.clone();
+    let uptime = state.started.elapsed();
+    let body = tokio::task::spawn_blocking(move || -> Result<String, HttpError> {
+        let known = store.sources()?;
+        let (entries, size) = (store.entry_count()?, store.size_bytes());
+        let tz = feed.timezone;
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| web::show_time(t, tz));
+        // Every configured source, polled or not, in config order.
+        let rows = sources
+            .iter()
+            .map(|src| {
+                let s = known.iter().find(|s| s.name == src.name);
+                web::SourceRow {
+                    name: src.name.clone(),
+                    title: src
+                        .title
+                        .clone()
+                        .or_else(|| s.and_then(|s| s.title.clone()))
+                        .unwrap_or_else(|| src.name.clone()),
+                    site: s.and_then(|s| s.site_link.as_deref()).and_then(secrets::public_url),
+                    last_poll: time(s.and_then(|s| s.last_poll)),
+                    last_success: time(s.and_then(|s| s.last_success)),
+                    status: s.and_then(|s| s.last_status),
+                    items: s.map_or(0, |s| s.items),
+                    failures: s.map_or(0, |s| s.consecutive_failures),
+                    next_due: time(s.and_then(|s| s.next_due)),
+                    error: s
+                        .and_then(|s| s.last_error.as_deref())
+                        .map(|e| secrets::redact_text(e).into_owned()),
+                }
+            })
+            .collect();
+        let page = web::StatusPage {
+            title: &feed.title,
+            uptime,
+            database_bytes: size,
+            entries,
+        };
+        Ok(web::render_status(&t, &page, rows)?)
+    })
+    .await
+    .map_err(|_| HttpError::Task)??;
+    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::PAGE_CSP));
+    Ok(response)
 }
 
 async fn output_feed(
@@ -433,24 +612,30 @@ async fn output_feed(
             .join(", ")
     };
     let (name, ext) = file.rsplit_once('.').unwrap_or((file.as_str(), ""));
-    let format = Format::from_extension(ext).ok_or_else(|| {
-        HttpError::NotFound(format!(
-            "no such format {ext:?} for /outputs/{file}: use .atom, .rss or .json\n"
-        ))
-    })?;
+    let doc = match ext {
+        "html" => {
+            web_templates(&state)?;
+            Doc::River
+        }
+        _ => Doc::Feed(Format::from_extension(ext).ok_or_else(|| {
+            HttpError::NotFound(format!(
+                "no such format {ext:?} for /outputs/{file}: use .atom, .rss or .json for a feed, .html for its page\n"
+            ))
+        })?),
+    };
     if name != ALL_OUTPUT && !lock(&state.outputs).iter().any(|o| o.name == name) {
         return Err(HttpError::NotFound(format!(
             "no output named {name:?}; outputs: {}\n",
             names()
         )));
     }
-    serve_page(&state, name, format, q, &headers).await
+    serve_page(&state, name, doc, q, &headers).await
 }
 
 async fn serve_page(
     state: &Arc<AppState>,
     output: &str,
-    format: Format,
+    doc: Doc,
     q: PageQuery,
     headers: &HeaderMap,
 ) -> Result<Response, HttpError> {
@@ -462,7 +647,7 @@ async fn serve_page(
             .filter(|p| (1..=100_000).contains(p))
             .ok_or_else(|| HttpError::NotFound(format!("page {p:?} is not a page number (1, 2, …)\n")))?,
     };
-    let rendered = rendered(state, output, format, page, Stale::Serve).await?;
+    let rendered = rendered(state, output, doc, page, Stale::Serve).await?;
     let coding = negotiate(headers);
     let etag = rendered.etag(coding);
     let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
@@ -482,7 +667,10 @@ async fn serve_page(
         Response::new(Body::from(encoded(&rendered, coding).await?))
     };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(doc.content_type()));
+    if doc == Doc::River {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::PAGE_CSP));
+    }
     match coding {
         Coding::Brotli => {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
@@ -534,12 +722,12 @@ enum Stale {
 async fn rendered(
     state: &Arc<AppState>,
     output: &str,
-    format: Format,
+    doc: Doc,
     page: usize,
     stale: Stale,
 ) -> Result<Arc<Rendered>, HttpError> {
     let version = state.store.data_version();
-    let key: CacheKey = (output.to_string(), format, page);
+    let key: CacheKey = (output.to_string(), doc, page);
     let slot = {
         let mut cache = lock(&state.cache);
         if let Some(slot) = cache.get(&key) {
@@ -566,7 +754,7 @@ async fn rendered(
     if let Some(r) = lock(&slot.page).as_ref().filter(|r| r.version >= version) {
         return Ok(r.clone());
     }
-    let mut r = render_page(state, output, format, page).await?;
+    let mut r = render_page(state, output, doc, page).await?;
     // Last-Modified is the newest entry date, but a page whose content
     // changed since the last render was modified now at the latest: a story
     // dated before the newest one must still move it, or readers that
@@ -586,7 +774,7 @@ async fn rendered(
 
 /// Renders one page off the async threads, stamped with the data version
 /// read before its query.
-async fn render_page(state: &Arc<AppState>, output: &str, format: Format, page: usize) -> Result<Rendered, HttpError> {
+async fn render_page(state: &Arc<AppState>, output: &str, doc: Doc, page: usize) -> Result<Rendered, HttpError> {
     let version = state.store.data_version();
     let store = state.store.clone();
     let feed = state.feed();
@@ -603,16 +791,39 @@ async fn render_page(state: &Arc<AppState>, output: &str, format: Format, page: 
             .cloned()
             .ok_or_else(|| HttpError::NotFound(format!("no output named {output:?}\n")))?
     };
-    let r = tokio::task::spawn_blocking(move || -> Result<Rendered, StoreError> {
+    let templates = match doc {
+        Doc::River => Some(web_templates(state)?),
+        Doc::Feed(_) => None,
+    };
+    let r = tokio::task::spawn_blocking(move || -> Result<Rendered, HttpError> {
         let now = Utc::now();
-        let page = outputs::render(&store, &feed, &config, format, page, now)?;
+        let (body, updated) = match (doc, templates) {
+            (Doc::Feed(format), _) => {
+                let page = outputs::render(&store, &feed, &config, format, page, now)?;
+                (page.body, page.updated)
+            }
+            (Doc::River, Some(t)) => {
+                let (entries, has_next, updated) = outputs::river_entries(&store, &feed, &config, page, now)?;
+                let title = outputs::title_of(&feed, &config);
+                let river = web::RiverPage {
+                    title: &title,
+                    description: feed.description.as_deref(),
+                    output: &config.name,
+                    page,
+                    has_next,
+                    timezone: feed.timezone,
+                };
+                (web::render_river(&t, &river, &entries)?, updated)
+            }
+            (Doc::River, None) => return Err(HttpError::NotFound("the web pages are turned off\n".into())),
+        };
         Ok(Rendered {
             version,
-            etag: etag_of(&page.body),
-            body: Bytes::from(page.body),
+            etag: etag_of(&body),
+            body: Bytes::from(body),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
-            last_modified: page.updated,
+            last_modified: updated,
         })
     })
     .await

@@ -125,7 +125,7 @@ impl Metrics {
     }
 
     /// Counts one poll.
-    pub fn record_poll(&self, r: &PollReport) {
+    pub(crate) fn record_poll(&self, r: &PollReport) {
         let source = || ("source".to_string(), r.source.clone());
         self.polls
             .get_or_create(&vec![source(), ("outcome".into(), r.outcome.to_string())])
@@ -150,12 +150,12 @@ impl Metrics {
     }
 
     /// Counts one page rendered for HTTP readers.
-    pub fn page_rendered(&self) {
+    pub(crate) fn page_rendered(&self) {
         self.pages_rendered.inc();
     }
 
     /// Counts one HTTP request.
-    pub fn record_http(&self, route: &str, status: u16) {
+    pub(crate) fn record_http(&self, route: &str, status: u16) {
         self.http
             .get_or_create(&vec![
                 ("route".into(), route.into()),

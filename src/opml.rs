@@ -5,22 +5,24 @@
 //! made unique. Export writes the configured sources as an OPML 2.0
 //! document. Pure text in, text out.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 use quick_xml::{Reader, Writer};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::config::SourceConfig;
+
 /// One subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outline {
     /// Its title (`text`/`title` attribute).
-    pub title: String,
+    pub(crate) title: String,
     /// The feed URL (`xmlUrl`).
     pub xml_url: String,
     /// The site URL (`htmlUrl`), if given.
-    pub html_url: Option<String>,
+    pub(crate) html_url: Option<String>,
     /// Folders it sits in, outermost first.
     pub folders: Vec<String>,
 }
@@ -28,19 +30,37 @@ pub struct Outline {
 impl Outline {
     /// The configured sources as outlines, each address as it may be
     /// published (no userinfo or credential-like parameters, see
-    /// `crate::secrets`): the `/opml` route and `export-opml` both serve this.
-    pub fn from_config(config: &crate::config::Config) -> Vec<Outline> {
-        config
-            .sources
+    /// `crate::secrets`): the `/opml` route and `export-opml` both serve
+    /// this. A source's `text` is its configured `title`, else the feed's
+    /// own title as `known` has it, else its name; its `htmlUrl` is the
+    /// feed's site link, when known.
+    pub(crate) fn from_sources(sources: &[SourceConfig], known: &HashMap<String, Known>) -> Vec<Outline> {
+        sources
             .iter()
-            .map(|s| Outline {
-                title: s.name.clone(),
-                xml_url: s.location.public(),
-                html_url: None,
-                folders: s.tags.clone(),
+            .map(|s| {
+                let known = known.get(&s.name);
+                let feed_title = known
+                    .and_then(|k| k.title.as_deref())
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty());
+                Outline {
+                    title: s.title.as_deref().or(feed_title).unwrap_or(&s.name).to_string(),
+                    xml_url: s.location.public(),
+                    html_url: known.and_then(|k| k.site.clone()),
+                    folders: s.tags.clone(),
+                }
             })
             .collect()
     }
+}
+
+/// What a poll learned of a source that its outline shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Known {
+    /// The feed's own title.
+    pub title: Option<String>,
+    /// The feed's site link, as it may be published.
+    pub site: Option<String>,
 }
 
 /// Why an OPML document could not be read.
@@ -48,11 +68,11 @@ impl Outline {
 #[error("{file}: not a readable OPML document at byte {position}: {detail}")]
 pub struct OpmlError {
     /// The file.
-    pub file: String,
+    pub(crate) file: String,
     /// Byte offset of the problem.
-    pub position: u64,
+    pub(crate) position: u64,
     /// What was wrong.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -115,7 +135,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Outline>, OpmlError> {
 }
 
 /// A source name from a title: lower-case ASCII letters, digits and dashes.
-pub fn slug(title: &str) -> String {
+pub(crate) fn slug(title: &str) -> String {
     let folded: String = title
         .nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
@@ -154,19 +174,24 @@ fn toml_string(s: &str) -> String {
     out
 }
 
+/// `base`, or `base-2`, `base-3`… : the first not in `taken`.
+pub(crate) fn unique_name(base: &str, taken: &HashSet<String>) -> String {
+    let mut name = base.to_string();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
+}
+
 /// `[[source]]` blocks for `outlines`, with names unique among themselves
 /// and against `taken` (the names already in the config).
-pub fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
+pub(crate) fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
     let mut used = taken.clone();
     let mut out = String::new();
     for o in outlines {
-        let base = slug(&o.title);
-        let mut name = base.clone();
-        let mut n = 2;
-        while used.contains(&name) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
+        let name = unique_name(&slug(&o.title), &used);
         used.insert(name.clone());
         out.push_str(&format!(
             "[[source]]\n# {}\nname = {}\nurl = {}\n",
@@ -184,7 +209,7 @@ pub fn to_toml(outlines: &[Outline], taken: &HashSet<String>) -> String {
 }
 
 /// An OPML 2.0 document listing `outlines`.
-pub fn render(title: &str, outlines: &[Outline], now: DateTime<Utc>) -> String {
+pub(crate) fn render(title: &str, outlines: &[Outline], now: DateTime<Utc>) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     let written = (|| -> std::io::Result<()> {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -249,6 +274,49 @@ mod tests {
         assert!(toml.contains("tags = [\"esteri\"]"));
         let parsed: toml::Table = toml::from_str(&toml).unwrap();
         assert_eq!(parsed["source"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn export_names_sources_by_title_then_feed_title_and_links_their_site() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "[[source]]\nname = \"fiona-s-photo-blog\"\nurl = \"https://fiona.example.org/feed\"\n\n\
+             [[source]]\nname = \"rob\"\nurl = \"https://rob.example.org/feed\"\ntitle = \"Rob’s notes\"\n\n\
+             [[source]]\nname = \"never-polled\"\nurl = \"https://n.example.org/feed\"\n",
+        )
+        .unwrap();
+        let config = crate::config::load(&path).unwrap();
+        let known = HashMap::from([
+            (
+                "fiona-s-photo-blog".to_string(),
+                Known {
+                    title: Some("Fiona’s Photo Blog".into()),
+                    site: Some("https://fiona.example.org/".into()),
+                },
+            ),
+            (
+                "rob".to_string(),
+                Known {
+                    title: Some("rob.example.org".into()),
+                    site: None,
+                },
+            ),
+        ]);
+        let o = Outline::from_sources(&config.sources, &known);
+        let named: Vec<(&str, Option<&str>)> = o.iter().map(|o| (o.title.as_str(), o.html_url.as_deref())).collect();
+        assert_eq!(
+            named,
+            [
+                ("Fiona’s Photo Blog", Some("https://fiona.example.org/")),
+                ("Rob’s notes", None),
+                ("never-polled", None),
+            ]
+        );
+        let text = render("Tributary", &o, Utc::now());
+        assert!(text.contains("text=\"Fiona’s Photo Blog\""), "{text}");
+        assert!(text.contains("htmlUrl=\"https://fiona.example.org/\""), "{text}");
     }
 
     #[test]

@@ -26,13 +26,13 @@ pub struct Page {
     /// The document.
     pub body: String,
     /// Its `updated` time (newest entry, never in the future).
-    pub updated: DateTime<Utc>,
+    pub(crate) updated: DateTime<Utc>,
     /// Whether a next page exists.
-    pub has_next: bool,
+    pub(crate) has_next: bool,
 }
 
 /// The path of an output's document relative to the base URL.
-pub fn path_of(output: &str, format: Format) -> String {
+pub(crate) fn path_of(output: &str, format: Format) -> String {
     if output == ALL_OUTPUT {
         format!("feed.{}", format.extension())
     } else {
@@ -49,30 +49,32 @@ fn page_url(feed: &FeedConfig, output: &str, format: Format, page: usize) -> Str
     url
 }
 
-/// The feed metadata of one page of an output.
-pub fn meta(feed: &FeedConfig, output: &OutputConfig, format: Format, page: usize, has_next: bool) -> FeedMeta {
-    let title = match (&output.title, output.name.as_str()) {
-        (Some(t), _) => t.clone(),
-        (None, ALL_OUTPUT) => feed.title.clone(),
-        (None, name) => format!("{} — {name}", feed.title),
-    };
-    let id = if output.name == ALL_OUTPUT {
-        format!("{}feed", feed.base_url)
-    } else {
-        format!("{}outputs/{}", feed.base_url, output.name)
-    };
-    FeedMeta {
-        title,
-        description: feed.description.clone(),
-        id,
-        self_url: page_url(feed, &output.name, format, page),
-        site_url: feed.base_url.to_string(),
-        author: feed.author.clone(),
-        language: None,
-        next_url: has_next.then(|| page_url(feed, &output.name, format, page + 1)),
-        previous_url: (page > 1).then(|| page_url(feed, &output.name, format, page - 1)),
-        hub_url: feed.websub_hub.as_ref().map(|u| u.to_string()),
-        generator_version: env!("CARGO_PKG_VERSION").to_string(),
+bench_pub! {
+    /// The feed metadata of one page of an output.
+    fn meta(feed: &FeedConfig, output: &OutputConfig, format: Format, page: usize, has_next: bool) -> FeedMeta {
+        let title = title_of(feed, output);
+        let id = if output.name == ALL_OUTPUT {
+            format!("{}feed", feed.base_url)
+        } else {
+            format!("{}outputs/{}", feed.base_url, output.name)
+        };
+        FeedMeta {
+            title,
+            description: feed.description.clone(),
+            id,
+            self_url: page_url(feed, &output.name, format, page),
+            site_url: if output.name == ALL_OUTPUT {
+                feed.base_url.to_string()
+            } else {
+                format!("{}outputs/{}.html", feed.base_url, output.name)
+            },
+            author: feed.author.clone(),
+            language: None,
+            next_url: has_next.then(|| page_url(feed, &output.name, format, page + 1)),
+            previous_url: (page > 1).then(|| page_url(feed, &output.name, format, page - 1)),
+            hub_url: feed.websub_hub.as_ref().map(|u| u.to_string()),
+            generator_version: env!("CARGO_PKG_VERSION").to_string(),
+        }
     }
 }
 
@@ -86,7 +88,7 @@ fn text_of(e: &StoredEntry) -> String {
 }
 
 /// The entries of page `page` (1-based) of an output, and whether more follow.
-pub fn select(
+fn select(
     store: &Store,
     output: &OutputConfig,
     per_page: usize,
@@ -115,6 +117,19 @@ pub fn select(
     Ok((matched.into_iter().skip(skip).take(per_page).collect(), more))
 }
 
+/// Gives every credit of `entries` the `title` its source is configured
+/// with; the others keep the feed's own title.
+fn name_sources(entries: &mut [StoredEntry], titles: &std::collections::BTreeMap<String, String>) {
+    if titles.is_empty() {
+        return;
+    }
+    for credit in entries.iter_mut().flat_map(|e| e.credits.iter_mut()) {
+        if let Some(title) = titles.get(&credit.source) {
+            credit.source_title = Some(title.clone());
+        }
+    }
+}
+
 /// Renders page `page` of an output in `format` (blocking: runs queries).
 pub fn render(
     store: &Store,
@@ -124,7 +139,8 @@ pub fn render(
     page: usize,
     now: DateTime<Utc>,
 ) -> Result<Page, StoreError> {
-    let (entries, has_next) = select(store, output, feed.entries, page)?;
+    let (mut entries, has_next) = select(store, output, feed.entries, page)?;
+    name_sources(&mut entries, &feed.source_titles);
     let body = publish::render(format, &meta(feed, output, format, page, has_next), &entries, now);
     Ok(Page {
         body,
@@ -133,8 +149,32 @@ pub fn render(
     })
 }
 
+/// The entries of page `page` of an output for its HTML river, whether
+/// more follow, and the page's `updated` time (blocking: runs queries).
+pub(crate) fn river_entries(
+    store: &Store,
+    feed: &FeedConfig,
+    output: &OutputConfig,
+    page: usize,
+    now: DateTime<Utc>,
+) -> Result<(Vec<StoredEntry>, bool, DateTime<Utc>), StoreError> {
+    let (mut entries, has_next) = select(store, output, feed.entries, page)?;
+    name_sources(&mut entries, &feed.source_titles);
+    let updated = publish::feed_updated(&entries, now);
+    Ok((entries, has_next, updated))
+}
+
+/// The title of an output, as its feeds and page show it.
+pub(crate) fn title_of(feed: &FeedConfig, output: &OutputConfig) -> String {
+    match (&output.title, output.name.as_str()) {
+        (Some(t), _) => t.clone(),
+        (None, ALL_OUTPUT) => feed.title.clone(),
+        (None, name) => format!("{} — {name}", feed.title),
+    }
+}
+
 /// The file of an output `path` in `format`: `PATH.atom`, `PATH.rss`, `PATH.json`.
-pub fn file_of(base: &Path, format: Format) -> PathBuf {
+pub(crate) fn file_of(base: &Path, format: Format) -> PathBuf {
     let mut file = base.as_os_str().to_owned();
     file.push(format!(".{}", format.extension()));
     PathBuf::from(file)
@@ -148,7 +188,7 @@ static TEMPORARY: AtomicU64 = AtomicU64::new(0);
 /// name is unique (`.NAME.tmp-PID-N`, created exclusively), so writers of
 /// the same file, in this process or another, never write into each
 /// other's temporary file or rename it away; the last rename wins.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()

@@ -7,7 +7,7 @@
 //! report — and commits the poll's entries together with the source's new
 //! validators in one transaction. Preparing a document (parse, normalize,
 //! fingerprint) runs on one slot per core; storing it runs on the single
-//! writer thread ([`Committer`]), which commits the polls waiting for it
+//! writer thread (`Committer`), which commits the polls waiting for it
 //! together.
 
 use std::collections::HashSet;
@@ -38,44 +38,46 @@ pub struct Context {
     /// Ignore stored validators and Retry-After: fetch everything anew (`poll --force`).
     pub force: bool,
     /// Largest stable per-source delay added to cron ticks.
-    pub jitter: Duration,
+    pub(crate) jitter: Duration,
     /// Which dedup rules apply.
-    pub rules: dedup::Rules,
+    pub(crate) rules: dedup::Rules,
     /// Slots for preparing a fetched document (parse, normalize,
     /// fingerprint), one per core: fetched bodies wait here instead of all
     /// being parsed at once, which bounds memory and leaves CPU to the
     /// server. Storing happens on the [`Committer`], outside the slots.
-    pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    pub(crate) ingest_slots: Arc<tokio::sync::Semaphore>,
     /// The writer the prepared polls queue for.
-    pub committer: Committer,
+    pub(crate) committer: Committer,
 }
 
 /// Ingest slots for this machine: one per available core.
-pub fn ingest_slots() -> Arc<tokio::sync::Semaphore> {
+pub(crate) fn ingest_slots() -> Arc<tokio::sync::Semaphore> {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
-/// Why a refresh failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    /// Fetching failed.
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// The document is not a usable feed.
-    #[error(transparent)]
-    Parse(#[from] ParseError),
-    /// The database refused the poll; nothing of it was stored.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The blocking task running the poll died.
-    #[error("the poll task of {0} failed unexpectedly")]
-    Task(String),
+bench_pub! {
+    /// Why a refresh failed.
+    #[derive(Debug, thiserror::Error)]
+    enum PollError {
+        /// Fetching failed.
+        #[error(transparent)]
+        Fetch(#[from] FetchError),
+        /// The document is not a usable feed.
+        #[error(transparent)]
+        Parse(#[from] ParseError),
+        /// The database refused the poll; nothing of it was stored.
+        #[error(transparent)]
+        Store(#[from] StoreError),
+        /// The blocking task running the poll died.
+        #[error("the poll task of {0} failed unexpectedly")]
+        Task(String),
+    }
 }
 
 impl PollError {
     /// A short machine-readable kind.
-    pub fn kind(&self) -> &'static str {
+    fn kind(&self) -> &'static str {
         match self {
             PollError::Fetch(e) => e.kind(),
             PollError::Parse(e) => e.kind(),
@@ -250,6 +252,8 @@ async fn poll(
             current_url: current_url.as_ref(),
             validators: &validators,
             policy: &source.allow_private_addresses,
+            options: &source.request,
+            proxy: source.proxy.as_ref(),
         })
         .await?;
     let redirect = redirect_update(&state, response.permanent_redirect.as_ref());
@@ -332,7 +336,8 @@ async fn poll(
 /// Ingests a document that is already in memory exactly as a poll that
 /// fetched it with a 200 would: parse, normalize, dedup and store in one
 /// transaction, with the source's validators and schedule updated. Blocking;
-/// used by the benchmarks and by callers that bring their own bytes.
+/// for the ingest bench, which brings its own bytes.
+#[cfg(feature = "bench-internals")]
 pub fn ingest_body(
     store: &Store,
     source: &SourceConfig,
@@ -348,6 +353,7 @@ pub fn ingest_body(
 /// the writer commits the polls waiting for it: every document prepared,
 /// then all stored in one transaction (each in its own if that one fails).
 /// One result per document, in order.
+#[cfg(feature = "bench-internals")]
 pub fn ingest_bodies(
     store: &Store,
     docs: Vec<(&SourceConfig, Body)>,
@@ -402,7 +408,7 @@ type Schedule = (
 /// poll writes, owned, so that it can wait for the writer while the next
 /// document is being prepared.
 #[derive(Debug)]
-pub struct Prepared {
+struct Prepared {
     source: SourceConfig,
     source_id: i64,
     rules: dedup::Rules,
@@ -424,13 +430,20 @@ fn prepare(
     schedule_after: impl FnOnce(Option<Duration>) -> Schedule,
 ) -> Result<Prepared, PollError> {
     let IngestAt { now, elapsed_ms, rules } = at;
+    // Relative URLs of the document (links, enclosures, images, `#comments`)
+    // resolve against its address as it may be published: joined to the
+    // address it was fetched with, they would carry its user name, password
+    // or credential parameters into the merged feeds.
+    let public = crate::secrets::public_url(body.final_url.as_str())
+        .and_then(|u| url::Url::parse(&u).ok())
+        .unwrap_or_else(|| body.final_url.clone());
     let parsed = parse::parse(Document {
         bytes: &body.bytes,
         charset: body.charset.as_deref(),
         media_type: body.media_type.as_deref(),
-        url: &body.final_url,
+        url: &public,
     })?;
-    let base = matches!(body.final_url.scheme(), "http" | "https").then_some(&body.final_url);
+    let base = matches!(public.scheme(), "http" | "https").then_some(&public);
     let ncx = normalize::Context {
         base_url: base,
         feed: &parsed.info,
@@ -494,9 +507,11 @@ fn prepare(
     })
 }
 
-/// The print of an entry's title and body (content, else summary).
-pub fn print_of(e: &Entry) -> Option<Print> {
-    dedup::print(&e.title, e.content_html.as_deref().or(e.summary_html.as_deref()))
+bench_pub! {
+    /// The print of an entry's title and body (content, else summary).
+    fn print_of(e: &Entry) -> Option<Print> {
+        dedup::print(&e.title, e.content_html.as_deref().or(e.summary_html.as_deref()))
+    }
 }
 
 impl Prepared {
@@ -546,7 +561,7 @@ const MAX_BATCH: usize = 64;
 /// written to the WAL once instead of once per poll. Stops when the last
 /// handle is dropped.
 #[derive(Debug, Clone)]
-pub struct Committer {
+pub(crate) struct Committer {
     queue: std::sync::mpsc::SyncSender<(Prepared, Reply)>,
 }
 
@@ -554,7 +569,7 @@ impl Committer {
     /// Starts the writer thread for `store`. Before its first commit it
     /// brings the stored prints to what `rules` compare
     /// ([`maintain_prints`]).
-    pub fn start(store: Arc<Store>, rules: dedup::Rules) -> std::io::Result<Committer> {
+    pub(crate) fn start(store: Arc<Store>, rules: dedup::Rules) -> std::io::Result<Committer> {
         let (queue, waiting) = std::sync::mpsc::sync_channel::<(Prepared, Reply)>(QUEUE);
         std::thread::Builder::new()
             .name("tributary-writer".into())
@@ -596,85 +611,177 @@ impl Committer {
     }
 }
 
-/// Stores one normalized entry of a poll in the poll's transaction: the
-/// rule 1 lookup, the edges of rules 2 and 3 to stored items, then the
-/// insert or merge, the item's row and print, the merges of the entries it
-/// bridges, the source's credit and tags. Counts what it did.
-#[allow(clippy::too_many_arguments)]
-pub fn store_entry(
-    w: &Writer<'_>,
-    source: &SourceConfig,
-    source_id: i64,
-    e: &Entry,
-    print: Option<&Print>,
-    rules: dedup::Rules,
-    now: DateTime<Utc>,
-    counts: &mut IngestCounts,
-) -> Result<(), StoreError> {
-    let existing = w.find_item(source_id, &e.item_id)?;
-    match &existing {
-        Some((_, _, hash)) if *hash == e.content_hash => return Ok(()),
-        None if w.was_pruned(source_id, &e.item_id)? => return Ok(()),
-        _ => {}
-    }
-    let own_item = existing.as_ref().map(|(item, _, _)| *item);
-    let edges = edges(w, e, print, own_item, &rules)?;
-    let plan = dedup::plan(existing.as_ref().map(|(_, entry, _)| *entry), &edges);
-    let record = |entry_id: i64| ItemRecord {
-        source_id,
-        item_id: e.item_id.clone(),
-        entry_id,
-        canonical_link: e.canonical_link.clone(),
-        published: e.published,
-        join: plan.join.clone(),
-        keys: print.map(|p| p.keys().to_vec()).unwrap_or_default(),
-        print: print.map(Print::encode),
-    };
-    let (item, entry_id) = match (existing, plan.entry) {
-        (Some((item, own_entry, _)), _) => {
-            let (current, shown_from) = w.load(own_entry)?;
-            let (merged, took_text) = dedup::merge(&current, e, shown_from == source_id, now);
-            if merged != current {
-                w.update(own_entry, &merged, if took_text { source_id } else { shown_from })?;
-            }
-            w.update_item(item, &record(own_entry))?;
-            counts.updated += 1;
-            (item, own_entry)
+bench_pub! {
+    /// Stores one normalized entry of a poll in the poll's transaction: the
+    /// rule 1 lookup, the edges of rules 2 and 3 to stored items, then the
+    /// insert or merge, the item's row and print, the merges of the entries it
+    /// bridges, the source's credit and tags. Counts what it did.
+    #[allow(clippy::too_many_arguments)]
+    fn store_entry(
+        w: &Writer<'_>,
+        source: &SourceConfig,
+        source_id: i64,
+        e: &Entry,
+        print: Option<&Print>,
+        rules: dedup::Rules,
+        now: DateTime<Utc>,
+        counts: &mut IngestCounts,
+    ) -> Result<(), StoreError> {
+        let existing = w.find_item(source_id, &e.item_id)?;
+        match &existing {
+            Some((_, _, hash)) if *hash == e.content_hash => return Ok(()),
+            None if w.was_pruned(source_id, &e.item_id)? => return Ok(()),
+            _ => {}
         }
-        (None, None) => {
-            let uid = dedup::entry_uid(&source.name, &e.item_id);
-            let id = w.insert(&uid, e, source_id, now)?;
-            counts.new += 1;
-            (w.insert_item(&record(id))?, id)
-        }
-        (None, Some(target)) => {
-            let (current, shown_from) = w.load(target)?;
-            let (merged, took_text) = dedup::merge(&current, e, false, now);
-            if merged != current {
-                w.update(target, &merged, if took_text { source_id } else { shown_from })?;
+        let own_item = existing.as_ref().map(|(item, _, _)| *item);
+        let edges = edges(w, e, print, own_item, &rules)?;
+        let plan = dedup::plan(existing.as_ref().map(|(_, entry, _)| *entry), &edges);
+        let record = |entry_id: i64| ItemRecord {
+            source_id,
+            item_id: e.item_id.clone(),
+            entry_id,
+            canonical_link: e.canonical_link.clone(),
+            published: e.published,
+            join: plan.join.clone(),
+            keys: print.map(|p| p.keys().to_vec()).unwrap_or_default(),
+            print: print.map(Print::encode),
+        };
+        let (item, entry_id) = match (existing, plan.entry) {
+            (Some((item, own_entry, _)), _) => {
+                let (current, shown_from) = w.load(own_entry)?;
+                let (merged, took_text) = dedup::merge(&current, e, shown_from == source_id, now);
+                if merged != current {
+                    w.update(own_entry, &merged, if took_text { source_id } else { shown_from })?;
+                }
+                w.update_item(item, &record(own_entry))?;
+                counts.updated += 1;
+                (item, own_entry)
             }
-            if plan.join.rule == dedup::SAME_LINK {
-                counts.merged_link += 1;
-            } else {
-                counts.merged_text += 1;
+            (None, None) => {
+                let uid = dedup::entry_uid(&source.name, &e.item_id);
+                let id = w.insert(&uid, e, source_id, now)?;
+                counts.new += 1;
+                (w.insert_item(&record(id))?, id)
             }
-            (w.insert_item(&record(target))?, target)
+            (None, Some(target)) => {
+                let (current, shown_from) = w.load(target)?;
+                let (merged, took_text) = dedup::merge(&current, e, false, now);
+                if merged != current {
+                    w.update(target, &merged, if took_text { source_id } else { shown_from })?;
+                }
+                if plan.join.rule == dedup::SAME_LINK {
+                    counts.merged_link += 1;
+                } else {
+                    counts.merged_text += 1;
+                }
+                (w.insert_item(&record(target))?, target)
+            }
+        };
+        // The oldest entry reached keeps its id; every other one joins it.
+        let keep = plan.entry.unwrap_or(entry_id);
+        let mut younger = plan.merge.clone();
+        if entry_id != keep {
+            younger.retain(|g| *g != entry_id);
+            younger.insert(0, entry_id);
         }
-    };
-    // The oldest entry reached keeps its id; every other one joins it.
-    let keep = plan.entry.unwrap_or(entry_id);
-    let mut younger = plan.merge.clone();
-    if entry_id != keep {
-        younger.retain(|g| *g != entry_id);
-        younger.insert(0, entry_id);
+        for gone in younger {
+            bridge(w, keep, gone, item, &edges, now)?;
+            counts.bridged += 1;
+        }
+        w.credit(source_id, &e.item_id, keep, e.link.as_deref(), &e.content_hash, now)?;
+        w.tag(keep, source.tags.iter().chain(e.categories.iter()).map(String::as_str))?;
+        Ok(())
     }
-    for gone in younger {
-        bridge(w, keep, gone, item, &edges, now)?;
-        counts.bridged += 1;
+}
+
+/// The words fingerprints are computed from stay those of earlier
+/// releases: stored fingerprints must keep matching new copies.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fingerprint_words {
+    /// The words as fingerprints read them before the reading moved to
+    /// `html::text`: every `<` up to the next `>` a separator, entities decoded
+    /// afterwards, lower-cased, split at anything not alphanumeric.
+    fn words_as_before(html: &str) -> Vec<String> {
+        let mut text = String::with_capacity(html.len());
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => {
+                    text.push(' ');
+                    in_tag = true;
+                }
+                '>' if in_tag => in_tag = false,
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        htmlize::unescape(text)
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
     }
-    w.credit(source_id, &e.item_id, keep, e.link.as_deref(), &e.content_hash, now)?;
-    w.tag(keep, source.tags.iter().chain(e.categories.iter()).map(String::as_str))?;
-    Ok(())
+
+    /// Stored fingerprints were computed from the old reading of the text:
+    /// over every entry of the labelled corpus and the shipped samples, the
+    /// titles and bodies read the same words now, so the fingerprints of new
+    /// copies still match the stored ones.
+    #[test]
+    fn fingerprint_words_are_unchanged_on_the_corpus_and_the_samples() {
+        let mut files = vec![];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs = vec![root.join("config/samples")];
+        for seed in std::fs::read_dir(root.join("tests/fixtures/dedup")).unwrap() {
+            let seed = seed.unwrap().path();
+            if seed.is_dir() {
+                dirs.push(seed.join("round1"));
+                dirs.push(seed.join("round2"));
+            }
+        }
+        for dir in dirs {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if matches!(path.extension().and_then(|e| e.to_str()), Some("xml" | "json")) {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let now = chrono::Utc::now();
+        let (mut bodies, mut titles) = (0, 0);
+        for path in files {
+            let url = url::Url::from_file_path(&path).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            let parsed = crate::parse::parse(crate::parse::Document {
+                bytes: &bytes,
+                charset: None,
+                media_type: None,
+                url: &url,
+            })
+            .unwrap();
+            for item in &parsed.items {
+                let cx = crate::normalize::Context {
+                    base_url: Some(&url),
+                    feed: &parsed.info,
+                    now,
+                };
+                let entry = crate::normalize::normalize(item, &cx);
+                for body in [&entry.content_html, &entry.summary_html].into_iter().flatten() {
+                    assert_eq!(crate::dedup::words(body), words_as_before(body), "{body:?}");
+                    bodies += 1;
+                }
+                assert_eq!(
+                    crate::dedup::words(&entry.title),
+                    words_as_before(&entry.title),
+                    "{:?}",
+                    entry.title
+                );
+                titles += 1;
+            }
+        }
+        assert!(bodies > 1_000 && titles > 800, "{bodies} bodies, {titles} titles");
+    }
 }
 
 /// The "same story" edges from an incoming item to stored items: rule 2
@@ -966,7 +1073,7 @@ mod measure {
         }
     }
 
-    /// How long upgrading a large store takes: a store of version 7 with
+    /// How long upgrading a large store takes: a store of version 8 with
     /// one entry per stored story of `$DEDUP_CANDIDATES` (each credited to
     /// one source, with an old fingerprint row) is migrated to items, its
     /// prints computed, and the key index built, each step timed.
@@ -985,7 +1092,7 @@ mod measure {
         let entries = {
             let mut c = rusqlite::Connection::open(&db).unwrap();
             c.pragma_update(None, "journal_mode", "WAL").unwrap();
-            crate::store::migrations_to(&mut c, 7);
+            crate::store::migrations_to(&mut c, 8);
             c.pragma_update(None, "application_id", i64::from(crate::store::APPLICATION_ID))
                 .unwrap();
             let tx = c.transaction().unwrap();
@@ -1043,7 +1150,7 @@ mod measure {
         let indexed = t.elapsed();
         let (postings, bytes) = store.key_index_size().unwrap();
         println!(
-            "{entries} entries, {:.0} MB at version 7: migration {:.1} s; prints computed for {computed} items ({expired} expired) in {:.1} s; key index of {postings} postings ({:.1} MB) built in {:.2} s",
+            "{entries} entries, {:.0} MB at version 8: migration {:.1} s; prints computed for {computed} items ({expired} expired) in {:.1} s; key index of {postings} postings ({:.1} MB) built in {:.2} s",
             size as f64 / 1e6,
             migrated.as_secs_f64(),
             printed.as_secs_f64(),

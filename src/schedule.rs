@@ -18,7 +18,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use siphasher::sip::SipHasher13;
 use std::hash::Hasher;
 
-pub use crate::model::PollState;
+use crate::model::PollState;
 
 /// A parsed schedule: either a cron expression or a fixed interval.
 #[derive(Clone)]
@@ -80,11 +80,12 @@ impl Schedule {
             }
             return Ok(Schedule::Every(d));
         }
+        check_cron(written)?;
         let translated = translate_cron(written)?;
-        let cron = cron::Schedule::from_str(&translated).map_err(|e| {
-            format!(
-                "not a valid cron expression ({e}): use 5 fields \"min hour day month weekday\", 6/7 fields with seconds, @hourly/@daily, or \"every 15m\""
-            )
+        // Every field was checked above in the user's own terms; the crate's
+        // message would speak of the translated line, so it is not shown.
+        let cron = cron::Schedule::from_str(&translated).map_err(|_| {
+            "not a valid cron expression: use 5 fields \"min hour day month weekday\", 6/7 fields with seconds, @hourly/@daily, or \"every 15m\"".to_string()
         })?;
         if cron.upcoming(Utc).next().is_none() {
             return Err("this cron expression never fires again".into());
@@ -116,6 +117,232 @@ impl Schedule {
                 }
             }
         }
+    }
+}
+
+/// The shorthands the `cron` crate reads.
+const SHORTHANDS: [&str; 5] = ["@yearly", "@monthly", "@weekly", "@daily", "@hourly"];
+
+/// One field of a cron line, as the user counts it.
+struct CronField {
+    /// Its name, singular ("minute").
+    name: &'static str,
+    /// Its name, plural ("minutes").
+    plural: &'static str,
+    /// The smallest and largest number it takes.
+    min: u32,
+    max: u32,
+    /// The names it takes besides numbers, with their numbers (crontab's).
+    names: &'static [(&'static str, u32)],
+    /// Whether `?` ("any") is accepted, as for the two day fields.
+    any: bool,
+}
+
+const MONTH_NAMES: &[(&str, u32)] = &[
+    ("jan", 1),
+    ("january", 1),
+    ("feb", 2),
+    ("february", 2),
+    ("mar", 3),
+    ("march", 3),
+    ("apr", 4),
+    ("april", 4),
+    ("may", 5),
+    ("jun", 6),
+    ("june", 6),
+    ("jul", 7),
+    ("july", 7),
+    ("aug", 8),
+    ("august", 8),
+    ("sep", 9),
+    ("september", 9),
+    ("oct", 10),
+    ("october", 10),
+    ("nov", 11),
+    ("november", 11),
+    ("dec", 12),
+    ("december", 12),
+];
+
+const DAY_NAMES: &[(&str, u32)] = &[
+    ("sun", 0),
+    ("sunday", 0),
+    ("mon", 1),
+    ("monday", 1),
+    ("tue", 2),
+    ("tues", 2),
+    ("tuesday", 2),
+    ("wed", 3),
+    ("wednesday", 3),
+    ("thu", 4),
+    ("thurs", 4),
+    ("thursday", 4),
+    ("fri", 5),
+    ("friday", 5),
+    ("sat", 6),
+    ("saturday", 6),
+];
+
+const fn field(
+    name: &'static str,
+    plural: &'static str,
+    min: u32,
+    max: u32,
+    names: &'static [(&'static str, u32)],
+    any: bool,
+) -> CronField {
+    CronField {
+        name,
+        plural,
+        min,
+        max,
+        names,
+        any,
+    }
+}
+
+const SECOND: CronField = field("second", "seconds", 0, 59, &[], false);
+const MINUTE: CronField = field("minute", "minutes", 0, 59, &[], false);
+const HOUR: CronField = field("hour", "hours", 0, 23, &[], false);
+const DAY: CronField = field("day of month", "days of the month", 1, 31, &[], true);
+const MONTH: CronField = field("month", "months", 1, 12, MONTH_NAMES, false);
+const WEEKDAY: CronField = field("day of week", "days of the week", 0, 7, DAY_NAMES, true);
+const YEAR: CronField = field("year", "years", 1970, 2100, &[], false);
+
+impl CronField {
+    /// The range in words: "0 to 59", "1 to 12 or JAN to DEC".
+    fn range(&self) -> String {
+        match self.name {
+            "month" => "1 to 12 or JAN to DEC".into(),
+            "day of week" => "0 to 7 (0 and 7 are Sunday) or SUN to SAT".into(),
+            _ => format!("{} to {}", self.min, self.max),
+        }
+    }
+
+    /// The number of one value of this field, or what is wrong with it.
+    fn value(&self, text: &str) -> Result<u32, String> {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            return match text.parse::<u32>() {
+                Ok(n) if (self.min..=self.max).contains(&n) => Ok(n),
+                _ => Err(format!(
+                    "{} {text} is out of range: {} go from {}",
+                    self.name,
+                    self.plural,
+                    self.range()
+                )),
+            };
+        }
+        let lower = text.to_ascii_lowercase();
+        if let Some((_, n)) = self.names.iter().find(|(name, _)| *name == lower) {
+            return Ok(*n);
+        }
+        if self.names.is_empty() {
+            Err(format!(
+                "{text:?} is not a {}: {} are numbers from {}",
+                self.name,
+                self.plural,
+                self.range()
+            ))
+        } else {
+            Err(format!("{text:?} is not a {}: write {}", self.name, self.range()))
+        }
+    }
+
+    /// Checks one comma-separated item: `*`, `?`, `N`, `A-B`, each with an
+    /// optional `/STEP`.
+    fn item(&self, item: &str) -> Result<(), String> {
+        let (base, step) = match item.split_once('/') {
+            Some((base, step)) => (base, Some(step)),
+            None => (item, None),
+        };
+        if let Some(step) = step {
+            let n = step.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                format!(
+                    "the step {step:?} in the {} field {item:?} must be a whole number of at least 1",
+                    self.name
+                )
+            })?;
+            if n > self.max {
+                return Err(format!(
+                    "the step {n} in the {} field {item:?} is too large: at most {}",
+                    self.name, self.max
+                ));
+            }
+        }
+        match base {
+            "*" => Ok(()),
+            "?" if self.any => Ok(()),
+            "?" => Err(format!(
+                "\"?\" is only for the day-of-month and day-of-week fields: write \"*\" for every {}",
+                self.name
+            )),
+            "" => Err(format!("the {} field has an empty item in {item:?}", self.name)),
+            _ => match base.split_once('-') {
+                Some((a, b)) => {
+                    let (from, to) = (self.value(a)?, self.value(b)?);
+                    let to = if self.name == "day of week" && to == 0 { 7 } else { to };
+                    if from > to {
+                        return Err(format!(
+                            "the {} range {base:?} runs backwards: write the smaller value first",
+                            self.name
+                        ));
+                    }
+                    Ok(())
+                }
+                None => {
+                    let named = base.bytes().any(|b| b.is_ascii_alphabetic());
+                    self.value(base)?;
+                    if named && step.is_some() {
+                        return Err(format!(
+                            "a step needs a range or \"*\" before it in the {} field: write e.g. \"{base}-{}/{}\" instead of {item:?}",
+                            self.name,
+                            self.names
+                                .last()
+                                .map(|(n, _)| n.to_ascii_uppercase())
+                                .unwrap_or_default(),
+                            step.unwrap_or("2")
+                        ));
+                    }
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+/// Checks every field of a cron line in the user's terms (the fields and
+/// ranges of crontab: minutes 0–59, day of week 0–7 with Sunday as 0 or
+/// 7…), before the line is translated for the `cron` crate.
+fn check_cron(written: &str) -> Result<(), String> {
+    if written.starts_with('@') {
+        if SHORTHANDS.contains(&written) {
+            return Ok(());
+        }
+        return Err(format!(
+            "unknown shorthand {written:?}: use @hourly, @daily, @weekly, @monthly, @yearly, or \"every 15m\""
+        ));
+    }
+    let fields: Vec<&str> = written.split_whitespace().collect();
+    let specs: &[CronField] = match fields.len() {
+        5 => &[MINUTE, HOUR, DAY, MONTH, WEEKDAY],
+        6 => &[SECOND, MINUTE, HOUR, DAY, MONTH, WEEKDAY],
+        7 => &[SECOND, MINUTE, HOUR, DAY, MONTH, WEEKDAY, YEAR],
+        n => {
+            return Err(format!(
+                "a cron expression has 5 fields (min hour day month weekday), or 6/7 with seconds and year; this one has {n}"
+            ));
+        }
+    };
+    // Every wrong field is named, not only the first.
+    let problems: Vec<String> = fields
+        .iter()
+        .zip(specs)
+        .filter_map(|(field, spec)| field.split(',').find_map(|item| spec.item(item).err()))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
     }
 }
 
@@ -343,6 +570,82 @@ mod tests {
             assert!(!err.is_empty(), "{bad}");
         }
         assert!(Schedule::parse("* * *").unwrap_err().contains("5 fields"));
+    }
+
+    #[test]
+    fn cron_errors_speak_of_the_users_own_fields_and_ranges() {
+        for (line, said) in [
+            ("61 * * * *", "minute 61 is out of range: minutes go from 0 to 59"),
+            ("0 24 * * *", "hour 24 is out of range: hours go from 0 to 23"),
+            (
+                "0 0 32 * *",
+                "day of month 32 is out of range: days of the month go from 1 to 31",
+            ),
+            (
+                "0 0 0 * *",
+                "day of month 0 is out of range: days of the month go from 1 to 31",
+            ),
+            (
+                "0 0 * 13 *",
+                "month 13 is out of range: months go from 1 to 12 or JAN to DEC",
+            ),
+            (
+                "0 9 * * 8",
+                "day of week 8 is out of range: days of the week go from 0 to 7 (0 and 7 are Sunday) or SUN to SAT",
+            ),
+            ("60 0 * * * *", "second 60 is out of range: seconds go from 0 to 59"),
+            (
+                "0 0 0 1 1 * 1969",
+                "year 1969 is out of range: years go from 1970 to 2100",
+            ),
+            (
+                "*/0 * * * *",
+                "the step \"0\" in the minute field \"*/0\" must be a whole number of at least 1",
+            ),
+            (
+                "*/60 * * * *",
+                "the step 60 in the minute field \"*/60\" is too large: at most 59",
+            ),
+            (
+                "50-10 * * * *",
+                "the minute range \"50-10\" runs backwards: write the smaller value first",
+            ),
+            ("0 9 * FOO *", "\"FOO\" is not a month: write 1 to 12 or JAN to DEC"),
+            (
+                "0 9 * * MON/2",
+                "a step needs a range or \"*\" before it in the day of week field",
+            ),
+            ("x * * * *", "\"x\" is not a minute: minutes are numbers from 0 to 59"),
+            ("? * * * *", "\"?\" is only for the day-of-month and day-of-week fields"),
+            ("@fortnightly", "unknown shorthand \"@fortnightly\""),
+        ] {
+            let err = Schedule::parse(line).unwrap_err();
+            assert!(err.starts_with(said), "{line}: {err}");
+            // Nothing of the translation for the cron crate shows.
+            assert!(!err.contains("less than"), "{line}: {err}");
+            assert!(!err.contains('\n'), "{line}: {err}");
+        }
+        assert_eq!(
+            Schedule::parse("*/0 * 32 13 8").unwrap_err(),
+            "the step \"0\" in the minute field \"*/0\" must be a whole number of at least 1; \
+             day of month 32 is out of range: days of the month go from 1 to 31; \
+             month 13 is out of range: months go from 1 to 12 or JAN to DEC; \
+             day of week 8 is out of range: days of the week go from 0 to 7 (0 and 7 are Sunday) or SUN to SAT"
+        );
+        for ok in [
+            "0 9 * * 0-7",
+            "0 9 * * 5-0",
+            "0 9 * * MON-FRI",
+            "0 9 * * mon-fri/2",
+            "0 9 ? * SUN",
+            "0 0 1 JAN,jul *",
+            "5/15 * * * *",
+            "0 0 29 2 *",
+            "0 0 1 */12 *",
+            "59 59 23 31 12 * 2100",
+        ] {
+            assert!(Schedule::parse(ok).is_ok(), "{ok}: {:?}", Schedule::parse(ok).err());
+        }
     }
 
     #[test]

@@ -14,7 +14,12 @@
 //!   sources`).
 //!
 //! Credential-like parameters are matched by name, case-insensitively, with
-//! `-` read as `_`: [`CREDENTIAL_PARAMS`]. Pure functions, no I/O.
+//! `-` read as `_`: [`CREDENTIAL_PARAMS`].
+//!
+//! A source's request options (`username`, `password`, header values) are
+//! held as [`Secret`]s: their `Debug` and `Display` print [`MASK`], so no log
+//! line, error or status page built from a configuration can show them.
+//! Pure functions, no I/O.
 
 use std::borrow::Cow;
 
@@ -22,6 +27,35 @@ use url::Url;
 
 /// What a secret is shown as.
 pub const MASK: &str = "***";
+
+/// A value that is sent to a server but never shown: `Debug` and `Display`
+/// print [`MASK`]; [`Secret::expose`] gives the value to the code that sends it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the request that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MASK)
+    }
+}
 
 /// Query parameter names whose values are treated as credentials
 /// (compared case-insensitively, `-` read as `_`).
@@ -166,6 +200,16 @@ mod tests {
     use super::*;
 
     const LEAKY: &str = "http://user:secret@feeds.example.com/feed?token=abc&lang=it&API-Key=k1";
+
+    #[test]
+    fn a_secret_is_masked_in_debug_and_display() {
+        let s = Secret::new("hunter2");
+        assert_eq!(
+            format!("{s} {s:?} {:?}", Some(("user", s.clone()))),
+            "*** *** Some((\"user\", ***))"
+        );
+        assert_eq!(s.expose(), "hunter2");
+    }
 
     #[test]
     fn public_url_drops_userinfo_and_credential_params_and_keeps_the_rest() {

@@ -9,7 +9,7 @@
 //! knows nothing of feeds: it takes a router and a cancellation token.
 //!
 //! Readers are served on their own runtime whose threads run at a lower
-//! CPU priority ([`ReaderRuntime`]): when the machine is busy, a crowd of
+//! CPU priority (`ReaderRuntime`): when the machine is busy, a crowd of
 //! readers slows down instead of starving the poll that brings them news,
 //! and when it is idle they get every core.
 
@@ -32,18 +32,18 @@ use tracing::{debug, warn};
 /// allows from a running poll (at nice 10 a 1,000-source poll under 1,000
 /// readers took 1.7x as long, see docs/reliability.md); on an otherwise idle
 /// machine readers are served at full speed all the same.
-pub const READER_NICE: i32 = 19;
+const READER_NICE: i32 = 19;
 
 /// The runtime readers are served on: one worker per core, each at
 /// [`READER_NICE`]. Lowering one's own priority needs no privilege; where it
 /// is refused anyway (a seccomp filter), readers run at normal priority.
 /// Dropping it, even inside another runtime, abandons its tasks.
 #[derive(Debug)]
-pub struct ReaderRuntime(Option<tokio::runtime::Runtime>);
+pub(crate) struct ReaderRuntime(Option<tokio::runtime::Runtime>);
 
 impl ReaderRuntime {
     /// Starts the runtime's threads.
-    pub fn new() -> std::io::Result<ReaderRuntime> {
+    pub(crate) fn new() -> std::io::Result<ReaderRuntime> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(std::thread::available_parallelism().map_or(2, usize::from))
             .thread_name("tributary-http")
@@ -54,7 +54,7 @@ impl ReaderRuntime {
     }
 
     /// Runs `task` on the reader threads.
-    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
     where
         F: std::future::Future + Send + 'static,
         F::Output: Send + 'static,

@@ -59,3 +59,27 @@ fn next_illegal(b: &[u8], from: usize) -> Option<(usize, usize)> {
 pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_keeps_legal_and_drops_illegal() {
+        let legal = "tab\there\nnew\rline L’è 𝄞 \u{D7FF}\u{E000}\u{FFFD}";
+        assert!(matches!(strip_xml_illegal(legal), Cow::Borrowed(_)));
+        assert_eq!(strip_xml_illegal(legal), legal);
+        let dirty = "a\u{0}b\u{1}c\u{8}d\u{B}e\u{C}f\u{1F}g\u{FFFE}h\u{FFFF}i";
+        assert_eq!(strip_xml_illegal(dirty), "abcdefghi");
+        assert_eq!(strip_xml_illegal(""), "");
+    }
+
+    #[test]
+    fn strip_xml_illegal_borrows_when_clean() {
+        let clean = "tab\tlf\ncr\r \u{d7ff}\u{e000}\u{fffd}\u{10000}\u{10ffff} \u{ef}\u{bf}";
+        assert!(matches!(strip_xml_illegal(clean), Cow::Borrowed(_)));
+        assert_eq!(strip_xml_illegal("\u{0}a\u{1f}b\u{7}\u{fffe}\u{ffff}c\u{b}"), "abc");
+        assert_eq!(strip_xml_illegal("\u{0}"), "");
+        assert_eq!(strip_xml_illegal("\u{feff}\u{fffd}\u{fffe}x"), "\u{feff}\u{fffd}x");
+    }
+}

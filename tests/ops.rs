@@ -27,6 +27,12 @@ struct Daemon {
 
 impl Daemon {
     fn start(config: &Path, dir: &Path) -> Daemon {
+        Daemon::start_with_stderr(config, dir, None)
+    }
+
+    /// Starts the daemon with its stderr written to `log` when given (its
+    /// log lines are then not read by [`Daemon::log_line`]).
+    fn start_with_stderr(config: &Path, dir: &Path, log: Option<std::fs::File>) -> Daemon {
         let path = dir.join("notify.sock");
         let socket = UnixDatagram::bind(&path).unwrap();
         socket.set_read_timeout(Some(PATIENCE)).unwrap();
@@ -38,19 +44,21 @@ impl Daemon {
             .env("RUST_LOG", "info")
             .env_remove("TRIBUTARY_CONFIG")
             .env_remove("STATE_DIRECTORY")
+            .env_remove("NO_COLOR")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log.map(Stdio::from).unwrap_or_else(Stdio::piped))
             .spawn()
             .unwrap();
         let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
+            });
+        }
         Daemon {
             child,
             socket,
@@ -200,6 +208,103 @@ async fn notify_protocol_and_sighup_reloads_good_and_bad_configs() {
         1,
         "the removed source was not polled again"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_added_with_add_is_polled_after_sighup() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", Route::feed("application/rss+xml", rss("uno")));
+    server.set(
+        "/",
+        Route::feed(
+            "text/html",
+            format!(
+                "<html><head><link rel=\"alternate\" type=\"application/rss+xml\" href=\"{}\"></head></html>",
+                server.url("/nuovo.xml")
+            ),
+        ),
+    );
+    server.set("/nuovo.xml", Route::feed("application/rss+xml", rss("nuovo")));
+    let sb = Sandbox::new();
+    let config = sb.config(&format!(
+        "{}schedule = \"@daily\"\n",
+        source_block("fonte-a", &server.url("/a.xml"))
+    ));
+    let mut d = Daemon::start(&config.path, sb.dir.path());
+    d.expect("READY=1");
+    server.wait_for("/a.xml", 1).await;
+
+    let path = config.path.clone();
+    let page = server.url("/");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["add", &page, "--name", "nuovo", "--config"])
+            .arg(&path)
+            .env_remove("TRIBUTARY_CONFIG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        server.seen("/nuovo.xml").len() == 1,
+        "add fetched the feed once to check it"
+    );
+
+    d.signal("HUP");
+    d.expect("RELOADING=1");
+    d.expect("READY=1");
+    d.log_line("configuration reloaded");
+    server.wait_for("/nuovo.xml", 2).await;
+
+    d.signal("TERM");
+    d.expect("STOPPING=1");
+    assert_eq!(d.wait().code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_written_to_a_file_or_a_pipe_carry_no_colour_codes() {
+    let server = FeedServer::start().await;
+    server.set("/a.xml", Route::feed("application/rss+xml", rss("uno")));
+    server.set("/bad.xml", Route::status(500));
+    let sb = Sandbox::new();
+    let config = sb.config(
+        &(format!(
+            "{}schedule = \"@daily\"\n",
+            source_block("buona", &server.url("/a.xml"))
+        ) + &format!(
+            "{}schedule = \"@daily\"\n",
+            source_block("rotta", &server.url("/bad.xml"))
+        )),
+    );
+
+    // `run > file 2>&1`: stderr is a file.
+    let log = sb.path("run.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut d = Daemon::start_with_stderr(&config.path, sb.dir.path(), Some(file));
+    d.expect("READY=1");
+    server.wait_for("/bad.xml", 1).await;
+    d.signal("TERM");
+    d.expect("STOPPING=1");
+    assert_eq!(d.wait().code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("INFO"), "the daemon logged: {text:?}");
+    assert!(!text.contains("\x1b["), "colour codes in a log file: {text:?}");
+
+    // `poll 2>&1 | less`: stderr is a pipe.
+    let out = Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(["poll", "--force", "--config"])
+        .arg(&config.path)
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .env_remove("TRIBUTARY_CONFIG")
+        .env_remove("STATE_DIRECTORY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("WARN"), "the failing source was logged: {err:?}");
+    assert!(!err.contains("\x1b["), "colour codes in a piped log: {err:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

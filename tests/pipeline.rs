@@ -179,7 +179,12 @@ async fn same_story_through_a_tracking_link_is_one_entry_crediting_both() {
         "the original link is credited exactly as the source wrote it"
     );
     let atom = render(&cx.store, &config, Format::Atom);
-    assert_eq!(atom.matches("rel=\"via\"").count(), 1);
+    // Every source is a via link by its title: two for the merged story,
+    // one for the other.
+    assert_eq!(atom.matches("rel=\"via\"").count(), 3);
+    assert!(atom.contains(
+        "<link rel=\"via\" href=\"http://news.example.it/clima/?utm_source=rss&amp;utm_medium=feed#top\" title=\"Fonte\"/>"
+    ));
 }
 
 #[tokio::test]
@@ -402,4 +407,63 @@ async fn a_full_disk_fails_the_poll_clearly_keeps_the_feed_and_recovers() {
     cx.store.limit_pages(None).unwrap();
     let r = poll_all(&cx, &config).await;
     assert_eq!((r[0].outcome, r[0].counts.new), (PollOutcome::Ok, 198), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_store_from_before_item_metadata_is_filled_by_the_next_poll() {
+    let podcast = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>Pod</title>
+<link>https://pod.example.org/</link><itunes:author>Pat Host</itunes:author>
+<item><guid>ep-1</guid><title>Episode one</title><link>https://pod.example.org/1</link>
+<description>&lt;p&gt;The first episode, long enough to be a story of its own.&lt;/p&gt;</description>
+<pubDate>Mon, 30 Nov 2026 10:00:00 +0000</pubDate>
+<enclosure url="https://pod.example.org/ep1.mp3" length="12345" type="audio/mpeg"/>
+<itunes:duration>30:01</itunes:duration></item></channel></rss>"#;
+    let server = FeedServer::start().await;
+    server.set("/pod.xml", Route::feed("application/rss+xml", podcast));
+    let sb = Sandbox::new();
+    let config = sb.config(&source_block("pod", &server.url("/pod.xml")));
+    let cx = context(&config).await;
+    poll_all(&cx, &config).await;
+    let before = cx.store.newest(10, 0).unwrap();
+    assert_eq!(before[0].meta.enclosures[0].url, "https://pod.example.org/ep1.mp3");
+    drop(cx);
+
+    // Make it the store the release before item metadata wrote: the
+    // schema of version 7 (no meta column, and the tables of text
+    // fingerprints that migration 09 replaces with items), and a content
+    // hash of that release (which did not cover metadata, so it differs).
+    let db = rusqlite::Connection::open(sb.path("t.db")).unwrap();
+    db.execute_batch(
+        "UPDATE entry_sources SET content_hash = 'hash-of-the-release-before';
+         ALTER TABLE entries DROP COLUMN meta;
+         DROP TABLE entry_merges; DROP TABLE item_prints; DROP TABLE items;
+         CREATE TABLE entry_fingerprints (
+             entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+             simhash INTEGER NOT NULL, lead_simhash INTEGER NOT NULL, shingles INTEGER NOT NULL,
+             sketch BLOB NOT NULL, lead BLOB NOT NULL, published_at INTEGER NOT NULL);
+         CREATE INDEX entry_fingerprints_published ON entry_fingerprints(published_at);
+         CREATE TABLE entry_bands (
+             band INTEGER NOT NULL, entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+             PRIMARY KEY (band, entry_id)) WITHOUT ROWID;
+         CREATE INDEX entry_bands_entry ON entry_bands(entry_id);
+         CREATE UNIQUE INDEX entries_canonical_link ON entries(canonical_link) WHERE canonical_link IS NOT NULL;
+         PRAGMA user_version = 7;",
+    )
+    .unwrap();
+    drop(db);
+
+    let cx = context(&config).await;
+    assert!(cx.store.newest(10, 0).unwrap()[0].meta.is_empty());
+    let report = poll_all(&cx, &config).await;
+    assert_eq!(report[0].counts.updated, 1, "{report:?}");
+    let after = cx.store.newest(10, 0).unwrap();
+    assert_eq!(after[0].meta, before[0].meta, "the next poll fills the metadata in");
+    assert_eq!(after[0].meta.authors[0].name.as_deref(), Some("Pat Host"));
+    assert_eq!(
+        after[0].updated, before[0].updated,
+        "filling metadata in is not an edit"
+    );
+    let again = poll_all(&cx, &config).await;
+    assert_eq!(again[0].counts.updated, 0, "and only once: {again:?}");
 }

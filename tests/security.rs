@@ -30,8 +30,10 @@ fn atom_feed() -> String {
     <id>urn:uuid:entry-1</id>
     <title>Una notizia per gli abbonati</title>
     <link href=\"https://riservate.example.it/2026/12/notizia\"/>
+    <link rel=\"enclosure\" type=\"audio/mpeg\" href=\"media/notizia.mp3\"/>
+    <link rel=\"replies\" type=\"text/html\" href=\"#commenti\"/>
     <updated>2026-12-01T10:00:00Z</updated>
-    <content type=\"html\">&lt;p&gt;Testo della notizia.&lt;/p&gt;</content>
+    <content type=\"html\" xml:base=\"?pagina=2\">&lt;p&gt;Testo della notizia.&lt;img src=\"img/foto.png\"&gt;&lt;/p&gt;</content>
   </entry>
 </feed>"
         .to_string()
@@ -121,6 +123,15 @@ async fn credentials_in_a_source_url_are_never_published_logged_or_served() {
     // address it is fetched from appears only without its credentials.
     let atom = run(&config, &["export", "--format", "atom"]);
     assert!(atom.contains("<id>urn:uuid:0b0e7a1c-private-feed</id>"), "{atom}");
+    // The item's relative URLs resolve against the address without its
+    // credentials (they would otherwise carry them along).
+    for resolved in [
+        format!("href=\"http://127.0.0.1:{port}/media/notizia.mp3\""),
+        format!("href=\"http://127.0.0.1:{port}/private.atom?lang=it#commenti\""),
+        format!("src=\"http://127.0.0.1:{port}/img/foto.png\""),
+    ] {
+        assert!(atom.contains(&resolved), "{resolved} in {atom}");
+    }
     assert!(
         atom.contains(&format!("href=\"http://127.0.0.1:{port}/private.atom?lang=it\"")),
         "{atom}"
@@ -205,4 +216,66 @@ async fn error_messages_describe_a_broken_document_without_echoing_it() {
         .unwrap();
     assert!(error.contains("line 1 column"), "{error}");
     assert_clean("last_error", &error);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_option_secrets_are_never_published_logged_or_served() {
+    const OPTION_SECRETS: &[&str] = &["optuser", "OPTSECRET"];
+    let server = FeedServer::start().await;
+    server.set("/private.atom", Route::feed("application/atom+xml", atom_feed()));
+    let options = "username = \"optuser\"\npassword = \"OPTSECRET-3\"\nheaders = { \"X-Api-Key\" = \"OPTSECRET-4\", Cookie = \"s=OPTSECRET-5\" }\n\n";
+    let sb = Sandbox::new();
+    let config = sb.config(&format!(
+        "{}{options}{}{options}",
+        source_block("riservate", &server.url("/private.atom")),
+        // A failing source: its error is logged, stored and served.
+        source_block("sparita", &server.url("/missing.atom")),
+    ));
+    let clean = |what: &str, text: &str| {
+        for s in OPTION_SECRETS {
+            assert!(!text.contains(s), "{what} shows {s:?}:\n{text}");
+        }
+    };
+    let poll = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || run(&config, &["poll"])
+    })
+    .await
+    .unwrap();
+    clean("poll (table and logs)", &poll);
+    // The options reached the server.
+    let seen = server.seen("/private.atom");
+    assert_eq!(seen.len(), 1, "{poll}");
+    assert_eq!(seen[0].headers["x-api-key"], "OPTSECRET-4");
+    assert!(seen[0].headers.contains_key("authorization"));
+    for args in [
+        &["export", "--format", "atom"][..],
+        &["export", "--format", "rss"],
+        &["export", "--format", "json"],
+        &["export-opml"],
+        &["sources"],
+        &["check"],
+    ] {
+        let out = tokio::task::spawn_blocking({
+            let config = config.clone();
+            move || run(&config, args)
+        })
+        .await
+        .unwrap();
+        clean(&args.join(" "), &out);
+    }
+    let daemon = RunningDaemon::start(&config).await;
+    let client = reqwest::Client::new();
+    for route in ["/feed.atom", "/feed.rss", "/feed.json", "/opml", "/sources", "/metrics"] {
+        let body = client
+            .get(format!("http://{}{route}", daemon.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        clean(route, &body);
+    }
+    daemon.stop().await;
 }

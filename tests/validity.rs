@@ -25,7 +25,7 @@ use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::Value;
-use tributary::model::{Credit, StoredEntry};
+use tributary::model::{Category, ContentSource, Credit, Enclosure, Image, ItemMeta, MediaCredit, Person, StoredEntry};
 use tributary::publish::{FeedMeta, Format, render};
 
 /// The Italian title every reader must return byte-exact.
@@ -138,6 +138,7 @@ fn entry(uid: &str, title: &str, published: DateTime<Utc>) -> StoredEntry {
         published,
         updated: published,
         credits: vec![],
+        meta: ItemMeta::default(),
     }
 }
 
@@ -235,7 +236,100 @@ fn entries() -> Vec<StoredEntry> {
         ..entry("a7", "Una notizia, sei fonti", at(2026, 11, 26, 6, 0, 0))
     };
 
-    vec![italian, html, tricky, future, epoch, title_only, many]
+    // A podcast episode saying everything an item can: several authors
+    // with addresses, enclosures (one without type or length), images,
+    // comments, categories with a scheme, rights, iTunes and Media RSS
+    // fields, and content given as plain text. Control characters hide in
+    // its names.
+    let podcast = StoredEntry {
+        link: Some("https://pod.example.org/ep/12?a=1&b=2".to_string()),
+        summary_html: Some("<p>Note &lt;brevi&gt; &amp; utili</p>".to_string()),
+        content_html: Some("<p>Prima riga<br>seconda &lt;riga&gt;</p>".to_string()),
+        author: Some("Rob Roberts, Ann".to_string()),
+        categories: vec!["Scienza & tecnica".to_string()],
+        credits: vec![credit("pod", "ep-12", Some("https://pod.example.org/ep/12?a=1&b=2"))],
+        meta: ItemMeta {
+            authors: vec![
+                Person {
+                    name: Some("Rob \"R\" Roberts\u{1}".into()),
+                    email: Some("rob@example.org".into()),
+                    uri: Some("https://pod.example.org/rob?x=1&y=2".into()),
+                    avatar: Some("https://pod.example.org/rob.png".into()),
+                },
+                Person {
+                    name: Some("Ann".into()),
+                    ..Person::default()
+                },
+                Person {
+                    email: Some("anon@example.org".into()),
+                    ..Person::default()
+                },
+            ],
+            contributors: vec![Person {
+                name: Some("Cy <Mixer>".into()),
+                ..Person::default()
+            }],
+            enclosures: vec![
+                Enclosure {
+                    url: "https://cdn.example.org/12.mp3?token=public&x=1".into(),
+                    media_type: Some("audio/mpeg".into()),
+                    length: Some(31_415_926),
+                    duration: Some(1801),
+                    title: Some("MP3 & co".into()),
+                },
+                Enclosure {
+                    url: "https://cdn.example.org/12.ogg".into(),
+                    ..Enclosure::default()
+                },
+            ],
+            image: Some("https://pod.example.org/12.jpg".into()),
+            thumbnails: vec![Image {
+                url: "https://pod.example.org/12-small.jpg".into(),
+                width: Some(120),
+                height: Some(90),
+            }],
+            categories: vec![Category {
+                term: "scienza".into(),
+                scheme: Some("https://pod.example.org/topics".into()),
+                label: Some("Scienza & tecnica".into()),
+            }],
+            comments: Some("https://pod.example.org/ep/12#comments".into()),
+            comments_feed: Some("https://pod.example.org/ep/12/comments.rss".into()),
+            comment_count: Some(7),
+            rights: Some("© 2026 Pod & co\u{8}".into()),
+            content_text: Some("Prima riga\nseconda <riga>".into()),
+            summary_text: Some("Note <brevi> & utili".into()),
+            explicit: Some(true),
+            block: true,
+            duration: Some(1801),
+            media_credits: vec![MediaCredit {
+                name: "Sam".into(),
+                role: Some("producer".into()),
+                scheme: Some("urn:ebu".into()),
+            }],
+            ..ItemMeta::default()
+        },
+        ..entry("b8", "Episodio 12: «tutto»", at(2026, 11, 25, 6, 0, 0))
+    };
+
+    // Content that lives elsewhere: Atom content src.
+    let elsewhere = StoredEntry {
+        link: Some("https://altrove.example.org/a".to_string()),
+        content_html: Some("<p>Il riassunto di un PDF.</p>".to_string()),
+        credits: vec![credit("altrove", "alt-1", Some("https://altrove.example.org/a"))],
+        meta: ItemMeta {
+            content_src: Some(ContentSource {
+                url: "https://altrove.example.org/a.pdf".into(),
+                media_type: Some("application/pdf".into()),
+            }),
+            ..ItemMeta::default()
+        },
+        ..entry("c9", "Un articolo altrove", at(2026, 11, 24, 6, 0, 0))
+    };
+
+    vec![
+        italian, html, tricky, future, epoch, title_only, many, podcast, elsewhere,
+    ]
 }
 
 /// One rendered page: the feed facts and entries it was made from.
@@ -834,6 +928,20 @@ fn json_feed_follows_version_1_1() {
                 assert_rfc3339(&label, item["date_published"].as_str().unwrap()),
                 stored.published
             );
+            for attachment in item.get("attachments").and_then(Value::as_array).into_iter().flatten() {
+                let attachment = attachment.as_object().expect("attachment object");
+                for (k, v) in attachment {
+                    match k.as_str() {
+                        "url" | "mime_type" | "title" => assert!(v.is_string(), "{label}: attachment {k}"),
+                        "size_in_bytes" | "duration_in_seconds" => assert!(v.is_u64(), "{label}: attachment {k}"),
+                        _ => assert!(k.starts_with('_'), "{label}: attachment key {k:?}"),
+                    }
+                }
+                assert!(
+                    attachment.contains_key("url") && attachment.contains_key("mime_type"),
+                    "{label}: an attachment needs url and mime_type"
+                );
+            }
             if let Some(tags) = item.get("tags") {
                 assert!(
                     tags.as_array().expect("tags array").iter().all(Value::is_string),
@@ -849,7 +957,7 @@ fn json_feed_follows_version_1_1() {
                 let source = source.as_object().expect("source object");
                 for (k, v) in source {
                     assert!(
-                        matches!(k.as_str(), "source" | "id" | "url"),
+                        matches!(k.as_str(), "source" | "title" | "id" | "url"),
                         "{label}: source key {k:?}"
                     );
                     assert!(v.is_string(), "{label}: source {k} must be a string");

@@ -728,6 +728,7 @@ impl Farm {
                     language: Some(meta.lang.to_string()),
                     published: it.date,
                     updated: it.date,
+                    meta: Default::default(),
                 }
             })
             .collect()
@@ -762,6 +763,7 @@ impl Farm {
                 etag: Some(format!("\"{k}-{generation}\"")),
                 last_modified: None,
             },
+            links: Vec::new(),
         }
     }
 

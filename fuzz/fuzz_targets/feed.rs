@@ -38,8 +38,8 @@ use tributary::config::{FeedConfig, OutputConfig};
 use tributary::model::{Credit, Entry, FeedInfo, StoredEntry};
 use tributary::normalize::{Context, clean_text, normalize};
 use tributary::parse::{Document, ParseError, display_url, parse};
-use tributary::publish::{Format, render, strip_xml_illegal};
-use tributary::xmltext::is_xml_char;
+use tributary::publish::{Format, render};
+use tributary::xmltext::{is_xml_char, strip_xml_illegal};
 
 thread_local! {
     /// Set while `tributary::parse::parse` runs, whose feed-rs call is
@@ -148,6 +148,8 @@ fuzz_target!(|data: &[u8]| {
         base_url: Url::parse("http://127.0.0.1:8080/").expect("a valid URL"),
         entries: 100,
         websub_hub: Url::parse("https://hub.example.org/").ok(),
+        source_titles: Default::default(),
+        timezone: chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset"),
     };
     let output = OutputConfig::all();
     for format in Format::ALL {
@@ -167,6 +169,7 @@ fn stored_entry(e: &Entry, info: &FeedInfo, url: &Url) -> StoredEntry {
         source: source.to_string(),
         source_title: info.title.clone(),
         source_url: url.to_string(),
+        source_feed_id: info.id.clone(),
         source_site: info.site_link.clone(),
         item_id: e.item_id.clone(),
         item_link: link.cloned(),
@@ -186,6 +189,7 @@ fn stored_entry(e: &Entry, info: &FeedInfo, url: &Url) -> StoredEntry {
             credit("fuzz", e.link.as_ref()),
             credit("mirror", e.canonical_link.as_ref()),
         ],
+        meta: e.meta.clone(),
     }
 }
 
@@ -238,7 +242,7 @@ impl TokenSink for Tags {
     }
 }
 
-/// What `sanitize_html` promises about markup, checked on `html` as a
+/// What `html::sanitize` promises about markup, checked on `html` as a
 /// browser would read it.
 fn check_html(html: &str) {
     assert!(

@@ -15,21 +15,16 @@ use super::{OutputConfig, SourceConfig};
 
 impl OutputConfig {
     /// Whether an entry with this title and text passes the regex filters.
-    pub fn accepts(&self, text: &str) -> bool {
+    pub(crate) fn accepts(&self, text: &str) -> bool {
         passes_filters(&self.include, &self.exclude, || text)
     }
 }
 
 impl SourceConfig {
-    /// Whether an item with this title and text passes the include/exclude filters.
-    pub fn accepts(&self, text: &str) -> bool {
-        self.accepts_with(|| text)
-    }
-
-    /// [`accepts`](Self::accepts) with the text built only when a filter
-    /// needs it: most sources have none, and the text is a copy of the
-    /// whole item.
-    pub fn accepts_with<T: AsRef<str>>(&self, text: impl FnOnce() -> T) -> bool {
+    /// Whether an item with this title and text passes the include/exclude
+    /// filters, the text built only when a filter needs it: most sources
+    /// have none, and the text is a copy of the whole item.
+    pub(crate) fn accepts_with<T: AsRef<str>>(&self, text: impl FnOnce() -> T) -> bool {
         passes_filters(&self.include, &self.exclude, text)
     }
 }

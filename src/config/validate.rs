@@ -20,10 +20,11 @@ use url::Url;
 use super::raw::{RawConfig, RawDaemon, RawFeed, RawSource, line_col};
 use super::{
     Config, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DaemonConfig, DedupConfig, FeedConfig, Location, MAX_CONNECTIONS,
-    OutputConfig, Problem, Retention, SourceConfig, filter,
+    OutputConfig, Problem, ProxySetting, RequestOptions, Retention, SourceConfig, WebConfig, filter,
 };
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
+use crate::secrets::Secret;
 
 /// Checks `raw`, read from `text` at `path`, into a [`Config`]; relative
 /// paths resolve against `dir`. On failure, every problem in file order.
@@ -42,7 +43,7 @@ pub(super) fn validate(raw: RawConfig, text: &str, path: &Path, dir: &Path) -> R
 }
 
 /// Reads a size such as `16MiB`, `500 KB` or a plain byte count.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -133,6 +134,11 @@ impl Validator<'_> {
                 sources.push(src);
             }
         }
+        let mut feed = feed;
+        feed.source_titles = sources
+            .iter()
+            .filter_map(|s: &SourceConfig| Some((s.name.clone(), s.title.clone()?)))
+            .collect();
         let mut outputs: Vec<OutputConfig> = Vec::new();
         for o in raw.outputs {
             let o = o.into_inner();
@@ -152,7 +158,10 @@ impl Validator<'_> {
                 continue;
             }
             for s in &o.sources {
-                if !sources.iter().any(|x: &SourceConfig| &x.name == s.get_ref()) {
+                // A source set aside while reading has its problem reported already.
+                if !sources.iter().any(|x: &SourceConfig| &x.name == s.get_ref())
+                    && !raw.set_aside_sources.contains(s.get_ref())
+                {
                     self.report(
                         s.span(),
                         format!(
@@ -172,12 +181,17 @@ impl Validator<'_> {
                 path: o.path.map(|p| dir.join(p)),
             });
         }
+        let web = WebConfig {
+            enabled: raw.web.enabled.unwrap_or(true),
+            templates: raw.web.templates.map(|t| dir.join(t)),
+        };
         Config {
             path: path.to_path_buf(),
             state_dir: None,
             daemon,
             feed,
             dedup,
+            web,
             sources,
             outputs,
         }
@@ -308,6 +322,7 @@ impl Validator<'_> {
                 .unwrap_or_default(),
             cache_hints: raw.cache_hints.unwrap_or(true),
             max_connections_per_address,
+            proxy: raw.proxy.as_ref().and_then(|p| self.proxy(p)),
         }
     }
 
@@ -352,13 +367,28 @@ impl Validator<'_> {
                 None
             }
         });
+        let timezone = match &raw.timezone {
+            None => chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
+            Some(t) => parse_offset(t.get_ref()).unwrap_or_else(|| {
+                self.report(
+                    t.span(),
+                    format!(
+                        "timezone {:?} is not a fixed offset: write \"UTC\" or an offset such as \"+01:00\" or \"-05:30\"",
+                        t.get_ref()
+                    ),
+                );
+                chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())
+            }),
+        };
         FeedConfig {
+            timezone,
             websub_hub,
             title: raw.title.unwrap_or_else(|| "Tributary".into()),
             description: raw.description,
             author: raw.author.unwrap_or_else(|| "Tributary".into()),
             base_url,
             entries,
+            source_titles: Default::default(),
         }
     }
 
@@ -384,6 +414,17 @@ impl Validator<'_> {
             );
         }
         let location = self.location(&raw.url, dir);
+        let title = match &raw.title {
+            Some(t) if t.get_ref().trim().is_empty() => {
+                self.report(
+                    t.span(),
+                    "a source title cannot be empty (leave `title` out to use the feed's own)",
+                );
+                None
+            }
+            Some(t) => Some(t.get_ref().split_whitespace().collect::<Vec<_>>().join(" ")),
+            None => None,
+        };
         let schedule = match &raw.schedule {
             Some(s) => self.schedule(s),
             None => Some(daemon.schedule.clone()),
@@ -403,11 +444,17 @@ impl Validator<'_> {
             .and_then(|v| self.address_policy(v));
         let include = self.regexes(&raw.include);
         let exclude = self.regexes(&raw.exclude);
+        let request = self.request_options(&raw, dir);
+        let proxy = match &raw.proxy {
+            Some(p) => self.proxy(p),
+            None => daemon.proxy.clone(),
+        };
         if self.problems.len() > before {
             return None;
         }
         Some(SourceConfig {
             name,
+            title,
             location: location?,
             schedule: schedule?,
             tags,
@@ -415,7 +462,144 @@ impl Validator<'_> {
             exclude,
             allow_private_addresses: policy.unwrap_or_else(|| daemon.allow_private_addresses.clone()),
             cache_hints: raw.cache_hints.unwrap_or(daemon.cache_hints),
+            request,
+            proxy,
         })
+    }
+
+    /// `proxy = "env"` or an `http(s)://host:port` URL.
+    fn proxy(&mut self, raw: &Spanned<String>) -> Option<ProxySetting> {
+        let text = raw.get_ref().trim();
+        if text == "env" {
+            return Some(ProxySetting::Env);
+        }
+        match Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                Some(ProxySetting::Url(Secret::new(text)))
+            }
+            Ok(u) => {
+                self.report(
+                    raw.span(),
+                    format!(
+                        "proxy scheme {:?} is not supported: give \"env\" or an http:// or https:// proxy URL such as \"http://proxy.example:3128\"",
+                        u.scheme()
+                    ),
+                );
+                None
+            }
+            Err(_) => {
+                self.report(
+                    raw.span(),
+                    "proxy must be \"env\" or a URL such as \"http://proxy.example:3128\"",
+                );
+                None
+            }
+        }
+    }
+
+    /// A value of `password`, `username` or a header with each `${NAME}`
+    /// replaced by that environment variable; an unset one is reported.
+    fn expanded(&mut self, raw: &Spanned<String>, key: &str) -> Option<String> {
+        match expand(raw.get_ref(), |name| std::env::var(name).ok()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.report(raw.span(), format!("{key}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// `username`, `password`/`password_file`, `headers` and `user_agent`.
+    fn request_options(&mut self, raw: &RawSource, dir: &Path) -> RequestOptions {
+        let username = raw.username.as_ref().and_then(|u| self.expanded(u, "username"));
+        let password = match (&raw.password, &raw.password_file) {
+            (Some(_), Some(f)) => {
+                self.report(f.span(), "give either password or password_file, not both");
+                None
+            }
+            (Some(p), None) => self.expanded(p, "password"),
+            (None, Some(f)) => self.password_file(f, dir),
+            (None, None) => None,
+        };
+        if raw.username.is_none()
+            && let Some(p) = raw.password.as_ref().or(raw.password_file.as_ref())
+        {
+            self.report(
+                p.span(),
+                "a password needs a username: add username = \"…\" to this source",
+            );
+        }
+        let mut headers = Vec::new();
+        if let Some(table) = &raw.headers {
+            for (name, value) in table.get_ref() {
+                if !is_header_name(name) {
+                    self.report(
+                        table.span(),
+                        format!(
+                            "headers: {name:?} is not an HTTP header name (letters, digits and '-', e.g. \"X-Api-Key\")"
+                        ),
+                    );
+                    continue;
+                }
+                let Some(text) = value.as_str() else {
+                    self.report(table.span(), format!("headers: the value of {name:?} must be a string"));
+                    continue;
+                };
+                let spanned = Spanned::new(table.span(), text.to_string());
+                let Some(text) = self.expanded(&spanned, &format!("headers.{name}")) else {
+                    continue;
+                };
+                if !is_header_value(&text) {
+                    // The value is not repeated: it may be a secret.
+                    self.report(
+                        table.span(),
+                        format!("headers: the value of {name:?} is not a valid header value (no line breaks or control characters)"),
+                    );
+                    continue;
+                }
+                headers.push((name.to_ascii_lowercase(), Secret::new(text)));
+            }
+        }
+        let user_agent = raw.user_agent.as_ref().and_then(|ua| {
+            if !is_header_value(ua.get_ref()) || ua.get_ref().trim().is_empty() {
+                self.report(ua.span(), "user_agent must be a non-empty line of text");
+                None
+            } else {
+                Some(ua.get_ref().clone())
+            }
+        });
+        RequestOptions {
+            basic_auth: username.map(|u| (Secret::new(u), Secret::new(password.unwrap_or_default()))),
+            headers,
+            user_agent,
+        }
+    }
+
+    /// The password in `password_file`: a relative path resolves against
+    /// `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`) when set,
+    /// else against the config file's folder; one trailing line break is dropped.
+    fn password_file(&mut self, raw: &Spanned<String>, dir: &Path) -> Option<String> {
+        let given = Path::new(raw.get_ref());
+        let path = match std::env::var_os("CREDENTIALS_DIRECTORY") {
+            Some(creds) if given.is_relative() && !creds.is_empty() => Path::new(&creds).join(given),
+            _ => dir.join(given),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                Some(text.strip_suffix('\r').unwrap_or(text).to_string())
+            }
+            Err(e) => {
+                self.report(
+                    raw.span(),
+                    format!(
+                        "cannot read password_file {}: {e} (a relative path starts at $CREDENTIALS_DIRECTORY when set, else at the config file's folder)",
+                        path.display()
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn address_policy(&mut self, v: &Spanned<toml::Value>) -> Option<AddressPolicy> {
@@ -471,10 +655,13 @@ impl Validator<'_> {
                     }
                 },
                 Ok(u) => {
+                    let hint = scheme_typo(&u)
+                        .map(|fixed| format!("; did you mean {:?}?", crate::secrets::redact_url(&fixed)))
+                        .unwrap_or_default();
                     self.report(
                         raw.span(),
                         format!(
-                            "unsupported URL scheme {:?}: use http, https or a file path",
+                            "unsupported URL scheme {:?}: use http, https or a file path{hint}",
                             u.scheme()
                         ),
                     );
@@ -489,17 +676,152 @@ impl Validator<'_> {
             dir.join(text)
         };
         if !path.is_file() {
-            self.report(
-                raw.span(),
-                format!(
+            let message = match missing_scheme(text) {
+                // Only the URL is quoted, as URLs are shown: a credential in it as ***.
+                Some(url) => format!(
+                    "this url has no scheme and names no existing file: did you mean {:?}?",
+                    crate::secrets::redact_url(&url)
+                ),
+                None => format!(
                     "file {} does not exist (relative paths start at the config file's folder)",
                     path.display()
                 ),
-            );
+            };
+            self.report(raw.span(), message);
             return None;
         }
         Some(Location::File(path))
     }
+}
+
+/// Whether `name` is an HTTP header name (an RFC 9110 token).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Whether `value` can be sent as a header value: visible ASCII, spaces and tabs.
+fn is_header_value(value: &str) -> bool {
+    value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+}
+
+/// `text` with each `${NAME}` replaced by `lookup(NAME)`; `$$` stands for
+/// one `$`, any other `$` is kept. Names are letters, digits and `_`.
+fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(inner) = after.strip_prefix('{') {
+            let Some(end) = inner.find('}') else {
+                return Err("\"${\" without its closing \"}\": write ${NAME}, or $$ for a literal $".into());
+            };
+            let name = &inner[..end];
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(format!(
+                    "${{{name}}} is not a variable name: use letters, digits and _, or $$ for a literal $"
+                ));
+            }
+            match lookup(name) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    return Err(format!(
+                        "environment variable {name} is not set (set it, e.g. with systemd's EnvironmentFile=, or write $$ for a literal $)"
+                    ));
+                }
+            }
+            rest = &inner[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A `[feed] timezone`: `UTC`/`Z`, or `+HH:MM` / `-HH:MM` (at most 14 hours).
+fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match t.as_bytes().first()? {
+        b'+' => (1, &t[1..]),
+        b'-' => (-1, &t[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 14 || m > 59 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+}
+
+/// The URL meant by a `url` written without its scheme (`example.org/feed`,
+/// `//example.org/feed`, `https:/example.org/feed`, `localhost:8080/feed`):
+/// `None` unless what comes first reads as a host name with a top-level
+/// domain (not a file extension such as `.xml`), `localhost` or an IP address.
+fn missing_scheme(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let (scheme, rest) = ["https", "http"]
+        .into_iter()
+        .find_map(|scheme| {
+            let rest = lower.strip_prefix(scheme)?.strip_prefix(':')?;
+            Some((scheme, text.get(text.len() - rest.len()..)?))
+        })
+        .unwrap_or(("https", text));
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let url = Url::parse(&format!("{scheme}://{rest}")).ok()?;
+    let plausible = match url.host()? {
+        url::Host::Domain(d) => {
+            d == "localhost"
+                || d.rsplit_once('.').is_some_and(|(name, tld)| {
+                    !name.is_empty()
+                        && tld.len() >= 2
+                        && tld.bytes().all(|b| b.is_ascii_alphabetic())
+                        && !FILE_EXTENSIONS.contains(&tld)
+                })
+        }
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+    };
+    plausible.then(|| url.to_string())
+}
+
+/// Endings of feed and page files, which a missing file name ends with
+/// more often than a host name does.
+const FILE_EXTENSIONS: &[&str] = &[
+    "xml", "rss", "atom", "rdf", "json", "feed", "html", "htm", "txt", "toml", "opml",
+];
+
+/// The `http`/`https` URL meant by one whose scheme is a typo of either
+/// (one edit or swap away: `htps://`, `htpt://`) or `feed://`, which some
+/// sites still link.
+fn scheme_typo(url: &Url) -> Option<String> {
+    let scheme = url.scheme();
+    let fixed = if scheme == "feed" {
+        "https"
+    } else {
+        ["https", "http"]
+            .into_iter()
+            .map(|s| (strsim::osa_distance(scheme, s), s))
+            .min()
+            .filter(|(d, _)| *d <= 1)?
+            .1
+    };
+    url.host()?;
+    let text = url.as_str();
+    Some(format!("{fixed}{}", text.get(scheme.len()..)?))
 }
 
 /// Source and output names: non-empty, `[a-z0-9-]+`.
@@ -523,6 +845,121 @@ mod tests {
 
     use super::super::{ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, parse, problems};
     use super::*;
+
+    const PRIVATE: &str = "[[source]]\nname = \"p\"\nurl = \"https://example.org/feed.xml\"\n";
+
+    #[test]
+    fn dollar_brace_names_expand_from_the_environment() {
+        let env = |n: &str| (n == "TOKEN").then(|| "s3cr3t".to_string());
+        assert_eq!(expand("Bearer ${TOKEN}", env).unwrap(), "Bearer s3cr3t");
+        assert_eq!(expand("a$$b$c", env).unwrap(), "a$b$c");
+        let unset = expand("${NOPE}", env).unwrap_err();
+        assert!(unset.contains("environment variable NOPE is not set"), "{unset}");
+        assert!(expand("${", env).is_err());
+        assert!(expand("${A-B}", env).is_err());
+    }
+
+    #[test]
+    fn an_unset_variable_is_a_config_error_naming_it() {
+        let p = problems(&format!(
+            "{PRIVATE}username = \"u\"\npassword = \"${{TRIBUTARY_TEST_UNSET_VARIABLE_7F3A}}\"\n"
+        ));
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!(p[0].line, 5);
+        assert!(
+            p[0].message
+                .starts_with("password: environment variable TRIBUTARY_TEST_UNSET_VARIABLE_7F3A is not set"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn basic_auth_headers_and_user_agent_are_read_and_never_printed() {
+        let c = parse(
+            &format!(
+                "{PRIVATE}username = \"reader\"\npassword = \"hunter2\"\nuser_agent = \"Custom/1\"\nheaders = {{ \"X-Api-Key\" = \"k3y\", Cookie = \"session=c00kie\" }}\n"
+            ),
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        let r = &c.sources[0].request;
+        let (user, password) = r.basic_auth.as_ref().unwrap();
+        assert_eq!((user.expose(), password.expose()), ("reader", "hunter2"));
+        let headers: Vec<(&str, &str)> = r.headers.iter().map(|(n, v)| (n.as_str(), v.expose())).collect();
+        assert_eq!(headers, [("cookie", "session=c00kie"), ("x-api-key", "k3y")]);
+        assert_eq!(r.user_agent.as_deref(), Some("Custom/1"));
+        let shown = format!("{:?}", c.sources[0]);
+        for secret in ["reader", "hunter2", "k3y", "c00kie"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+
+    #[test]
+    fn password_file_is_read_relative_to_the_config_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("feed.pass"), "from-file\n").unwrap();
+        let c = parse(
+            &format!("{PRIVATE}username = \"u\"\npassword_file = \"feed.pass\"\n"),
+            &dir.path().join("tributary.toml"),
+        );
+        // $CREDENTIALS_DIRECTORY takes precedence when set; the tests run without it.
+        if std::env::var_os("CREDENTIALS_DIRECTORY").is_none() {
+            let c = c.unwrap();
+            let (_, password) = c.sources[0].request.basic_auth.as_ref().unwrap();
+            assert_eq!(password.expose(), "from-file");
+        }
+    }
+
+    #[test]
+    fn password_mistakes_are_reported_without_the_password() {
+        let p = problems(&format!(
+            "{PRIVATE}password = \"hunter2\"\npassword_file = \"/nonexistent/p\"\nheaders = {{ \"Bad Name\" = \"x\", Ok = \"zz7\\nzz9\" }}\n"
+        ));
+        let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages.len(), 4, "{p:#?}");
+        assert!(
+            messages.iter().any(|m| m.contains("either password or password_file")),
+            "{messages:?}"
+        );
+        assert!(messages.iter().any(|m| m.contains("needs a username")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("\"Bad Name\" is not an HTTP header name")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("value of \"ok\"") || m.contains("value of \"Ok\"")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().all(|m| !m.contains("hunter2") && !m.contains("zz9")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_source_takes_the_daemon_proxy_unless_it_names_its_own() {
+        let c = parse(
+            &format!("[daemon]\nproxy = \"env\"\n{PRIVATE}\n[[source]]\nname = \"q\"\nurl = \"https://example.org/q\"\nproxy = \"http://u:pw@proxy.example:3128\"\n"),
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].proxy, Some(ProxySetting::Env));
+        assert!(
+            matches!(&c.sources[1].proxy, Some(ProxySetting::Url(u)) if u.expose() == "http://u:pw@proxy.example:3128")
+        );
+        assert!(!format!("{:?}", c.sources[1]).contains("pw@"));
+        let p = problems(&format!("{PRIVATE}proxy = \"ftp://proxy.example\"\n"));
+        assert!(
+            p[0].message.starts_with("proxy scheme \"ftp\" is not supported"),
+            "{}",
+            p[0].message
+        );
+    }
 
     #[test]
     fn minimal_config_gets_defaults() {
@@ -575,6 +1012,89 @@ include = ["(unclosed"]
     }
 
     #[test]
+    fn url_without_a_scheme_suggests_https() {
+        let text = "[[source]]\nname = \"a\"\nurl = \"example.org/feed\"\n\n[[source]]\nname = \"b\"\nurl = \"localhost:8080/rss\"\n\n[[source]]\nname = \"c\"\nurl = \"https:/news.example.it/feed\"\n";
+        let p = problems(text);
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert_eq!((p[0].line, p[0].column), (3, 7));
+        assert!(
+            p[0].message.ends_with("did you mean \"https://example.org/feed\"?"),
+            "{}",
+            p[0].message
+        );
+        assert!(p[0].message.starts_with("this url has no scheme"), "{}", p[0].message);
+        assert!(
+            p[1].message.ends_with("did you mean \"https://localhost:8080/rss\"?"),
+            "{}",
+            p[1].message
+        );
+        assert!(
+            p[2].message.ends_with("did you mean \"https://news.example.it/feed\"?"),
+            "{}",
+            p[2].message
+        );
+    }
+
+    #[test]
+    fn cron_error_in_config_speaks_of_the_written_line() {
+        let p = problems("[daemon]\nschedule = \"61 * * * *\"\n");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!((p[0].line, p[0].column), (2, 12));
+        assert_eq!(
+            p[0].message,
+            "schedule \"61 * * * *\": minute 61 is out of range: minutes go from 0 to 59"
+        );
+    }
+
+    #[test]
+    fn url_suggestions_show_credentials_as_stars() {
+        let p = problems(
+            "[[source]]\nname = \"a\"\nurl = \"user:pa55@example.org/feed?token=t0ken\"\n[[source]]\nname = \"b\"\nurl = \"htps://user:pa55@example.org/feed\"\n",
+        );
+        assert_eq!(p.len(), 2, "{p:#?}");
+        for p in &p {
+            assert!(
+                p.message.contains("did you mean \"https://***:***@example.org/feed"),
+                "{}",
+                p.message
+            );
+            assert!(
+                !p.message.contains("pa55") && !p.message.contains("t0ken"),
+                "{}",
+                p.message
+            );
+        }
+    }
+
+    #[test]
+    fn missing_files_get_no_url_suggestion() {
+        for path in ["samples/missing.xml", "feed.xml", "./example.org", "/srv/feeds/a.rss"] {
+            let p = problems(&format!("[[source]]\nname = \"a\"\nurl = {path:?}\n"));
+            assert!(p[0].message.contains("does not exist"), "{path}: {}", p[0].message);
+            assert!(!p[0].message.contains("did you mean"), "{path}: {}", p[0].message);
+        }
+    }
+
+    #[test]
+    fn mistyped_schemes_suggest_the_right_one() {
+        for (typo, meant) in [
+            ("htps://e.org/feed", "https://e.org/feed"),
+            ("htp://e.org/feed", "http://e.org/feed"),
+            ("htpt://e.org/feed", "http://e.org/feed"),
+            ("feed://e.org/rss", "https://e.org/rss"),
+        ] {
+            let p = problems(&format!("[[source]]\nname = \"a\"\nurl = {typo:?}\n"));
+            assert!(
+                p[0].message.ends_with(&format!("did you mean {meant:?}?")),
+                "{typo}: {}",
+                p[0].message
+            );
+        }
+        let p = problems("[[source]]\nname = \"a\"\nurl = \"ftp://e.org/feed\"\n");
+        assert!(!p[0].message.contains("did you mean"), "{}", p[0].message);
+    }
+
+    #[test]
     fn max_connections_per_address_defaults_below_the_global_cap_and_is_bounded_by_it() {
         let c = parse("[daemon]\n", Path::new("/srv/t/tributary.toml")).unwrap();
         assert_eq!(
@@ -599,6 +1119,32 @@ include = ["(unclosed"]
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("/x/t.toml:2:31: max_connections_per_address"), "{err}");
+    }
+
+    #[test]
+    fn a_source_title_names_it_and_an_empty_one_is_refused() {
+        let cfg = Path::new("/etc/tributary/t.toml");
+        let c = parse(
+            "[[source]]\nname = \"fiona-s-photo-blog\"\nurl = \"https://fiona.example.org/feed\"\ntitle = \"  Fiona’s   photo blog \"\n\n[[source]]\nname = \"b\"\nurl = \"https://b.example.org/feed\"\n",
+            cfg,
+        )
+        .unwrap();
+        assert_eq!(c.sources[0].title.as_deref(), Some("Fiona’s photo blog"));
+        assert_eq!(c.sources[1].title, None);
+        assert_eq!(
+            c.feed.source_titles.get("fiona-s-photo-blog").map(String::as_str),
+            Some("Fiona’s photo blog")
+        );
+        assert_eq!(c.feed.source_titles.len(), 1);
+        let p = match parse(
+            "[[source]]\nname = \"a\"\nurl = \"https://a.example.org/\"\ntitle = \" \"\n",
+            cfg,
+        ) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("{other:?}"),
+        };
+        assert!(p[0].message.contains("title cannot be empty"), "{:?}", p[0]);
+        assert_eq!(p[0].line, 4);
     }
 
     #[test]
@@ -628,9 +1174,9 @@ include = ["(unclosed"]
             Path::new("/t/t.toml"),
         )
         .unwrap();
-        assert!(c.sources[0].accepts("La Cina e la Russia"));
-        assert!(!c.sources[0].accepts("Oroscopo: la Cina"));
-        assert!(!c.sources[0].accepts("Meteo"));
+        assert!(c.sources[0].accepts_with(|| "La Cina e la Russia"));
+        assert!(!c.sources[0].accepts_with(|| "Oroscopo: la Cina"));
+        assert!(!c.sources[0].accepts_with(|| "Meteo"));
     }
 
     #[test]
@@ -674,5 +1220,24 @@ include = ["(unclosed"]
         assert!(!o.accepts("Oroscopo di oggi"));
         assert_eq!(ok.output("all").unwrap().name, "all");
         assert!(ok.output("nope").is_none());
+    }
+
+    #[test]
+    fn feed_timezone_takes_fixed_offsets_and_web_defaults_to_on() {
+        let c = parse("", Path::new("/t/t.toml")).unwrap();
+        assert_eq!(c.feed.timezone.local_minus_utc(), 0);
+        assert_eq!(c.web, WebConfig::default());
+        let c = parse(
+            "[feed]\ntimezone = \"+01:00\"\n[web]\nenabled = false\ntemplates = \"look\"\n",
+            Path::new("/t/t.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.feed.timezone.local_minus_utc(), 3600);
+        assert!(!c.web.enabled);
+        assert_eq!(c.web.templates.as_deref(), Some(Path::new("/t/look")));
+        assert_eq!(parse_offset("-05:30").map(|o| o.local_minus_utc()), Some(-19_800));
+        let p = problems("[feed]\ntimezone = \"Europe/Rome\"\n");
+        assert_eq!((p[0].line, p[0].column), (2, 12));
+        assert!(p[0].message.contains("write \"UTC\" or an offset"), "{}", p[0].message);
     }
 }

@@ -158,9 +158,9 @@ pub fn print(title: &str, body_html: Option<&str>) -> Option<Print> {
 /// `samples` facts sampled instead of [`SAMPLE`] (for measuring how the
 /// sample's size trades candidates for recall).
 pub fn print_sampling(title: &str, body_html: Option<&str>, samples: &[usize]) -> Option<(Print, Vec<Vec<u32>>)> {
-    let text = text::text_between_tags(body_html?);
+    let text = text::text_of_html(body_html?);
     let body = text::tokens(&text, true);
-    let title_text = text::text_between_tags(title);
+    let title_text = text::text_of_html(title);
     let title_tokens = text::tokens(&title_text, !text::title_case(&title_text));
     Some(print_of_tokens(&body, &title_tokens, samples))
 }
@@ -484,19 +484,6 @@ impl Reader<'_> {
     }
 }
 
-/// Decodes keys stored apart from their print (a list of u32, little-endian).
-pub fn decode_keys(bytes: &[u8]) -> Vec<u32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-/// Encodes keys to store them apart from their print.
-pub fn encode_keys(keys: &[u32]) -> Vec<u8> {
-    keys.iter().flat_map(|k| k.to_le_bytes()).collect()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -508,7 +495,6 @@ mod tests {
     fn a_print_survives_its_stored_form() {
         let p = print("Verona approva il piano ciclabile", Some(BODY)).unwrap();
         assert_eq!(Print::decode(&p.encode()), Some(p.clone()));
-        assert_eq!(decode_keys(&encode_keys(p.keys())), p.keys());
         let mut other = p.encode();
         other[0] = PRINT_VERSION.wrapping_add(1);
         assert_eq!(Print::decode(&other), None);

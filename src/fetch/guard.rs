@@ -70,7 +70,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use crate::model::AddressPolicy;
 
 /// Why an address is refused, in words for the error message ("a {reason}
-/// address"; see [`article`]), or `None` for a globally reachable unicast
+/// address"; see `article`), or `None` for a globally reachable unicast
 /// address. The module documentation lists what is refused and why.
 pub fn refused_reason(ip: IpAddr) -> Option<&'static str> {
     match ip {
@@ -80,7 +80,7 @@ pub fn refused_reason(ip: IpAddr) -> Option<&'static str> {
 }
 
 /// "a" or "an", whichever reads right before `reason`.
-pub fn article(reason: &str) -> &'static str {
+fn article(reason: &str) -> &'static str {
     match reason.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u' | 'A' | 'E' | 'I' | 'O' | 'U') => "an",
         _ => "a",
@@ -88,7 +88,7 @@ pub fn article(reason: &str) -> &'static str {
 }
 
 /// "IP is a REASON address", for error messages.
-pub fn describe(ip: IpAddr, reason: &str) -> String {
+pub(crate) fn describe(ip: IpAddr, reason: &str) -> String {
     format!("{ip} is {} {reason} address", article(reason))
 }
 
@@ -171,7 +171,7 @@ pub fn check(policy: &AddressPolicy, ip: IpAddr) -> Option<&'static str> {
 /// A refused address, carried through reqwest's error chain from the resolver.
 #[derive(Debug, thiserror::Error)]
 #[error("{host} resolves to {ip}, {} {reason} address", article(reason))]
-pub struct Refused {
+pub(crate) struct Refused {
     /// The host name that was resolved.
     pub host: String,
     /// The refused address.
@@ -189,11 +189,11 @@ pub struct Lookup {
 }
 
 /// A lookup function: a host name to its addresses.
-pub type LookupFn = dyn Fn(&str) -> std::io::Result<Vec<IpAddr>> + Send + Sync;
+type LookupFn = dyn Fn(&str) -> std::io::Result<Vec<IpAddr>> + Send + Sync;
 
 impl Lookup {
     /// The system resolver (`getaddrinfo`).
-    pub fn system() -> Lookup {
+    pub(crate) fn system() -> Lookup {
         Lookup::default()
     }
 
@@ -228,7 +228,7 @@ impl std::fmt::Debug for Lookup {
 /// connector dials, so what was checked is what is used: a name is looked
 /// up again, and checked again, for every new connection.
 #[derive(Debug, Clone)]
-pub struct GuardedResolver {
+pub(crate) struct GuardedResolver {
     /// The policy applied to every answer.
     pub policy: AddressPolicy,
     /// Where names are looked up.
@@ -255,6 +255,27 @@ impl Resolve for GuardedResolver {
             Ok(addrs)
         })
     }
+}
+
+/// Looks `host` up and checks every address as [`GuardedResolver`] does,
+/// for a request whose connection goes to a proxy instead. A name that
+/// does not resolve here passes: the proxy may know names this machine
+/// does not, and cannot reach a refused address through a name that
+/// resolves nowhere locally.
+pub(crate) async fn check_name(lookup: &Lookup, policy: &AddressPolicy, host: &str) -> Result<(), Refused> {
+    let Ok(addrs) = lookup.addrs(host).await else {
+        return Ok(());
+    };
+    for a in addrs {
+        if let Some(reason) = check(policy, a.ip()) {
+            return Err(Refused {
+                host: host.to_string(),
+                ip: a.ip(),
+                reason,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The address of an IP-literal URL host, which no resolver sees.

@@ -3,19 +3,21 @@
 //! Owns the HTTP clients (reqwest with rustls) and everything about talking
 //! to servers well:
 //! - conditional GET with the validators of the previous poll;
-//! - redirects followed by our own code, at most [`MAX_REDIRECTS`] hops,
+//! - redirects followed by our own code, at most `MAX_REDIRECTS` hops,
 //!   loops detected, every hop re-checked by the SSRF [`guard`], and a chain
 //!   made only of 301/308 reported so the pipeline can adopt the new URL;
 //! - a body cap applied to the decompressed stream (gzip, br, deflate, zstd),
 //!   connect, read and total timeouts;
 //! - global and per-host concurrency limits;
 //! - server hints: `Retry-After` on 429/503 (per source, and host-wide only
-//!   when [`HOST_THROTTLE_SOURCES`] sources of one host were told so), and
+//!   when `HOST_THROTTLE_SOURCES` sources of one host were told so), and
 //!   `Cache-Control: max-age`/`Expires` as a floor on the next poll;
 //! - errors in words an operator understands ("HTTP 404 from https://…",
 //!   "timed out after 30 s fetching …", "TLS: …");
-//! - no proxy: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and the like are
-//!   ignored, so every connection goes to an address the guard checked;
+//! - no proxy unless configured: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`
+//!   and the like are used only with `proxy = "env"`, and a proxied
+//!   request's own host is resolved here and checked by the guard before
+//!   the request goes to the proxy (which the resolver then checks too);
 //! - certificates checked against the system's CA roots (the distribution's
 //!   bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR`), or, on a system with none,
 //!   against the Mozilla roots built into the binary, said once in a warning.
@@ -37,31 +39,31 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-use crate::config::{DaemonConfig, Location};
+use crate::config::{DaemonConfig, Location, ProxySetting, RequestOptions};
 use crate::model::{AddressPolicy, Validators};
 
 /// Redirect hops followed before giving up.
-pub const MAX_REDIRECTS: usize = 5;
+const MAX_REDIRECTS: usize = 5;
 /// How many sources of one host must be told to back off before the whole host is.
-pub const HOST_THROTTLE_SOURCES: usize = 3;
+const HOST_THROTTLE_SOURCES: usize = 3;
 /// The longest wait a server hint can impose.
-pub const MAX_HINT: Duration = Duration::from_secs(24 * 3600);
+const MAX_HINT: Duration = Duration::from_secs(24 * 3600);
 
 /// The settings the fetcher needs, taken from `[daemon]`.
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
     /// Total time for one fetch, body included.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Time to establish a connection.
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Largest body accepted, after decompression.
-    pub max_bytes: u64,
+    pub(crate) max_bytes: u64,
     /// The `User-Agent` header.
-    pub user_agent: String,
+    pub(crate) user_agent: String,
     /// Fetches in flight, all hosts together.
-    pub max_concurrent: usize,
+    pub(crate) max_concurrent: usize,
     /// Fetches in flight to one host.
-    pub max_per_host: usize,
+    pub(crate) max_per_host: usize,
 }
 
 impl FetchSettings {
@@ -80,7 +82,7 @@ impl FetchSettings {
 
 /// One fetch to make.
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// The source's name (host-wide throttling counts distinct sources).
     pub source: &'a str,
     /// Where the source lives, as configured.
@@ -91,11 +93,16 @@ pub struct Request<'a> {
     pub validators: &'a Validators,
     /// Which addresses may be contacted.
     pub policy: &'a AddressPolicy,
+    /// Credentials, headers and user agent of the source; credentials and
+    /// headers go only to the host of the configured URL.
+    pub options: &'a RequestOptions,
+    /// The proxy to send the request through, if any.
+    pub proxy: Option<&'a ProxySetting>,
 }
 
 /// A successful fetch.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response {
+pub(crate) struct Response {
     /// What came back.
     pub fetched: Fetched,
     /// When every hop was a 301/308: the final URL, to adopt if it holds.
@@ -106,29 +113,34 @@ pub struct Response {
 
 /// The body of a successful fetch, or the news that nothing changed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fetched {
+pub(crate) enum Fetched {
     /// The server (or the file's metadata) says nothing changed since the last poll.
     NotModified,
     /// A new body to parse.
     Body(Box<Body>),
 }
 
-/// A fetched document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Body {
-    /// The body, decompressed, at most `max_bytes` long.
-    pub bytes: Vec<u8>,
-    /// The `charset` parameter of the `Content-Type` header, if any.
-    pub charset: Option<String>,
-    /// The media type of the `Content-Type` header, if any (lower-case, no parameters).
-    pub media_type: Option<String>,
-    /// The URL the body came from, after redirects (a `file://` URL for files):
-    /// the base for relative links.
-    pub final_url: Url,
-    /// The HTTP status (200 for files).
-    pub status: u16,
-    /// Validators to send back on the next poll.
-    pub validators: Validators,
+bench_pub! {
+    /// A fetched document.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Body {
+        /// The body, decompressed, at most `max_bytes` long.
+        pub bytes: Vec<u8>,
+        /// The `charset` parameter of the `Content-Type` header, if any.
+        pub charset: Option<String>,
+        /// The media type of the `Content-Type` header, if any (lower-case, no parameters).
+        pub media_type: Option<String>,
+        /// The URL the body came from, after redirects (a `file://` URL for files):
+        /// the base for relative links.
+        pub final_url: Url,
+        /// The HTTP status (200 for files).
+        pub status: u16,
+        /// Validators to send back on the next poll.
+        pub validators: Validators,
+        /// The values of the `Link` headers (RFC 8288), where a page may
+        /// advertise its feeds.
+        pub links: Vec<String>,
+    }
 }
 
 /// Why a fetch failed; every variant names the URL or path.
@@ -176,7 +188,7 @@ pub enum FetchError {
         /// Which address and why.
         detail: String,
     },
-    /// More than [`MAX_REDIRECTS`] redirects.
+    /// More than `MAX_REDIRECTS` redirects.
     #[error("too many redirects (more than {MAX_REDIRECTS}) starting at {url}")]
     TooManyRedirects {
         /// The first URL.
@@ -245,7 +257,7 @@ pub enum FetchError {
 
 impl FetchError {
     /// A short machine-readable kind, for logs, the fetch log and metrics.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             FetchError::Status { .. } => "http-status",
             FetchError::Timeout { .. } => "timeout",
@@ -265,7 +277,7 @@ impl FetchError {
     }
 
     /// The HTTP status, when the server answered with one.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             FetchError::Status { status, .. } => Some(*status),
             _ => None,
@@ -273,7 +285,7 @@ impl FetchError {
     }
 
     /// When the server asked us to come back (429/503 `Retry-After`), or a host-wide throttle ends.
-    pub fn retry_after(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn retry_after(&self) -> Option<DateTime<Utc>> {
         match self {
             FetchError::Status { retry_after, .. } => *retry_after,
             FetchError::HostThrottled { until, .. } => Some(*until),
@@ -298,7 +310,7 @@ pub struct Fetcher {
 struct Inner {
     settings: FetchSettings,
     lookup: guard::Lookup,
-    clients: Mutex<HashMap<AddressPolicy, reqwest::Client>>,
+    clients: Mutex<HashMap<(AddressPolicy, Option<ProxySetting>), reqwest::Client>>,
     /// Set once the system's CA roots failed to load: every client built
     /// from then on trusts the bundled Mozilla roots.
     bundled_roots: AtomicBool,
@@ -322,7 +334,7 @@ fn host_key(url: &Url) -> String {
 
 impl Fetcher {
     /// Builds a fetcher; clients are built per address policy on first use.
-    pub fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
+    pub(crate) fn new(settings: FetchSettings) -> Result<Fetcher, FetchError> {
         Fetcher::with_lookup(settings, guard::Lookup::system())
     }
 
@@ -340,33 +352,47 @@ impl Fetcher {
                 throttles: Mutex::new(HashMap::new()),
             }),
         };
-        fetcher.client(&AddressPolicy::PublicOnly)?;
+        fetcher.client(&AddressPolicy::PublicOnly, None)?;
         Ok(fetcher)
     }
 
-    /// The settings in force.
-    pub fn settings(&self) -> &FetchSettings {
-        &self.inner.settings
-    }
-
-    fn client(&self, policy: &AddressPolicy) -> Result<reqwest::Client, FetchError> {
-        if let Some(c) = lock(&self.inner.clients).get(policy) {
+    fn client(&self, policy: &AddressPolicy, proxy: Option<&ProxySetting>) -> Result<reqwest::Client, FetchError> {
+        let key = (policy.clone(), proxy.cloned());
+        if let Some(c) = lock(&self.inner.clients).get(&key) {
             return Ok(c.clone());
         }
+        let proxied = match proxy {
+            None | Some(ProxySetting::Env) => None,
+            Some(ProxySetting::Url(url)) => Some(reqwest::Proxy::all(url.expose()).map_err(|e| {
+                FetchError::Client(format!(
+                    "proxy {}: {}",
+                    crate::secrets::redact_url(url.expose()),
+                    crate::secrets::redact_text(&error_chain(&e))
+                ))
+            })?),
+        };
+        let builder = |policy: &AddressPolicy| {
+            let b = self.builder(policy);
+            match (&proxied, proxy) {
+                (Some(p), _) => b.proxy(p.clone()),
+                // reqwest reads the proxy variables unless told not to.
+                (None, Some(ProxySetting::Env)) => b,
+                (None, _) => b.no_proxy(),
+            }
+        };
         let client = if self.inner.bundled_roots.load(Ordering::Relaxed) {
-            self.builder(policy)
+            builder(policy)
                 .tls_certs_only(bundled_roots())
                 .build()
                 .map_err(|e| FetchError::Client(error_chain(&e)))?
         } else {
-            match self.builder(policy).build() {
+            match builder(policy).build() {
                 Ok(client) => client,
                 // The two builders differ only in their CA roots, so when
                 // the second one works the system's roots were the problem
                 // (no CA bundle, or nothing usable in it).
                 Err(system) => {
-                    let client = self
-                        .builder(policy)
+                    let client = builder(policy)
                         .tls_certs_only(bundled_roots())
                         .build()
                         .map_err(|_| FetchError::Client(error_chain(&system)))?;
@@ -380,7 +406,7 @@ impl Fetcher {
                 }
             }
         };
-        lock(&self.inner.clients).insert(policy.clone(), client.clone());
+        lock(&self.inner.clients).insert(key, client.clone());
         Ok(client)
     }
 
@@ -401,9 +427,8 @@ impl Fetcher {
             .timeout(s.timeout)
             .read_timeout(s.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            // A proxy from the environment would be the only address the
-            // guard's resolver saw: the feed's own host would go unchecked.
-            .no_proxy()
+            // No proxy here: `client` adds the configured one, whose
+            // requests `fetch_http` checks before sending.
             .dns_resolver(Arc::new(guard::GuardedResolver {
                 policy: policy.clone(),
                 lookup: self.inner.lookup.clone(),
@@ -420,7 +445,7 @@ impl Fetcher {
     }
 
     /// Fetches a source, sending back the validators of its last poll.
-    pub async fn fetch(&self, req: Request<'_>) -> Result<Response, FetchError> {
+    pub(crate) async fn fetch(&self, req: Request<'_>) -> Result<Response, FetchError> {
         match req.location {
             Location::Http(url) => {
                 let _global = self.inner.global.clone().acquire_owned().await.ok();
@@ -469,7 +494,7 @@ impl Fetcher {
     }
 
     async fn fetch_http(&self, start: &Url, req: Request<'_>) -> Result<Response, FetchError> {
-        let client = self.client(req.policy)?;
+        let client = self.client(req.policy, req.proxy)?;
         let mut url = start.clone();
         let mut visited = HashSet::from([url.to_string()]);
         let mut all_permanent = true;
@@ -483,9 +508,39 @@ impl Fetcher {
                     detail: guard::describe(ip, reason),
                 });
             }
+            // Through a proxy, the resolver sees only the proxy's name: the
+            // feed's own host is resolved and checked here first.
+            if req.proxy.is_some()
+                && guard::literal(&url).is_none()
+                && let Some(host) = url.host_str()
+            {
+                guard::check_name(&self.inner.lookup, req.policy, host)
+                    .await
+                    .map_err(|r| FetchError::Refused {
+                        url: url.to_string(),
+                        detail: r.to_string(),
+                    })?;
+            }
             self.check_throttle(&url, Utc::now())?;
             let _host = self.host_permit(&url).await;
             let mut request = client.get(url.clone());
+            if let Some(ua) = &req.options.user_agent {
+                request = request.header(header::USER_AGENT, ua);
+            }
+            // Like browsers and curl, credentials are not handed on to
+            // another host a redirect points at.
+            let configured_host = match req.location {
+                Location::Http(u) => u.host_str(),
+                Location::File(_) => None,
+            };
+            if url.host_str() == configured_host {
+                for (name, value) in &req.options.headers {
+                    request = request.header(name.as_str(), value.expose());
+                }
+                if let Some((user, password)) = &req.options.basic_auth {
+                    request = request.basic_auth(user.expose(), Some(password.expose()));
+                }
+            }
             if let Some(etag) = &req.validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -600,6 +655,12 @@ impl Fetcher {
                     etag: header_text(header::ETAG),
                     last_modified: header_text(header::LAST_MODIFIED),
                 },
+                links: headers
+                    .get_all(header::LINK)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .map(str::to_string)
+                    .collect(),
             })),
             permanent_redirect,
             max_age,
@@ -657,6 +718,7 @@ impl Fetcher {
                 etag: None,
                 last_modified: stamp,
             },
+            links: Vec::new(),
         })))
     }
 
@@ -722,7 +784,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// `Retry-After` as an instant: delay-seconds or an HTTP date, capped at [`MAX_HINT`].
-pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let v = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     let at = match v.parse::<u64>() {
         Ok(secs) => now + TimeDelta::seconds(secs.min(MAX_HINT.as_secs()) as i64),
@@ -733,7 +795,7 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<U
 }
 
 /// `Cache-Control: max-age` (else `Expires`) as a duration, capped at [`MAX_HINT`].
-pub fn max_age(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+fn max_age(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let cc = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok());
     if let Some(cc) = cc {
         let directives: Vec<String> = cc.split(',').map(|d| d.trim().to_ascii_lowercase()).collect();
@@ -757,7 +819,7 @@ pub fn max_age(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
 }
 
 /// Media type and charset parameter of a `Content-Type` header.
-pub fn content_type(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+fn content_type(headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return (None, None);
     };
@@ -765,7 +827,7 @@ pub fn content_type(headers: &HeaderMap) -> (Option<String>, Option<String>) {
 }
 
 /// Splits a `Content-Type` value into its media type and `charset` parameter.
-pub fn parse_content_type(value: &str) -> (Option<String>, Option<String>) {
+fn parse_content_type(value: &str) -> (Option<String>, Option<String>) {
     let mut parts = value.split(';');
     let media = parts
         .next()
@@ -863,8 +925,16 @@ mod tests {
             current_url: None,
             validators: v,
             policy: &AddressPolicy::PublicOnly,
+            options: &NO_OPTIONS,
+            proxy: None,
         }
     }
+
+    static NO_OPTIONS: RequestOptions = RequestOptions {
+        basic_auth: None,
+        headers: Vec::new(),
+        user_agent: None,
+    };
 
     #[tokio::test]
     async fn unchanged_file_is_not_modified() {

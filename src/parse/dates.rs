@@ -16,7 +16,7 @@ const MAX_LEN: usize = 256;
 /// Parses a feed date leniently; None when nothing sensible can be read.
 ///
 /// A date without a time is midnight; a time without a zone is UTC.
-pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if s.is_empty() || s.len() > MAX_LEN {
         return None;

@@ -1,9 +1,9 @@
 //! Turning fetched bytes into [`ParsedFeed`] drafts.
 //!
 //! Owns the feed-rs boundary and its traps: bytes are first decoded and
-//! repaired by [`prepare`] (charset, declarations, bare `&`, HTML entities,
+//! repaired by `prepare` (charset, declarations, bare `&`, HTML entities,
 //! illegal characters, RSS version), dates go through our lenient
-//! [`dates::parse_date`], every parse gets a fresh feed-rs `Parser` (a reused
+//! `dates::parse_date`, every parse gets a fresh feed-rs `Parser` (a reused
 //! one panics after an error), a panic inside feed-rs is contained (the
 //! known one, in splitting an author string next to a multi-byte character,
 //! gets one retry on a spaced-out copy) and otherwise reported as this
@@ -14,8 +14,9 @@
 //! It knows nothing of fetching or storage, and does no cleaning beyond what
 //! the parser needs: normalization is the next stage.
 
-pub mod dates;
-pub mod prepare;
+mod dates;
+mod extras;
+mod prepare;
 
 use std::hash::Hasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,7 +28,7 @@ use regex::Regex;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use url::Url;
 
-use crate::model::{FeedInfo, ParsedFeed, RawItem};
+use crate::model::{Category, ContentSource, Enclosure, FeedInfo, ItemMeta, ParsedFeed, Person, RawItem};
 use prepare::Syntax;
 
 /// Why a document could not be read as a feed; every variant names the source URL.
@@ -49,6 +50,18 @@ pub enum ParseError {
         /// The parser's complaint.
         detail: String,
     },
+    /// The document holds items in a dialect the parser read as none.
+    #[error(
+        "cannot read the items of {url}: it is {format} with {items} item elements, none of which could be read; ask the publisher for RSS 2.0, Atom 1.0 or JSON Feed"
+    )]
+    Unsupported {
+        /// The source URL or path.
+        url: String,
+        /// The dialect, as its root element and namespace say.
+        format: String,
+        /// Elements that look like items.
+        items: usize,
+    },
     /// The parser panicked on this document; the panic was contained.
     #[error("the feed parser crashed on {url}; the document is kept out and other sources are unaffected")]
     Panicked {
@@ -59,10 +72,11 @@ pub enum ParseError {
 
 impl ParseError {
     /// A short machine-readable kind, for logs and metrics.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             ParseError::NotAFeed { .. } => "not-a-feed",
             ParseError::Invalid { .. } => "invalid-feed",
+            ParseError::Unsupported { .. } => "unsupported-format",
             ParseError::Panicked { .. } => "parser-panic",
         }
     }
@@ -112,7 +126,51 @@ pub fn parse(doc: Document<'_>) -> Result<ParsedFeed, ParseError> {
         Ok(Err(e)) => return Err(explain(e, &text, prepared.syntax, doc.media_type, shown())),
         Ok(Ok(feed)) => feed,
     };
-    Ok(convert(feed, &text))
+    let document_url = base.is_some().then_some(doc.url);
+    let extras = match prepared.syntax {
+        Syntax::Xml => extras::scan_xml(&text, document_url),
+        Syntax::Json => extras::scan_json(&text, document_url),
+    };
+    // A document with item elements that yields no entry is a dialect we
+    // failed to read: never an `ok` poll with nothing.
+    if feed.entries.is_empty() && extras.item_like > 0 {
+        return Err(ParseError::Unsupported {
+            url: shown(),
+            format: format_name(extras.root.as_ref()),
+            items: extras.item_like,
+        });
+    }
+    Ok(convert(feed, &text, extras))
+}
+
+/// The dialect of a document in words, from its root element and
+/// namespace. Only names we know are repeated: the message reaches
+/// `/sources`, and a document's own strings are never quoted there.
+fn format_name(root: Option<&(String, Option<String>)>) -> String {
+    let Some((name, ns)) = root else {
+        return "a document with no root element".to_string();
+    };
+    let ns = ns.as_deref();
+    let family = match name.as_str() {
+        "RDF" => "an RSS 1.0 (RDF) document",
+        "rss" => "an RSS document",
+        "feed" | "entry" => match ns {
+            Some("http://www.w3.org/2005/Atom") | None => "an Atom 1.0 document",
+            Some("http://purl.org/atom/ns#") => "an Atom 0.3 document",
+            Some(_) => "an Atom-like document",
+        },
+        _ => return "a document with an unknown root element".to_string(),
+    };
+    let namespace = match ns {
+        None => "no namespace",
+        Some("http://purl.org/rss/1.0/") => "the RSS 1.0 namespace",
+        Some("http://my.netscape.com/rdf/simple/0.9/") => "the RSS 0.90 namespace",
+        Some("http://www.w3.org/1999/02/22-rdf-syntax-ns#") => "the RDF namespace",
+        Some("http://www.w3.org/2005/Atom") => "the Atom 1.0 namespace",
+        Some("http://purl.org/atom/ns#") => "the Atom 0.3 namespace",
+        Some(_) => "an unknown namespace",
+    };
+    format!("{family} (root <{name}> in {namespace})")
 }
 
 /// feed-rs 3's pattern for the e-mail address in an author string
@@ -158,14 +216,16 @@ fn space_out_emails(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// How a URL is shown in messages: file URLs as paths.
-pub fn display_url(url: &Url) -> String {
-    if url.scheme() == "file"
-        && let Ok(p) = url.to_file_path()
-    {
-        return p.display().to_string();
+bench_pub! {
+    /// How a URL is shown in messages: file URLs as paths.
+    fn display_url(url: &Url) -> String {
+        if url.scheme() == "file"
+            && let Ok(p) = url.to_file_path()
+        {
+            return p.display().to_string();
+        }
+        url.as_str().to_string()
     }
-    url.as_str().to_string()
 }
 
 fn explain(
@@ -299,7 +359,7 @@ fn generate_id(links: &[Link], title: &Option<Text>, _base: Option<&str>) -> Str
     }
 }
 
-fn convert(feed: Feed, text: &str) -> ParsedFeed {
+fn convert(feed: Feed, text: &str, extras: extras::DocExtras) -> ParsedFeed {
     let ttl = feed
         .ttl
         .filter(|m| *m > 0)
@@ -312,8 +372,43 @@ fn convert(feed: Feed, text: &str) -> ParsedFeed {
         language: feed.language.filter(|l| !l.trim().is_empty()),
         min_interval: ttl.max(syndication_period(text)),
     };
-    let items = feed.entries.into_iter().map(convert_entry).collect();
+    let feed_authors = if extras.feed_authors.is_empty() {
+        people(&feed.authors)
+    } else {
+        extras.feed_authors
+    };
+    // The pass finds the items feed-rs reads, in the same order; should the
+    // two ever disagree, feed-rs's view alone is used rather than a
+    // misaligned one.
+    let aligned = extras.items.len() == feed.entries.len();
+    let mut found = extras.items.into_iter();
+    let items = feed
+        .entries
+        .into_iter()
+        .map(|e| {
+            let x = if aligned { found.next() } else { None };
+            convert_entry(e, x, &feed_authors)
+        })
+        .collect();
     ParsedFeed { info, items }
+}
+
+/// feed-rs's people as ours, without the empty ones.
+fn people(list: &[feed_rs::model::Person]) -> Vec<Person> {
+    let mut out = Vec::new();
+    for p in list {
+        let nonblank = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let person = Person {
+            name: nonblank(&p.name),
+            email: nonblank(&p.email),
+            uri: nonblank(&p.uri),
+            avatar: None,
+        };
+        if person.name.is_some() || person.email.is_some() {
+            extras::add_person(&mut out, person);
+        }
+    }
+    out
 }
 
 /// The RSS 1.0 syndication module's hint: `sy:updatePeriod` (hourly, daily,
@@ -362,14 +457,26 @@ fn text_to_html(text: &str) -> String {
         .collect()
 }
 
-fn convert_entry(e: FeedEntry) -> RawItem {
-    let link = alternate_link(&e.links);
+fn convert_entry(e: FeedEntry, x: Option<extras::ItemExtras>, feed_authors: &[Person]) -> RawItem {
+    let link = match &x {
+        Some(x) if x.link_known => x.link.clone(),
+        _ => alternate_link(&e.links),
+    };
+    let content_src = e.content.as_ref().and_then(|c| match (&c.body, &c.src) {
+        (None, Some(src)) => Some(ContentSource {
+            url: src.href.clone(),
+            media_type: src.media_type.clone(),
+        }),
+        _ => None,
+    });
     let summary = e.summary.map(|t| (t.content_type.to_string(), t.content));
     let content = e
         .content
         .and_then(|c| c.body.map(|b| (c.content_type.to_string(), b)))
         .filter(|(_, b)| !b.trim().is_empty());
     let summary = summary.filter(|(_, s)| !s.trim().is_empty());
+    let plain = |f: &Option<(String, String)>| f.as_ref().filter(|(m, _)| is_text(m)).map(|(_, b)| b.clone());
+    let (content_text, summary_text) = (plain(&content), plain(&summary));
     // The model carries one "plain text" flag; when the two fields differ,
     // the plain one is turned into minimal HTML here.
     let text_only = summary.iter().chain(content.iter()).all(|(m, _)| is_text(m));
@@ -391,6 +498,45 @@ fn convert_entry(e: FeedEntry) -> RawItem {
     } else {
         e.id
     };
+    // The pass reads every author feed-rs reads (and splits address and
+    // name where feed-rs does not), so feed-rs's are only a fallback.
+    let (content_base, summary_base, mut meta) = match x {
+        Some(x) => {
+            let mut meta = x.meta;
+            if meta.authors.is_empty() {
+                meta.authors = x.source_authors;
+            }
+            (x.content_base, x.summary_base, meta)
+        }
+        None => {
+            let mut meta = fallback_meta(&e.links, &e.media);
+            meta.authors = people(&e.authors);
+            (e.base.clone(), None, meta)
+        }
+    };
+    // Each entry carries its own authors: the merged feed mixes sources.
+    if meta.authors.is_empty() {
+        meta.authors = feed_authors.to_vec();
+    }
+    if meta.contributors.is_empty() {
+        meta.contributors = people(&e.contributors);
+    }
+    meta.categories = e
+        .categories
+        .iter()
+        .filter(|c| !c.term.trim().is_empty())
+        .map(|c| Category {
+            term: c.term.clone(),
+            scheme: c.scheme.clone().filter(|s| !s.trim().is_empty()),
+            label: c.label.clone().filter(|l| !l.trim().is_empty()),
+        })
+        .collect();
+    if let Some(rights) = e.rights.map(|r| r.content).filter(|r| !r.trim().is_empty()) {
+        meta.rights = Some(rights);
+    }
+    meta.content_src = meta.content_src.or(content_src);
+    meta.content_text = content_text;
+    meta.summary_text = summary_text;
     RawItem {
         id_generated: id.starts_with("gen:"),
         id,
@@ -399,18 +545,54 @@ fn convert_entry(e: FeedEntry) -> RawItem {
         summary,
         content,
         text_only,
-        content_base: e.base,
-        authors: e
+        content_base,
+        summary_base,
+        authors: meta
             .authors
-            .into_iter()
-            .filter_map(|p| p.name)
+            .iter()
+            .filter_map(|p| p.display())
             .filter(|n| !n.trim().is_empty())
+            .map(str::to_owned)
             .collect(),
         categories: e.categories.into_iter().map(|c| c.label.unwrap_or(c.term)).collect(),
         published: e.published,
         updated: e.updated,
         language: e.language.filter(|l| !l.trim().is_empty()),
+        meta,
     }
+}
+
+/// What feed-rs kept of an item's media, for when the document pass did not
+/// line up with feed-rs's items: enclosure links and media contents.
+fn fallback_meta(links: &[Link], media: &[feed_rs::model::MediaObject]) -> ItemMeta {
+    let mut meta = ItemMeta::default();
+    let enclosures = links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .map(|l| Enclosure {
+            url: l.href.clone(),
+            media_type: l.media_type.clone(),
+            length: l.length,
+            title: l.title.clone(),
+            duration: None,
+        });
+    let contents = media.iter().flat_map(|m| {
+        m.content.iter().filter_map(|c| {
+            Some(Enclosure {
+                url: c.url.as_ref()?.to_string(),
+                media_type: c.content_type.as_ref().map(ToString::to_string),
+                length: c.size,
+                duration: c.duration.map(|d| d.as_secs()),
+                title: None,
+            })
+        })
+    });
+    for enclosure in enclosures.chain(contents) {
+        if !meta.enclosures.iter().any(|e| e.url == enclosure.url) {
+            meta.enclosures.push(enclosure);
+        }
+    }
+    meta
 }
 
 #[cfg(test)]
@@ -565,6 +747,165 @@ mod tests {
         assert!(!f.items[0].text_only);
         assert_eq!(f.items[0].summary.as_deref(), Some("<p>a &lt; b</p>"));
         assert!(f.items[1].text_only);
+    }
+
+    #[test]
+    fn atom_03_feed_yields_its_entries() {
+        let url = Url::parse("http://old.example.org/atom.xml").unwrap();
+        let xml = br#"<?xml version="1.0" encoding="utf-8"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#">
+  <title>Old blog</title>
+  <link rel="alternate" type="text/html" href="http://old.example.org/"/>
+  <modified>2026-11-01T10:00:00Z</modified>
+  <author><name>Olga</name><email>olga@example.org</email></author>
+  <entry>
+    <title>Still here</title>
+    <link rel="alternate" type="text/html" href="http://old.example.org/2026/11/still-here"/>
+    <id>tag:old.example.org,2026:1</id>
+    <issued>2026-11-01T09:00:00Z</issued>
+    <modified>2026-11-01T10:00:00Z</modified>
+    <content type="text/html" mode="escaped">&lt;p&gt;Hello&lt;/p&gt;</content>
+  </entry>
+</feed>"#;
+        let f = parse(doc(xml, &url)).unwrap();
+        assert_eq!(f.info.title.as_deref(), Some("Old blog"));
+        assert_eq!(f.items.len(), 1);
+        let item = &f.items[0];
+        assert_eq!(item.title.as_deref(), Some("Still here"));
+        assert_eq!(item.content.as_deref(), Some("<p>Hello</p>"));
+        assert!(item.published.is_some());
+        assert_eq!(item.meta.authors[0].email.as_deref(), Some("olga@example.org"));
+    }
+
+    #[test]
+    fn a_document_whose_items_cannot_be_read_is_an_error_naming_the_format() {
+        let url = Url::parse("https://example.org/rdf").unwrap();
+        // RSS 1.0 with its items inside the channel: feed-rs reads none.
+        let rdf =
+            br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+  <channel><title>t</title><link>https://example.org/</link><description>d</description>
+    <item><title>A</title><link>https://example.org/a</link></item>
+    <item><title>B</title><link>https://example.org/b</link></item>
+  </channel></rdf:RDF>"#;
+        let err = parse(doc(rdf, &url)).unwrap_err();
+        assert_eq!(err.kind(), "unsupported-format");
+        let text = err.to_string();
+        assert!(text.contains("RSS 1.0") && text.contains("2 item elements"), "{text}");
+        assert!(text.contains("https://example.org/rdf"), "{text}");
+        // Items in a namespace nobody knows.
+        let odd = br#"<feed xmlns="urn:SECRET-ns"><entry><title>x</title></entry></feed>"#;
+        let text = parse(doc(odd, &url)).unwrap_err().to_string();
+        assert!(text.contains("unknown namespace") && !text.contains("SECRET"), "{text}");
+        // A feed with no items at all is simply empty.
+        let empty = br#"<rss version="2.0"><channel><title>t</title></channel></rss>"#;
+        assert!(parse(doc(empty, &url)).unwrap().items.is_empty());
+    }
+
+    #[test]
+    fn feed_level_authors_are_given_to_entries_without_their_own() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><id>f</id><title>t</title>
+            <author><name>Ada</name><email>ada@example.org</email><uri>https://example.org/ada</uri></author>
+            <entry><id>1</id><title>a</title></entry>
+            <entry><id>2</id><title>b</title><author><name>Bea</name></author></entry></feed>"#;
+        let f = parse(doc(atom, &url)).unwrap();
+        assert_eq!(f.items[0].authors, vec!["Ada"]);
+        assert_eq!(
+            f.items[0].meta.authors[0].uri.as_deref(),
+            Some("https://example.org/ada")
+        );
+        assert_eq!(f.items[1].authors, vec!["Bea"]);
+        let podcast =
+            br#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>p</title>
+            <itunes:author>Pat Host</itunes:author><item><guid>1</guid><title>e</title></item></channel></rss>"#;
+        let f = parse(doc(podcast, &url)).unwrap();
+        assert_eq!(f.items[0].authors, vec!["Pat Host"]);
+    }
+
+    #[test]
+    fn rss_author_with_address_and_name_keeps_both() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let xml = br#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><title>a</title><author>rob@example.org (Rob Roberts)</author></item></channel></rss>"#;
+        let f = parse(doc(xml, &url)).unwrap();
+        assert_eq!(f.items[0].authors, vec!["Rob Roberts"]);
+        assert_eq!(f.items[0].meta.authors[0].email.as_deref(), Some("rob@example.org"));
+    }
+
+    #[test]
+    fn atom_text_content_is_kept_as_text() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><id>f</id><title>t</title>
+            <entry><id>1</id><title>a</title><content type="text">a &lt; b
+
+second</content><rights type="text">CC BY 4.0</rights>
+            <category term="rust" scheme="https://example.org/tags" label="Rust"/></entry></feed>"#;
+        let f = parse(doc(xml, &url)).unwrap();
+        let item = &f.items[0];
+        assert!(item.text_only);
+        assert_eq!(item.meta.content_text.as_deref(), Some("a < b\n\nsecond"));
+        assert_eq!(item.meta.rights.as_deref(), Some("CC BY 4.0"));
+        assert_eq!(
+            item.meta.categories[0].scheme.as_deref(),
+            Some("https://example.org/tags")
+        );
+        assert_eq!(item.meta.categories[0].label.as_deref(), Some("Rust"));
+    }
+
+    #[test]
+    fn atom_content_src_is_kept() {
+        let url = Url::parse("https://example.org/feed").unwrap();
+        let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><id>f</id><title>t</title>
+            <entry><id>1</id><title>a</title><summary>s</summary>
+            <content type="application/pdf" src="/papers/1.pdf"/></entry></feed>"#;
+        let f = parse(doc(xml, &url)).unwrap();
+        let src = f.items[0].meta.content_src.as_ref().unwrap();
+        assert_eq!(src.url, "https://example.org/papers/1.pdf");
+        assert_eq!(src.media_type.as_deref(), Some("application/pdf"));
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_innermost_xml_base() {
+        let url = Url::parse("https://blog.example.org/feed.atom").unwrap();
+        let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example.org/">
+            <id>f</id><title>t</title>
+            <entry xml:base="rel/2026/"><id>1</id><title>a</title>
+              <link rel="alternate" href="posts/03/first.html"/>
+              <content type="html">&lt;a href="../about.html"&gt;about&lt;/a&gt; &lt;img src="img/pic.png"&gt;</content>
+            </entry></feed>"#;
+        let f = parse(doc(xml, &url)).unwrap();
+        let info = crate::normalize::feed_info(f.info.clone());
+        let e = crate::normalize::normalize(
+            &f.items[0],
+            &crate::normalize::Context {
+                base_url: Some(&url),
+                feed: &info,
+                now: chrono::Utc::now(),
+            },
+        );
+        let html = e.content_html.unwrap();
+        assert!(
+            html.contains("href=\"https://blog.example.org/rel/about.html\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("src=\"https://blog.example.org/rel/2026/img/pic.png\""),
+            "{html}"
+        );
+        assert_eq!(
+            e.link.as_deref(),
+            Some("https://blog.example.org/rel/2026/posts/03/first.html")
+        );
+    }
+
+    #[test]
+    fn json_feed_attachments_are_not_taken_for_the_item_link() {
+        let url = Url::parse("https://example.org/feed.json").unwrap();
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"j","items":[
+            {"id":"1","content_text":"x","attachments":[{"url":"https://example.org/a.mp3","mime_type":"audio/mpeg"}]}]}"#;
+        let f = parse(doc(json, &url)).unwrap();
+        assert_eq!(f.items[0].link, None);
+        assert_eq!(f.items[0].meta.enclosures[0].url, "https://example.org/a.mp3");
     }
 
     #[test]

@@ -9,17 +9,32 @@ use std::io;
 
 use chrono::{DateTime, Utc};
 
-use super::{FeedMeta, GENERATOR_NAME, XmlOut, entry_id, feed_updated, rfc3339, via_links};
-use crate::model::{Credit, StoredEntry};
+use super::{
+    Extensions, FeedMeta, GENERATOR_NAME, ITUNES_NS, MEDIA_NS, XmlOut, category_parts, entry_id, feed_updated, rfc3339,
+    source_links, source_title, write_media,
+};
+use crate::model::{Credit, Person, StoredEntry};
 use crate::secrets;
 
 /// The Atom namespace, the default namespace of the document.
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+/// The Atom threading extension (RFC 4685): `thr:count`, `thr:total`.
+const THREAD_NS: &str = "http://purl.org/syndication/thread/1.0";
 
 /// Writes the Atom document for `entries`.
 pub(super) fn render(meta: &FeedMeta, entries: &[StoredEntry], now: DateTime<Utc>) -> io::Result<Vec<u8>> {
     let mut x = XmlOut::new()?;
     let mut root: Vec<(&str, &str)> = vec![("xmlns", ATOM_NS)];
+    let ext = Extensions::of(entries);
+    if ext.thread {
+        root.push(("xmlns:thr", THREAD_NS));
+    }
+    if ext.media {
+        root.push(("xmlns:media", MEDIA_NS));
+    }
+    if ext.itunes {
+        root.push(("xmlns:itunes", ITUNES_NS));
+    }
     if let Some(lang) = meta.language.as_deref() {
         root.push(("xml:lang", lang));
     }
@@ -87,40 +102,118 @@ fn write_entry(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
     x.text_element("title", &[("type", "text")], &entry.title)?;
     x.simple("updated", &rfc3339(entry.updated))?;
     x.simple("published", &rfc3339(entry.published))?;
-    if let Some(author) = entry.author.as_deref() {
-        x.start("author", &[])?;
-        x.simple("name", author)?;
-        x.end("author")?;
+    let m = &entry.meta;
+    if m.authors.is_empty() {
+        if let Some(author) = entry.author.as_deref() {
+            x.start("author", &[])?;
+            x.simple("name", author)?;
+            x.end("author")?;
+        }
+    } else {
+        for person in &m.authors {
+            write_person(x, "author", person)?;
+        }
+    }
+    for person in &m.contributors {
+        write_person(x, "contributor", person)?;
     }
     if let Some(link) = entry.link.as_deref() {
         x.empty("link", &[("rel", "alternate"), ("type", "text/html"), ("href", link)])?;
     }
-    for via in via_links(entry) {
-        x.empty("link", &[("rel", "via"), ("href", via)])?;
+    // Every source that carried the entry, by its title.
+    for (title, href) in source_links(entry) {
+        if let Some(href) = href.as_deref() {
+            x.empty("link", &[("rel", "via"), ("href", href), ("title", title)])?;
+        }
     }
+    for e in &m.enclosures {
+        let length = e.length.map(|l| l.to_string());
+        let mut attrs: Vec<(&str, &str)> = vec![("rel", "enclosure"), ("href", &e.url)];
+        if let Some(t) = e.media_type.as_deref() {
+            attrs.push(("type", t));
+        }
+        if let Some(l) = length.as_deref() {
+            attrs.push(("length", l));
+        }
+        if let Some(t) = e.title.as_deref() {
+            attrs.push(("title", t));
+        }
+        x.empty("link", &attrs)?;
+    }
+    let count = m.comment_count.map(|n| n.to_string());
+    if let Some(page) = m.comments.as_deref() {
+        let mut attrs: Vec<(&str, &str)> = vec![("rel", "replies"), ("type", "text/html"), ("href", page)];
+        if let Some(n) = count.as_deref() {
+            attrs.push(("thr:count", n));
+        }
+        x.empty("link", &attrs)?;
+    }
+    if let Some(feed) = m.comments_feed.as_deref() {
+        x.empty("link", &[("rel", "replies"), ("href", feed)])?;
+    }
+    if let Some(n) = count.as_deref() {
+        x.simple("thr:total", n)?;
+    }
+    let mut written: Vec<&str> = Vec::new();
     for category in &entry.categories {
-        x.empty("category", &[("term", category)])?;
+        let (term, scheme, label) = category_parts(entry, category);
+        if written.contains(&term) {
+            continue;
+        }
+        written.push(term);
+        let mut attrs: Vec<(&str, &str)> = vec![("term", term)];
+        if let Some(scheme) = scheme {
+            attrs.push(("scheme", scheme));
+        }
+        if let Some(label) = label {
+            attrs.push(("label", label));
+        }
+        x.empty("category", &attrs)?;
+    }
+    if let Some(rights) = m.rights.as_deref() {
+        x.text_element("rights", &[("type", "text")], rights)?;
     }
     if let Some(first) = entry.credits.first() {
         write_source(x, first, entry)?;
     }
+    write_media(x, entry)?;
 
-    match (entry.summary_html.as_deref(), entry.content_html.as_deref()) {
-        (summary, Some(content)) => {
-            if let Some(summary) = summary {
-                x.text_element("summary", &[("type", "html")], summary)?;
+    let summary_html = entry.summary_html.as_deref();
+    let content_html = entry.content_html.as_deref();
+    if let Some(src) = &m.content_src {
+        // RFC 4287 §4.1.3: content with `src` is empty, and the entry then
+        // needs a summary: the text we have is it.
+        if let Some(text) = summary_html.or(content_html) {
+            x.text_element("summary", &[("type", "html")], text)?;
+        }
+        let mut attrs: Vec<(&str, &str)> = vec![("src", &src.url)];
+        if let Some(t) = src.media_type.as_deref() {
+            attrs.push(("type", t));
+        }
+        x.empty("content", &attrs)?;
+    } else {
+        match (summary_html, content_html) {
+            (summary, Some(content)) => {
+                match (summary, m.summary_text.as_deref()) {
+                    (Some(_), Some(text)) => x.text_element("summary", &[("type", "text")], text)?,
+                    (Some(summary), None) => x.text_element("summary", &[("type", "html")], summary)?,
+                    (None, _) => {}
+                }
+                match m.content_text.as_deref() {
+                    Some(text) => x.text_element("content", &[("type", "text")], text)?,
+                    None => x.text_element("content", &[("type", "html")], content)?,
+                }
             }
-            x.text_element("content", &[("type", "html")], content)?;
-        }
-        (Some(summary), None) => {
-            x.text_element("content", &[("type", "html")], summary)?;
-        }
-        (None, None) => {
-            // RFC 4287 §4.1.1: an entry without atom:content must have an
-            // alternate link (a summary does not count); without one, the
-            // title stands in as text content.
-            if entry.link.is_none() {
-                x.text_element("content", &[("type", "text")], &entry.title)?;
+            (Some(summary), None) => {
+                x.text_element("content", &[("type", "html")], summary)?;
+            }
+            (None, None) => {
+                // RFC 4287 §4.1.1: an entry without atom:content must have an
+                // alternate link (a summary does not count); without one, the
+                // title stands in as text content.
+                if entry.link.is_none() {
+                    x.text_element("content", &[("type", "text")], &entry.title)?;
+                }
             }
         }
     }
@@ -128,15 +221,28 @@ fn write_entry(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
     x.end("entry")
 }
 
+/// Writes an Atom person construct; its required name is the address when
+/// the feed gave no name.
+fn write_person(x: &mut XmlOut, element: &str, person: &Person) -> io::Result<()> {
+    let Some(name) = person.display() else {
+        return Ok(());
+    };
+    x.start(element, &[])?;
+    x.simple("name", name)?;
+    if let Some(uri) = person.uri.as_deref() {
+        x.simple("uri", uri)?;
+    }
+    if let Some(email) = person.email.as_deref() {
+        x.simple("email", email)?;
+    }
+    x.end(element)
+}
+
 /// Writes the `<source>` of an entry from its first credit.
 fn write_source(x: &mut XmlOut, credit: &Credit, entry: &StoredEntry) -> io::Result<()> {
     x.start("source", &[])?;
     x.simple("id", &source_iri(credit))?;
-    x.text_element(
-        "title",
-        &[("type", "text")],
-        credit.source_title.as_deref().unwrap_or(&credit.source),
-    )?;
+    x.text_element("title", &[("type", "text")], source_title(credit))?;
     if let Some(feed_url) = secrets::public_url(&credit.source_url) {
         x.empty("link", &[("rel", "self"), ("href", &feed_url)])?;
     }
@@ -272,18 +378,62 @@ mod tests {
     }
 
     #[test]
-    fn via_links_are_counted_and_deduplicated() {
+    fn every_source_is_a_via_link_with_its_title() {
         let out = render(Format::Atom, &meta(), &[rich_entry()], now());
-        assert_eq!(out.matches("rel=\"via\"").count(), 2);
-        assert!(out.contains("<link rel=\"via\" href=\"https://due.example.com/x\"/>"));
-        assert!(out.contains("<link rel=\"via\" href=\"https://sei.example.com/y\"/>"));
+        assert_eq!(out.matches("rel=\"via\"").count(), 6);
+        assert!(out.contains("<link rel=\"via\" href=\"https://due.example.com/x\" title=\"Fonte due\"/>"));
+        assert!(out.contains("<link rel=\"via\" href=\"https://quattro.example.com/\" title=\"Fonte quattro\"/>"));
         let feed = parse(&out);
-        let vias = feed.entries[0]
+        let vias: Vec<_> = feed.entries[0]
             .links
             .iter()
             .filter(|l| l.rel.as_deref() == Some("via"))
-            .count();
-        assert_eq!(vias, 2);
+            .map(|l| l.title.clone().unwrap())
+            .collect();
+        assert_eq!(vias.len(), 6);
+        assert_eq!(vias[5], "Fonte sei");
+    }
+
+    #[test]
+    fn everything_an_item_says_is_written_in_atom() {
+        use super::super::tests::{elsewhere_entry, podcast_entry};
+        let out = render(Format::Atom, &meta(), &[podcast_entry(), elsewhere_entry()], now());
+        assert!(out.contains("xmlns:thr=\"http://purl.org/syndication/thread/1.0\""));
+        assert!(
+            out.contains("<content type=\"text\">Prima riga\nseconda</content>"),
+            "{out}"
+        );
+        assert!(out.contains("<summary type=\"text\">Note &lt;brevi&gt;</summary>"));
+        assert!(out.contains(
+            "<link rel=\"replies\" type=\"text/html\" href=\"https://pod.example.org/12#comments\" thr:count=\"7\"/>"
+        ));
+        assert!(out.contains("<thr:total>7</thr:total>"));
+        assert!(out.contains("<media:credit role=\"producer\" scheme=\"urn:ebu\">Sam</media:credit>"));
+        assert!(out.contains("<itunes:duration>0:30:01</itunes:duration>"));
+        assert!(out.contains("<itunes:block>Yes</itunes:block>"));
+        assert!(out.contains("<content src=\"https://altrove.example.org/a.pdf\" type=\"application/pdf\"/>"));
+        let feed = parse(&out);
+        let e = &feed.entries[0];
+        assert_eq!(e.authors.len(), 2);
+        assert_eq!(e.authors[0].email.as_deref(), Some("rob@example.org"));
+        assert_eq!(e.authors[0].uri.as_deref(), Some("https://pod.example.org/rob"));
+        assert_eq!(e.contributors[0].name.as_deref(), Some("Cy Mixer"));
+        let enclosures: Vec<_> = e
+            .links
+            .iter()
+            .filter(|l| l.rel.as_deref() == Some("enclosure"))
+            .collect();
+        assert_eq!(enclosures.len(), 2);
+        assert_eq!(enclosures[0].length, Some(31_415_926));
+        assert_eq!(enclosures[0].media_type.as_deref(), Some("audio/mpeg"));
+        assert_eq!(enclosures[0].title.as_deref(), Some("MP3"));
+        let science = e.categories.iter().find(|c| c.term == "science").unwrap();
+        assert_eq!(science.scheme.as_deref(), Some("https://pod.example.org/topics"));
+        assert_eq!(science.label.as_deref(), Some("Scienza"));
+        assert_eq!(e.categories.len(), 2, "the label is not written twice");
+        assert_eq!(e.rights.as_ref().unwrap().content, "CC BY-SA 4.0");
+        let other = &feed.entries[1];
+        assert_eq!(other.summary.as_ref().unwrap().content, "<p>Il riassunto</p>");
     }
 
     #[test]

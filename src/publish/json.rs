@@ -2,12 +2,13 @@
 //!
 //! It owns the JSON shape of a merged feed — the top-level object, its items
 //! and the `_tributary` extension object that credits every source of an
-//! item — as serializable structs, and the small HTML-to-text reduction used
-//! for an item's plain-text `summary`.
+//! item — as serializable structs. An item's plain-text `summary` is the
+//! visible text of its sanitized HTML summary ([`visible_text`]).
 
 use serde::Serialize;
 
 use super::{FeedMeta, entry_id, rfc3339, strip_xml_illegal};
+use crate::html::text::{Breaks, visible_text};
 use crate::model::{Credit, StoredEntry};
 
 /// The JSON Feed version IRI.
@@ -35,7 +36,25 @@ struct Feed {
 /// A JSON Feed author object.
 #[derive(Serialize)]
 struct Author {
-    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar: Option<String>,
+}
+
+/// A JSON Feed attachment.
+#[derive(Serialize)]
+struct Attachment {
+    url: String,
+    mime_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_in_seconds: Option<u64>,
 }
 
 /// A JSON Feed hub object.
@@ -59,6 +78,8 @@ struct Item {
     content_text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
     date_published: String,
     date_modified: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -67,23 +88,116 @@ struct Item {
     language: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment>,
     #[serde(rename = "_tributary")]
     tributary: Extension,
 }
 
-/// The `_tributary` extension object of an item.
+/// The `_tributary` extension object of an item: every source, and what
+/// JSON Feed has no member for.
 #[derive(Serialize)]
 struct Extension {
     sources: Vec<SourceRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comments: Option<Comments>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<PersonRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    contributors: Vec<PersonRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    categories: Vec<CategoryRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rights: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_src: Option<ContentSrc>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    thumbnails: Vec<Thumbnail>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    media_credits: Vec<CreditRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    itunes: Option<Itunes>,
 }
 
 /// One credited source of an item, as the source itself named the item.
 #[derive(Serialize)]
 struct SourceRef {
     source: String,
+    title: String,
     id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
+}
+
+/// Where an item is discussed.
+#[derive(Serialize)]
+struct Comments {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feed_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
+}
+
+/// A person with the address JSON Feed authors cannot carry.
+#[derive(Serialize)]
+struct PersonRef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+/// A category with its scheme and label.
+#[derive(Serialize)]
+struct CategoryRef {
+    term: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
+}
+
+/// Content that lives elsewhere (Atom `content src`).
+#[derive(Serialize)]
+struct ContentSrc {
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mime_type: Option<String>,
+}
+
+/// A thumbnail image.
+#[derive(Serialize)]
+struct Thumbnail {
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+}
+
+/// A Media RSS credit.
+#[derive(Serialize)]
+struct CreditRef {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<String>,
+}
+
+/// The iTunes fields of an episode.
+#[derive(Serialize)]
+struct Itunes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explicit: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    block: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<u64>,
 }
 
 /// A string with XML-illegal control characters removed, owned.
@@ -105,7 +219,9 @@ pub(super) fn render(meta: &FeedMeta, entries: &[StoredEntry]) -> String {
         feed_url: clean(&meta.self_url),
         description: clean_opt(meta.description.as_deref()),
         authors: vec![Author {
-            name: clean(&meta.author),
+            name: Some(clean(&meta.author)),
+            url: None,
+            avatar: None,
         }],
         language: clean_opt(meta.language.as_deref()),
         next_url: clean_opt(meta.next_url.as_deref()),
@@ -126,19 +242,68 @@ pub(super) fn render(meta: &FeedMeta, entries: &[StoredEntry]) -> String {
 }
 
 /// The JSON Feed item of one stored entry.
+///
+/// A text-only item keeps `content_text` (and a plain `summary`); its
+/// attachments are its enclosures, `image` its own image or first
+/// thumbnail, and `authors` carry their home page (or `mailto:` address).
 fn item(entry: &StoredEntry) -> Item {
-    let content_html = entry
-        .content_html
-        .as_deref()
-        .or(entry.summary_html.as_deref())
-        .map(clean);
+    let m = &entry.meta;
+    let content_text = m.content_text.as_deref().map(clean);
+    let content_html = match content_text {
+        Some(_) => None,
+        None => entry
+            .content_html
+            .as_deref()
+            .or(entry.summary_html.as_deref())
+            .map(clean),
+    };
     // JSON Feed requires content_html or content_text; an entry with neither
     // gets an empty text body.
-    let content_text = content_html.is_none().then(String::new);
+    let content_text = content_text.or_else(|| content_html.is_none().then(String::new));
     let summary = match (entry.summary_html.as_deref(), entry.content_html.as_deref()) {
-        (Some(summary), Some(_)) => Some(html_to_text(&clean(summary))).filter(|s| !s.is_empty()),
+        (Some(summary), Some(_)) => m
+            .summary_text
+            .as_deref()
+            .map(clean)
+            .or_else(|| Some(visible_text(summary, Breaks::Blocks)))
+            .filter(|s| !s.is_empty()),
         _ => None,
     };
+    let authors = if m.authors.is_empty() {
+        entry
+            .author
+            .iter()
+            .map(|name| Author {
+                name: Some(clean(name)),
+                url: None,
+                avatar: None,
+            })
+            .collect()
+    } else {
+        m.authors
+            .iter()
+            .map(|p| Author {
+                name: clean_opt(p.display()),
+                url: clean_opt(p.uri.as_deref()).or_else(|| p.email.as_deref().map(|e| clean(&format!("mailto:{e}")))),
+                avatar: clean_opt(p.avatar.as_deref()),
+            })
+            .collect()
+    };
+    let person = |p: &crate::model::Person| PersonRef {
+        name: clean_opt(p.name.as_deref()),
+        email: clean_opt(p.email.as_deref()),
+        url: clean_opt(p.uri.as_deref()),
+    };
+    let comments = (m.comments.is_some() || m.comments_feed.is_some() || m.comment_count.is_some()).then(|| Comments {
+        url: clean_opt(m.comments.as_deref()),
+        feed_url: clean_opt(m.comments_feed.as_deref()),
+        count: m.comment_count,
+    });
+    let itunes = (m.explicit.is_some() || m.block || m.duration.is_some()).then_some(Itunes {
+        explicit: m.explicit,
+        block: m.block,
+        duration: m.duration,
+    });
     Item {
         id: entry_id(&entry.uid),
         url: clean_opt(entry.link.as_deref()),
@@ -146,13 +311,62 @@ fn item(entry: &StoredEntry) -> Item {
         content_html,
         content_text,
         summary,
+        image: clean_opt(m.image.as_deref().or(m.thumbnails.first().map(|t| t.url.as_str()))),
         date_published: rfc3339(entry.published),
         date_modified: rfc3339(entry.updated),
-        authors: entry.author.iter().map(|name| Author { name: clean(name) }).collect(),
+        authors,
         language: clean_opt(entry.language.as_deref()),
         tags: entry.categories.iter().map(|c| clean(c)).collect(),
+        attachments: m
+            .enclosures
+            .iter()
+            .map(|e| Attachment {
+                url: clean(&e.url),
+                mime_type: clean(e.media_type.as_deref().unwrap_or("application/octet-stream")),
+                title: clean_opt(e.title.as_deref()),
+                size_in_bytes: e.length,
+                duration_in_seconds: e.duration,
+            })
+            .collect(),
         tributary: Extension {
             sources: entry.credits.iter().map(source_ref).collect(),
+            comments,
+            authors: m.authors.iter().filter(|p| p.email.is_some()).map(person).collect(),
+            contributors: m.contributors.iter().map(person).collect(),
+            categories: m
+                .categories
+                .iter()
+                .filter(|c| c.scheme.is_some() || c.label.is_some())
+                .map(|c| CategoryRef {
+                    term: clean(&c.term),
+                    scheme: clean_opt(c.scheme.as_deref()),
+                    label: clean_opt(c.label.as_deref()),
+                })
+                .collect(),
+            rights: clean_opt(m.rights.as_deref()),
+            content_src: m.content_src.as_ref().map(|c| ContentSrc {
+                url: clean(&c.url),
+                mime_type: clean_opt(c.media_type.as_deref()),
+            }),
+            thumbnails: m
+                .thumbnails
+                .iter()
+                .map(|t| Thumbnail {
+                    url: clean(&t.url),
+                    width: t.width,
+                    height: t.height,
+                })
+                .collect(),
+            media_credits: m
+                .media_credits
+                .iter()
+                .map(|c| CreditRef {
+                    name: clean(&c.name),
+                    role: clean_opt(c.role.as_deref()),
+                    scheme: clean_opt(c.scheme.as_deref()),
+                })
+                .collect(),
+            itunes,
         },
     }
 }
@@ -161,115 +375,10 @@ fn item(entry: &StoredEntry) -> Item {
 fn source_ref(credit: &Credit) -> SourceRef {
     SourceRef {
         source: clean(&credit.source),
+        title: clean(super::source_title(credit)),
         id: clean(&credit.item_id),
         url: clean_opt(credit.item_link.as_deref()),
     }
-}
-
-/// Tags whose boundaries separate words, so they become a space in text.
-const BLOCK_TAGS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-];
-
-/// Reduces (sanitized) HTML to plain text: tags dropped, block boundaries
-/// turned into spaces, the common character references decoded and
-/// whitespace collapsed.
-fn html_to_text(html: &str) -> String {
-    let mut raw = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        raw.push_str(&decode_entities(&rest[..lt]));
-        let after = &rest[lt + 1..];
-        let Some(gt) = after.find('>') else {
-            // A lone `<` is text, not a tag.
-            raw.push_str(&decode_entities(&rest[lt..]));
-            rest = "";
-            break;
-        };
-        let name: String = after[..gt]
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if BLOCK_TAGS.contains(&name.as_str()) {
-            raw.push(' ');
-        }
-        rest = &after[gt + 1..];
-    }
-    raw.push_str(&decode_entities(rest));
-    raw.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Decodes `&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, `&nbsp;` and numeric
-/// character references; any other `&…;` is kept as written.
-fn decode_entities(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let decoded = after.find(';').and_then(|semi| {
-            let name = &after[..semi];
-            let c = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                "nbsp" => Some('\u{A0}'),
-                _ => name
-                    .strip_prefix("#x")
-                    .or_else(|| name.strip_prefix("#X"))
-                    .map(|hex| u32::from_str_radix(hex, 16))
-                    .or_else(|| name.strip_prefix('#').map(str::parse::<u32>))
-                    .and_then(Result::ok)
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, semi))
-        });
-        match decoded {
-            Some((c, semi)) => {
-                out.push(c);
-                rest = &after[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -357,22 +466,61 @@ mod tests {
     }
 
     #[test]
+    fn attachments_image_authors_and_plain_text_in_json() {
+        use super::super::tests::podcast_entry;
+        let out = render(Format::Json, &meta(), &[podcast_entry()], now());
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let item = &v["items"][0];
+        assert_eq!(item["content_text"], "Prima riga\nseconda");
+        assert!(item.get("content_html").is_none());
+        assert_eq!(item["summary"], "Note <brevi>");
+        assert_eq!(item["image"], "https://pod.example.org/12.jpg");
+        assert_eq!(
+            item["attachments"],
+            json!([
+                {"url": "https://cdn.example.org/12.mp3", "mime_type": "audio/mpeg", "title": "MP3",
+                 "size_in_bytes": 31_415_926, "duration_in_seconds": 1801},
+                {"url": "https://cdn.example.org/12.ogg", "mime_type": "application/octet-stream"},
+            ])
+        );
+        assert_eq!(
+            item["authors"],
+            json!([
+                {"name": "Rob Roberts", "url": "https://pod.example.org/rob", "avatar": "https://pod.example.org/rob.png"},
+                {"name": "Ann"},
+            ])
+        );
+        let ext = &item["_tributary"];
+        assert_eq!(
+            ext["comments"],
+            json!({"url": "https://pod.example.org/12#comments", "feed_url": "https://pod.example.org/12/comments.rss", "count": 7})
+        );
+        assert_eq!(ext["authors"][0]["email"], "rob@example.org");
+        assert_eq!(ext["rights"], "CC BY-SA 4.0");
+        assert_eq!(
+            ext["itunes"],
+            json!({"explicit": false, "block": true, "duration": 1801})
+        );
+        assert_eq!(ext["categories"][0]["scheme"], "https://pod.example.org/topics");
+    }
+
+    #[test]
     fn tributary_sources_exact() {
         let v = value();
         assert_eq!(
             v["items"][0]["_tributary"],
             json!({"sources": [
-                {"source": "uno", "id": "uno-1", "url": "https://uno.example.com/articolo?a=1&b=2"},
-                {"source": "due", "id": "due-7", "url": "https://due.example.com/x"},
-                {"source": "tre", "id": "tre-3", "url": "https://uno.example.com/articolo?a=1&b=2"},
-                {"source": "quattro", "id": "quattro-4"},
-                {"source": "cinque", "id": "cinque-5", "url": "https://due.example.com/x"},
-                {"source": "sei", "id": "sei-6", "url": "https://sei.example.com/y"},
+                {"source": "uno", "title": "Fonte uno", "id": "uno-1", "url": "https://uno.example.com/articolo?a=1&b=2"},
+                {"source": "due", "title": "Fonte due", "id": "due-7", "url": "https://due.example.com/x"},
+                {"source": "tre", "title": "Fonte tre", "id": "tre-3", "url": "https://uno.example.com/articolo?a=1&b=2"},
+                {"source": "quattro", "title": "Fonte quattro", "id": "quattro-4"},
+                {"source": "cinque", "title": "Fonte cinque", "id": "cinque-5", "url": "https://due.example.com/x"},
+                {"source": "sei", "title": "Fonte sei", "id": "sei-6", "url": "https://sei.example.com/y"},
             ]})
         );
         assert_eq!(
             v["items"][1]["_tributary"],
-            json!({"sources": [{"source": "locale", "id": "loc-1"}]})
+            json!({"sources": [{"source": "locale", "title": "locale", "id": "loc-1"}]})
         );
     }
 
@@ -407,15 +555,12 @@ mod tests {
     }
 
     #[test]
-    fn html_reduces_to_text() {
-        assert_eq!(html_to_text("<p>a</p><p>b</p>"), "a b");
-        assert_eq!(html_to_text("<b>w</b>ord &amp; more"), "word & more");
-        assert_eq!(
-            html_to_text("x &lt;y&gt; &#8217;&#x2019; &bogus; &"),
-            "x <y> ’’ &bogus; &"
-        );
-        assert_eq!(html_to_text("a < b"), "a < b");
-        assert_eq!(html_to_text("  line<br/>break\n\n end "), "line break end");
-        assert_eq!(html_to_text(""), "");
+    fn summary_is_the_visible_text_of_the_html_summary() {
+        let mut entry = summary_entry();
+        entry.summary_html = Some("<p>a</p><p>b &amp; <b>c</b>d&nbsp;e\u{1}</p>".into());
+        entry.content_html = Some("<p>full</p>".into());
+        assert_eq!(item(&entry).summary.as_deref(), Some("a b & cd\u{A0}e"));
+        entry.summary_html = Some("<p> </p>".into());
+        assert_eq!(item(&entry).summary, None);
     }
 }

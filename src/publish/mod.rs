@@ -3,8 +3,9 @@
 //! This module owns the three output syntaxes — Atom 1.0 (RFC 4287), RSS 2.0
 //! and JSON Feed 1.1 — and the small vocabulary they share: the [`Format`]
 //! names and media types, the feed-level facts in [`FeedMeta`], the stable
-//! entry IRI of [`entry_id`], the feed's `updated` date of [`feed_updated`] and
-//! the XML 1.0 character filter of [`strip_xml_illegal`]. It knows nothing of
+//! entry IRI of `entry_id` and the feed's `updated` date of `feed_updated`;
+//! text goes out through the XML 1.0 character filter of
+//! `xmltext`. It knows nothing of
 //! HTTP or storage: callers hand it plain [`StoredEntry`] values and get a
 //! `String` back.
 
@@ -19,7 +20,8 @@ use quick_xml::Writer;
 use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use crate::model::StoredEntry;
+use crate::model::{Credit, StoredEntry};
+use crate::secrets;
 
 /// The name written in every document's generator field.
 const GENERATOR_NAME: &str = "Tributary";
@@ -40,7 +42,7 @@ impl Format {
     pub const ALL: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
 
     /// The format named by a file extension (`atom`, `rss`, `json`), exactly.
-    pub fn from_extension(ext: &str) -> Option<Format> {
+    pub(crate) fn from_extension(ext: &str) -> Option<Format> {
         match ext {
             "atom" => Some(Format::Atom),
             "rss" => Some(Format::Rss),
@@ -59,7 +61,7 @@ impl Format {
     }
 
     /// The `Content-Type` a document of this format is served with.
-    pub fn content_type(self) -> &'static str {
+    pub(crate) fn content_type(self) -> &'static str {
         match self {
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Rss => "application/rss+xml; charset=utf-8",
@@ -97,7 +99,7 @@ pub struct FeedMeta {
 
 /// Renders `entries`, in the order given, as one document of `format`.
 ///
-/// `now` bounds the feed's `updated` date (see [`feed_updated`]).
+/// `now` bounds the feed's `updated` date (see `feed_updated`).
 pub fn render(format: Format, meta: &FeedMeta, entries: &[StoredEntry], now: DateTime<Utc>) -> String {
     let written = match format {
         Format::Json => return json::render(meta, entries),
@@ -115,7 +117,7 @@ pub fn render(format: Format, meta: &FeedMeta, entries: &[StoredEntry], now: Dat
 
 /// The date a feed was last updated: the newest `updated` among `entries`,
 /// never later than `now`, and `now` itself when there are no entries.
-pub fn feed_updated(entries: &[StoredEntry], now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn feed_updated(entries: &[StoredEntry], now: DateTime<Utc>) -> DateTime<Utc> {
     entries
         .iter()
         .map(|e| e.updated)
@@ -124,15 +126,13 @@ pub fn feed_updated(entries: &[StoredEntry], now: DateTime<Utc>) -> DateTime<Utc
 }
 
 /// The stable IRI of an entry, used as Atom `id`, RSS `guid` and JSON Feed `id`.
-pub fn entry_id(uid: &str) -> String {
+fn entry_id(uid: &str) -> String {
     format!("urn:tributary:entry:{uid}")
 }
 
 #[cfg(test)]
 use crate::xmltext::is_xml_char;
-pub use crate::xmltext::strip_xml_illegal;
-#[cfg(test)]
-use std::borrow::Cow;
+use crate::xmltext::strip_xml_illegal;
 
 /// The earliest instant every output date format can represent.
 fn min_representable() -> DateTime<Utc> {
@@ -165,20 +165,159 @@ fn rfc822(dt: DateTime<Utc>) -> String {
     representable(dt).format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 
-/// The links of an entry's later credits that differ from its display link,
-/// first-seen first, each href once.
-fn via_links(entry: &StoredEntry) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for credit in entry.credits.iter().skip(1) {
-        let Some(link) = credit.item_link.as_deref() else {
-            continue;
-        };
-        if entry.link.as_deref() == Some(link) || out.contains(&link) {
-            continue;
+/// How the writers name a credited source: its display title (the
+/// configured `title`, else the feed's own, else its name).
+fn source_title(credit: &Credit) -> &str {
+    credit.source_title.as_deref().unwrap_or(&credit.source)
+}
+
+/// Every source of an entry as a (title, address) pair, first-seen first:
+/// the address is the item's link in that source, else the source's site,
+/// else its feed's public address; a source with none of these has no
+/// address. Each pair once.
+fn source_links(entry: &StoredEntry) -> Vec<(&str, Option<String>)> {
+    let mut out: Vec<(&str, Option<String>)> = Vec::new();
+    for credit in &entry.credits {
+        let href = credit
+            .item_link
+            .clone()
+            .or_else(|| credit.source_site.as_deref().and_then(secrets::public_url))
+            .or_else(|| secrets::public_url(&credit.source_url));
+        let pair = (source_title(credit), href);
+        if !out.contains(&pair) {
+            out.push(pair);
         }
-        out.push(link);
     }
     out
+}
+
+/// A playing time as `H:MM:SS`, the form every podcast reader accepts.
+fn hms(seconds: u64) -> String {
+    format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}
+
+/// The scheme and label of a stored category, found among the item's own
+/// categories by term or label: (term, scheme, label).
+fn category_parts<'a>(entry: &'a StoredEntry, category: &'a str) -> (&'a str, Option<&'a str>, Option<&'a str>) {
+    match entry
+        .meta
+        .categories
+        .iter()
+        .find(|c| c.term == category || c.label.as_deref() == Some(category))
+    {
+        Some(c) => (c.term.as_str(), c.scheme.as_deref(), c.label.as_deref()),
+        None => (category, None, None),
+    }
+}
+
+/// The entry's images for Media RSS thumbnails: its own image first, then
+/// its thumbnails, each URL once: (url, width, height).
+fn thumbnails(entry: &StoredEntry) -> Vec<(&str, Option<u32>, Option<u32>)> {
+    let mut out: Vec<(&str, Option<u32>, Option<u32>)> = Vec::new();
+    if let Some(image) = entry.meta.image.as_deref() {
+        out.push((image, None, None));
+    }
+    for t in &entry.meta.thumbnails {
+        match out.iter_mut().find(|(u, _, _)| *u == t.url) {
+            Some(seen) => *seen = (seen.0, t.width, t.height),
+            None => out.push((t.url.as_str(), t.width, t.height)),
+        }
+    }
+    out
+}
+
+/// Which extension namespaces a document's entries need.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extensions {
+    media: bool,
+    itunes: bool,
+    thread: bool,
+    comments_feed: bool,
+}
+
+impl Extensions {
+    fn of(entries: &[StoredEntry]) -> Extensions {
+        let mut x = Extensions::default();
+        for e in entries {
+            let m = &e.meta;
+            x.media |= !m.enclosures.is_empty()
+                || !m.thumbnails.is_empty()
+                || m.image.is_some()
+                || !m.media_credits.is_empty();
+            x.itunes |= m.image.is_some() || m.explicit.is_some() || m.block || m.duration.is_some();
+            x.thread |= m.comment_count.is_some() || m.comments.is_some() || m.comments_feed.is_some();
+            x.comments_feed |= m.comments_feed.is_some();
+        }
+        x
+    }
+}
+
+/// The Media RSS namespace.
+const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+/// The iTunes podcast namespace.
+const ITUNES_NS: &str = "http://www.itunes.com/dtds/podcast-1.0.dtd";
+
+/// Writes a `media:content` per enclosure of an entry (RSS, which has room
+/// for one `<enclosure>` only).
+fn write_media_contents(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
+    for e in &entry.meta.enclosures {
+        let length = e.length.map(|l| l.to_string());
+        let duration = e.duration.map(|d| d.to_string());
+        let mut attrs: Vec<(&str, &str)> = vec![("url", &e.url)];
+        if let Some(t) = e.media_type.as_deref() {
+            attrs.push(("type", t));
+        }
+        if let Some(l) = length.as_deref() {
+            attrs.push(("fileSize", l));
+        }
+        if let Some(d) = duration.as_deref() {
+            attrs.push(("duration", d));
+        }
+        x.empty("media:content", &attrs)?;
+    }
+    Ok(())
+}
+
+/// Writes an entry's Media RSS and iTunes elements, shared by Atom and RSS:
+/// `media:thumbnail`s, `media:credit`s, and the iTunes image, duration,
+/// explicit and block.
+fn write_media(x: &mut XmlOut, entry: &StoredEntry) -> io::Result<()> {
+    let m = &entry.meta;
+    for (url, width, height) in thumbnails(entry) {
+        let width = width.map(|w| w.to_string());
+        let height = height.map(|h| h.to_string());
+        let mut attrs: Vec<(&str, &str)> = vec![("url", url)];
+        if let Some(w) = width.as_deref() {
+            attrs.push(("width", w));
+        }
+        if let Some(h) = height.as_deref() {
+            attrs.push(("height", h));
+        }
+        x.empty("media:thumbnail", &attrs)?;
+    }
+    for c in &m.media_credits {
+        let mut attrs: Vec<(&str, &str)> = Vec::new();
+        if let Some(role) = c.role.as_deref() {
+            attrs.push(("role", role));
+        }
+        if let Some(scheme) = c.scheme.as_deref() {
+            attrs.push(("scheme", scheme));
+        }
+        x.text_element("media:credit", &attrs, &c.name)?;
+    }
+    if let Some(image) = m.image.as_deref() {
+        x.empty("itunes:image", &[("href", image)])?;
+    }
+    if let Some(d) = m.duration {
+        x.simple("itunes:duration", &hms(d))?;
+    }
+    if let Some(explicit) = m.explicit {
+        x.simple("itunes:explicit", if explicit { "true" } else { "false" })?;
+    }
+    if m.block {
+        x.simple("itunes:block", "Yes")?;
+    }
+    Ok(())
 }
 
 /// A thin XML writer over a `Vec<u8>` that filters every attribute value and
@@ -245,7 +384,7 @@ impl XmlOut {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::Credit;
+    use crate::model::{Credit, ItemMeta};
 
     /// The Italian title every format must carry byte-exact.
     pub(crate) const ITALIAN_TITLE: &str = "L’Alleanza Sino-Russa non è un fenomeno passeggero…";
@@ -300,6 +439,7 @@ pub(crate) mod tests {
             categories: vec!["Politica".to_string(), "Esteri & Mondo".to_string()],
             published: at(2026, 11, 30, 9),
             updated: at(2026, 12, 1, 10),
+            meta: ItemMeta::default(),
             credits: vec![
                 credit("uno", "uno-1", Some("https://uno.example.com/articolo?a=1&b=2")),
                 credit("due", "due-7", Some("https://due.example.com/x")),
@@ -325,6 +465,7 @@ pub(crate) mod tests {
             categories: vec![],
             published: at(2099, 1, 1, 0),
             updated: at(2099, 1, 2, 0),
+            meta: ItemMeta::default(),
             credits: vec![Credit {
                 source: "locale".to_string(),
                 source_title: None,
@@ -351,6 +492,103 @@ pub(crate) mod tests {
             published: at(2026, 10, 1, 8),
             updated: at(2026, 10, 1, 8),
             credits: vec![credit("due", "due-9", Some("https://due.example.com/solo"))],
+            meta: ItemMeta::default(),
+        }
+    }
+
+    /// A podcast episode with everything an item can say beyond the basics.
+    pub(crate) fn podcast_entry() -> StoredEntry {
+        use crate::model::{Category, Enclosure, Image, MediaCredit, Person};
+        StoredEntry {
+            uid: "90d".to_string(),
+            title: "Episodio 12".to_string(),
+            link: Some("https://pod.example.org/12".to_string()),
+            summary_html: Some("<p>Note &lt;brevi&gt;</p>".to_string()),
+            content_html: Some("<p>Prima riga<br>seconda</p>".to_string()),
+            author: Some("Rob Roberts, Ann".to_string()),
+            language: Some("it".to_string()),
+            categories: vec!["podcast".to_string(), "Scienza".to_string()],
+            published: at(2026, 11, 20, 6),
+            updated: at(2026, 11, 20, 6),
+            credits: vec![credit("pod", "ep-12", Some("https://pod.example.org/12"))],
+            meta: ItemMeta {
+                authors: vec![
+                    Person {
+                        name: Some("Rob Roberts".into()),
+                        email: Some("rob@example.org".into()),
+                        uri: Some("https://pod.example.org/rob".into()),
+                        avatar: Some("https://pod.example.org/rob.png".into()),
+                    },
+                    Person {
+                        name: Some("Ann".into()),
+                        ..Person::default()
+                    },
+                ],
+                contributors: vec![Person {
+                    name: Some("Cy Mixer".into()),
+                    ..Person::default()
+                }],
+                enclosures: vec![
+                    Enclosure {
+                        url: "https://cdn.example.org/12.mp3".into(),
+                        media_type: Some("audio/mpeg".into()),
+                        length: Some(31_415_926),
+                        duration: Some(1801),
+                        title: Some("MP3".into()),
+                    },
+                    Enclosure {
+                        url: "https://cdn.example.org/12.ogg".into(),
+                        media_type: None,
+                        length: None,
+                        duration: None,
+                        title: None,
+                    },
+                ],
+                image: Some("https://pod.example.org/12.jpg".into()),
+                thumbnails: vec![Image {
+                    url: "https://pod.example.org/12-small.jpg".into(),
+                    width: Some(120),
+                    height: Some(90),
+                }],
+                categories: vec![Category {
+                    term: "science".into(),
+                    scheme: Some("https://pod.example.org/topics".into()),
+                    label: Some("Scienza".into()),
+                }],
+                comments: Some("https://pod.example.org/12#comments".into()),
+                comments_feed: Some("https://pod.example.org/12/comments.rss".into()),
+                comment_count: Some(7),
+                rights: Some("CC BY-SA 4.0".into()),
+                content_src: None,
+                content_text: Some("Prima riga\nseconda".into()),
+                summary_text: Some("Note <brevi>".into()),
+                explicit: Some(false),
+                block: true,
+                duration: Some(1801),
+                media_credits: vec![MediaCredit {
+                    name: "Sam".into(),
+                    role: Some("producer".into()),
+                    scheme: Some("urn:ebu".into()),
+                }],
+            },
+        }
+    }
+
+    /// An entry whose content lives elsewhere (Atom `content src`).
+    pub(crate) fn elsewhere_entry() -> StoredEntry {
+        StoredEntry {
+            uid: "e15e".to_string(),
+            title: "Un articolo altrove".to_string(),
+            summary_html: None,
+            content_html: Some("<p>Il riassunto</p>".to_string()),
+            meta: ItemMeta {
+                content_src: Some(crate::model::ContentSource {
+                    url: "https://altrove.example.org/a.pdf".into(),
+                    media_type: Some("application/pdf".into()),
+                }),
+                ..ItemMeta::default()
+            },
+            ..summary_entry()
         }
     }
 
@@ -383,16 +621,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn strip_keeps_legal_and_drops_illegal() {
-        let legal = "tab\there\nnew\rline L’è 𝄞 \u{D7FF}\u{E000}\u{FFFD}";
-        assert!(matches!(strip_xml_illegal(legal), Cow::Borrowed(_)));
-        assert_eq!(strip_xml_illegal(legal), legal);
-        let dirty = "a\u{0}b\u{1}c\u{8}d\u{B}e\u{C}f\u{1F}g\u{FFFE}h\u{FFFF}i";
-        assert_eq!(strip_xml_illegal(dirty), "abcdefghi");
-        assert_eq!(strip_xml_illegal(""), "");
-    }
-
-    #[test]
     fn feed_updated_is_newest_but_never_future() {
         let n = now();
         assert_eq!(feed_updated(&[], n), n);
@@ -414,12 +642,36 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn via_links_skip_first_duplicates_and_missing() {
+    fn every_source_is_named_once_with_an_address() {
+        let rich = rich_entry();
+        let links = source_links(&rich);
+        let titles: Vec<&str> = links.iter().map(|(t, _)| *t).collect();
         assert_eq!(
-            via_links(&rich_entry()),
-            vec!["https://due.example.com/x", "https://sei.example.com/y"]
+            titles,
+            [
+                "Fonte uno",
+                "Fonte due",
+                "Fonte tre",
+                "Fonte quattro",
+                "Fonte cinque",
+                "Fonte sei"
+            ]
         );
-        assert!(via_links(&bare_entry()).is_empty());
+        assert_eq!(
+            links[3].1.as_deref(),
+            Some("https://quattro.example.com/"),
+            "no item link: the site"
+        );
+        let bare = bare_entry();
+        let bare = source_links(&bare);
+        assert_eq!(bare, vec![("locale", None)], "a file source has no public address");
+    }
+
+    #[test]
+    fn durations_are_written_as_hours_minutes_seconds() {
+        assert_eq!(hms(0), "0:00:00");
+        assert_eq!(hms(1801), "0:30:01");
+        assert_eq!(hms(37_230), "10:20:30");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::keys::{self, KeyIndex};
 use super::{Store, StoreError, to_time};
-use crate::model::{Credit, Entry, ItemRecord, Join, StoredEntry, StoredItem};
+use crate::model::{Credit, Entry, ItemMeta, ItemRecord, Join, StoredEntry, StoredItem};
 
 /// The write side of one transaction (see [`Store::write`]).
 pub struct Writer<'t> {
@@ -61,7 +61,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Whether retention pruned this source's item (it must not come back as new).
-    pub fn was_pruned(&self, source_id: i64, item_id: &str) -> Result<bool, StoreError> {
+    pub(crate) fn was_pruned(&self, source_id: i64, item_id: &str) -> Result<bool, StoreError> {
         self.row(
             "SELECT 1 FROM pruned_items WHERE source_id = ?1 AND item_id = ?2",
             params![source_id, item_id],
@@ -107,10 +107,10 @@ impl<'t> Writer<'t> {
     }
 
     /// The stored content of an entry, and the source whose text it shows.
-    pub fn load(&self, entry_id: i64) -> Result<(Entry, i64), StoreError> {
+    pub(crate) fn load(&self, entry_id: i64) -> Result<(Entry, i64), StoreError> {
         self.row(
             "SELECT title, link, canonical_link, summary_html, content_html, author, language,
-                        published_at, updated_at, content_source_id
+                        published_at, updated_at, content_source_id, meta
                  FROM entries WHERE id = ?1",
             [entry_id],
             |r| {
@@ -128,6 +128,7 @@ impl<'t> Writer<'t> {
                         published: to_time(r.get(7)?),
                         updated: to_time(r.get(8)?),
                         content_hash: String::new(),
+                        meta: read_meta(r.get(10)?),
                     },
                     r.get(9)?,
                 ))
@@ -137,12 +138,12 @@ impl<'t> Writer<'t> {
     }
 
     /// Stores a new story; returns its row id.
-    pub fn insert(&self, uid: &str, e: &Entry, source_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    pub(crate) fn insert(&self, uid: &str, e: &Entry, source_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
         self.changed.set(true);
         self.row(
             "INSERT INTO entries (uid, canonical_link, link, title, summary_html, content_html, author,
-                                      language, published_at, updated_at, first_seen_at, content_source_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+                                      language, published_at, updated_at, first_seen_at, content_source_id, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
             params![
                 uid,
                 e.canonical_link,
@@ -155,7 +156,8 @@ impl<'t> Writer<'t> {
                 e.published.timestamp(),
                 e.updated.timestamp(),
                 now.timestamp(),
-                source_id
+                source_id,
+                write_meta(&e.meta),
             ],
             |r| r.get(0),
         )
@@ -163,12 +165,12 @@ impl<'t> Writer<'t> {
     }
 
     /// Rewrites a stored story with merged content.
-    pub fn update(&self, entry_id: i64, e: &Entry, content_source_id: i64) -> Result<(), StoreError> {
+    pub(crate) fn update(&self, entry_id: i64, e: &Entry, content_source_id: i64) -> Result<(), StoreError> {
         self.changed.set(true);
         self.exec(
             "UPDATE entries SET title = ?2, link = ?3, summary_html = ?4, content_html = ?5, author = ?6,
                         language = ?7, published_at = ?8, updated_at = ?9, content_source_id = ?10,
-                        canonical_link = coalesce(canonical_link, ?11)
+                        canonical_link = coalesce(canonical_link, ?11), meta = ?12
                  WHERE id = ?1",
             params![
                 entry_id,
@@ -182,6 +184,7 @@ impl<'t> Writer<'t> {
                 e.updated.timestamp(),
                 content_source_id,
                 e.canonical_link,
+                write_meta(&e.meta),
             ],
         )
         .map_err(self.err("updating an entry"))?;
@@ -190,7 +193,7 @@ impl<'t> Writer<'t> {
 
     /// Records that `source_id` carried `entry_id` as `item_id` (a credit),
     /// or refreshes that record.
-    pub fn credit(
+    pub(crate) fn credit(
         &self,
         source_id: i64,
         item_id: &str,
@@ -217,7 +220,7 @@ impl<'t> Writer<'t> {
     }
 
     /// Adds categories to an entry (existing ones are kept).
-    pub fn tag<'a>(&self, entry_id: i64, tags: impl IntoIterator<Item = &'a str>) -> Result<(), StoreError> {
+    pub(crate) fn tag<'a>(&self, entry_id: i64, tags: impl IntoIterator<Item = &'a str>) -> Result<(), StoreError> {
         let mut st = self
             .tx
             .prepare_cached("INSERT OR IGNORE INTO entry_tags (entry_id, tag) VALUES (?1, ?2)")
@@ -229,6 +232,24 @@ impl<'t> Writer<'t> {
         }
         Ok(())
     }
+}
+
+/// The `entries.meta` column of an entry's metadata: JSON, or NULL when
+/// there is none.
+fn write_meta(meta: &ItemMeta) -> Option<String> {
+    if meta.is_empty() {
+        return None;
+    }
+    serde_json::to_string(meta).ok()
+}
+
+/// An entry's metadata from its `entries.meta` column. A value this
+/// release cannot read (written by a newer one, say) counts as none rather
+/// than failing the whole page: the entry is still served, with its basics.
+fn read_meta(column: Option<String>) -> ItemMeta {
+    column
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
 }
 
 fn key_blob(keys: &[u32]) -> Vec<u8> {
@@ -264,7 +285,7 @@ pub(super) fn stored_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredItem>
 
 /// An item whose print was never computed, with its entry's text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Unprinted {
+pub(crate) struct Unprinted {
     /// The item's row id.
     pub id: i64,
     /// Its publication date.
@@ -277,7 +298,7 @@ pub struct Unprinted {
 
 /// What merging an entry into an older one records.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EntryMerge<'a> {
+pub(crate) struct EntryMerge<'a> {
     /// The entry kept (the older).
     pub keep: i64,
     /// The entry merged into it and deleted.
@@ -297,7 +318,7 @@ pub struct EntryMerge<'a> {
 impl Writer<'_> {
     /// Rule 1: the stored item of this source's item id, its entry and the
     /// content hash it had on the last poll.
-    pub fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, i64, String)>, StoreError> {
+    pub(crate) fn find_item(&self, source_id: i64, item_id: &str) -> Result<Option<(i64, i64, String)>, StoreError> {
         self.row(
             "SELECT i.id, i.entry_id, es.content_hash FROM items i
                  JOIN entry_sources es ON es.source_id = i.source_id AND es.item_id = i.item_id
@@ -310,7 +331,7 @@ impl Writer<'_> {
     }
 
     /// Rule 2: the stored items under this canonical link, with their prints.
-    pub fn items_with_link(&self, canonical: &str) -> Result<Vec<StoredItem>, StoreError> {
+    pub(crate) fn items_with_link(&self, canonical: &str) -> Result<Vec<StoredItem>, StoreError> {
         let err = self.err("looking up a link");
         let mut st = self
             .tx
@@ -326,7 +347,7 @@ impl Writer<'_> {
     }
 
     /// A stored item and its print, if it still exists.
-    pub fn item(&self, id: i64) -> Result<Option<StoredItem>, StoreError> {
+    pub(crate) fn item(&self, id: i64) -> Result<Option<StoredItem>, StoreError> {
         self.row(
             &format!("SELECT {ITEM_COLUMNS} FROM items i LEFT JOIN item_prints p ON p.item = i.id WHERE i.id = ?1"),
             [id],
@@ -339,7 +360,7 @@ impl Writer<'_> {
     /// `(item, key)` for every stored item holding one of `keys`,
     /// including the items this transaction added. Served from memory
     /// (see the `keys` module); built from the store on first use.
-    pub fn key_hits(&self, keys: &[u32]) -> Result<Vec<(u32, u32)>, StoreError> {
+    pub(crate) fn key_hits(&self, keys: &[u32]) -> Result<Vec<(u32, u32)>, StoreError> {
         let mut out = Vec::new();
         self.with_index(|ix| {
             if let Some(ix) = ix {
@@ -351,7 +372,7 @@ impl Writer<'_> {
     }
 
     /// How many stored items hold `key` (see [`Writer::key_hits`]).
-    pub fn key_count(&self, key: u32) -> Result<usize, StoreError> {
+    pub(crate) fn key_count(&self, key: u32) -> Result<usize, StoreError> {
         self.with_index(|ix| ix.map_or(0, |ix| ix.count(key))).map(|n| {
             n + self
                 .pending
@@ -363,7 +384,7 @@ impl Writer<'_> {
     }
 
     /// Whether stored item `item` holds `key` (see [`Writer::key_hits`]).
-    pub fn key_contains(&self, key: u32, item: u32) -> Result<bool, StoreError> {
+    pub(crate) fn key_contains(&self, key: u32, item: u32) -> Result<bool, StoreError> {
         let p = keys::posting(key, item);
         Ok(self.with_index(|ix| ix.is_some_and(|ix| ix.contains(key, item)))? || self.pending.borrow().contains(&p))
     }
@@ -377,7 +398,7 @@ impl Writer<'_> {
     }
 
     /// Stores an item's row and print; returns its row id.
-    pub fn insert_item(&self, item: &ItemRecord) -> Result<i64, StoreError> {
+    pub(crate) fn insert_item(&self, item: &ItemRecord) -> Result<i64, StoreError> {
         let err = self.err("storing an item");
         let id: i64 = self
             .row(
@@ -403,7 +424,7 @@ impl Writer<'_> {
 
     /// Replaces an edited item's link, date, keys and print (rule 1: it
     /// stays in its entry).
-    pub fn update_item(&self, id: i64, item: &ItemRecord) -> Result<(), StoreError> {
+    pub(crate) fn update_item(&self, id: i64, item: &ItemRecord) -> Result<(), StoreError> {
         self.exec(
             "UPDATE items SET canonical_link = ?2, published_at = ?3, keys = ?4 WHERE id = ?1",
             params![
@@ -419,7 +440,7 @@ impl Writer<'_> {
 
     /// Stores the keys and print of an item that had none yet (a store
     /// from before items were recorded).
-    pub fn set_print(&self, id: i64, keys: &[u32], print: Option<&[u8]>) -> Result<(), StoreError> {
+    pub(crate) fn set_print(&self, id: i64, keys: &[u32], print: Option<&[u8]>) -> Result<(), StoreError> {
         self.exec("UPDATE items SET keys = ?2 WHERE id = ?1", params![id, key_blob(keys)])
             .map_err(self.err("storing an item's print"))?;
         // Another process's key index must hear of the new keys.
@@ -451,7 +472,7 @@ impl Writer<'_> {
     /// Items that have no print computed yet (`keys IS NULL`, left so by
     /// the migration to items), at most `limit`, with their entry's title
     /// and shown text.
-    pub fn items_without_print(&self, limit: usize) -> Result<Vec<Unprinted>, StoreError> {
+    pub(crate) fn items_without_print(&self, limit: usize) -> Result<Vec<Unprinted>, StoreError> {
         let err = self.err("finding items without a print");
         let mut st = self
             .tx
@@ -477,7 +498,7 @@ impl Writer<'_> {
     /// Forgets the keys and prints of items published before `before`
     /// (outside any text window the caller still compares with); returns
     /// how many items lost them.
-    pub fn expire_prints(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub(crate) fn expire_prints(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let err = self.err("expiring old prints");
         self.exec(
             "DELETE FROM item_prints WHERE item IN (SELECT id FROM items WHERE published_at < ?1)",
@@ -497,7 +518,7 @@ impl Writer<'_> {
     }
 
     /// The uid and title of an entry.
-    pub fn entry_name(&self, entry_id: i64) -> Result<(String, String), StoreError> {
+    pub(crate) fn entry_name(&self, entry_id: i64) -> Result<(String, String), StoreError> {
         self.row("SELECT uid, title FROM entries WHERE id = ?1", [entry_id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
@@ -507,7 +528,7 @@ impl Writer<'_> {
     /// Merges entry `gone` into the older entry `keep`: every item, credit
     /// and tag moves to `keep`, which takes the merged content; `gone` is
     /// deleted and its uid recorded in `entry_merges`.
-    pub fn merge_entries(&self, m: &EntryMerge<'_>) -> Result<(), StoreError> {
+    pub(crate) fn merge_entries(&self, m: &EntryMerge<'_>) -> Result<(), StoreError> {
         let err = self.err("merging two entries");
         let (uid, title) = self.entry_name(m.gone)?;
         self.update(m.keep, m.merged, m.content_source_id)?;
@@ -577,7 +598,7 @@ impl Store {
 
     /// Like [`Store::newest`], restricted to entries carrying one of `tags`
     /// or credited to one of `sources` (both empty: every entry).
-    pub fn newest_matching(
+    pub(crate) fn newest_matching(
         &self,
         tags: &[String],
         sources: &[String],
@@ -605,7 +626,7 @@ impl Store {
                 format!("WHERE {}", filters.join(" OR "))
             };
             let mut st = c.prepare_cached(&format!(
-                "SELECT id, uid, title, link, summary_html, content_html, author, language, published_at, updated_at
+                "SELECT id, uid, title, link, summary_html, content_html, author, language, published_at, updated_at, meta
                  FROM entries {filter} ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?"
             ))?;
             let mut args: Vec<rusqlite::types::Value> = tags
@@ -631,6 +652,7 @@ impl Store {
                         published: to_time(r.get(8)?),
                         updated: to_time(r.get(9)?),
                         credits: Vec::new(),
+                        meta: read_meta(r.get(10)?),
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;

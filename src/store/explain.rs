@@ -14,7 +14,7 @@ use crate::model::{Join, StoredItem};
 
 /// An entry and everything that was decided about it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EntryItems {
+pub(crate) struct EntryItems {
     /// Its row id.
     pub id: i64,
     /// Its public uid.
@@ -33,7 +33,7 @@ pub struct EntryItems {
 
 /// An entry merged into an older one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MergedInto {
+pub(crate) struct MergedInto {
     /// The merged (younger) entry's uid.
     pub uid: String,
     /// Its title then.
@@ -50,23 +50,23 @@ pub struct MergedInto {
 
 /// The key index, built read-only for one command.
 #[derive(Debug)]
-pub struct KeySearch(KeyIndex);
+pub(crate) struct KeySearch(KeyIndex);
 
 impl KeySearch {
     /// `(item, key)` for every item holding one of `keys`.
-    pub fn hits(&self, keys: &[u32]) -> Vec<(u32, u32)> {
+    pub(crate) fn hits(&self, keys: &[u32]) -> Vec<(u32, u32)> {
         let mut out = Vec::new();
         self.0.hits(keys, &mut out);
         out
     }
 
     /// How many items hold `key`.
-    pub fn count(&self, key: u32) -> usize {
+    pub(crate) fn count(&self, key: u32) -> usize {
         self.0.count(key)
     }
 
     /// Whether `item` holds `key`.
-    pub fn contains(&self, key: u32, item: u32) -> bool {
+    pub(crate) fn contains(&self, key: u32, item: u32) -> bool {
         self.0.contains(key, item)
     }
 }
@@ -74,7 +74,7 @@ impl KeySearch {
 impl Store {
     /// The entry with this public uid (with or without the
     /// `urn:tributary:entry:` prefix), if it exists.
-    pub fn entry_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn entry_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
         let uid = uid.strip_prefix("urn:tributary:entry:").unwrap_or(uid);
         self.read("finding an entry", |c| {
             c.query_row("SELECT id FROM entries WHERE uid = ?1", [uid], |r| r.get(0))
@@ -83,7 +83,7 @@ impl Store {
     }
 
     /// The entry holding a source's item, if stored.
-    pub fn entry_by_item(&self, source: &str, item_id: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) fn entry_by_item(&self, source: &str, item_id: &str) -> Result<Option<i64>, StoreError> {
         self.read("finding an item", |c| {
             c.query_row(
                 "SELECT i.entry_id FROM items i JOIN sources s ON s.id = i.source_id
@@ -96,7 +96,7 @@ impl Store {
     }
 
     /// Where an entry merged into another went, by its uid.
-    pub fn merged_entry(&self, uid: &str) -> Result<Option<MergedInto>, StoreError> {
+    pub(crate) fn merged_entry(&self, uid: &str) -> Result<Option<MergedInto>, StoreError> {
         let uid = uid.strip_prefix("urn:tributary:entry:").unwrap_or(uid);
         self.read("finding a merged entry", |c| {
             c.query_row(
@@ -110,7 +110,7 @@ impl Store {
     }
 
     /// An entry, its items and the entries merged into it.
-    pub fn entry_items(&self, entry_id: i64) -> Result<Option<EntryItems>, StoreError> {
+    pub(crate) fn entry_items(&self, entry_id: i64) -> Result<Option<EntryItems>, StoreError> {
         self.read("reading an entry's items", |c| {
             let Some((uid, title, published, canonical_link)) = c
                 .query_row(
@@ -150,7 +150,7 @@ impl Store {
 
     /// Stored items by row id, each with its source's name (missing ones
     /// are left out).
-    pub fn items_by_id(&self, ids: &[i64]) -> Result<Vec<(String, StoredItem)>, StoreError> {
+    pub(crate) fn items_by_id(&self, ids: &[i64]) -> Result<Vec<(String, StoredItem)>, StoreError> {
         self.read("reading items", |c| {
             let mut st = c.prepare_cached(&format!(
                 "SELECT {ITEM_COLUMNS}, s.name FROM items i LEFT JOIN item_prints p ON p.item = i.id
@@ -167,7 +167,7 @@ impl Store {
     }
 
     /// Stored items under a canonical link, each with its source's name.
-    pub fn items_by_link(&self, canonical: &str) -> Result<Vec<(String, StoredItem)>, StoreError> {
+    pub(crate) fn items_by_link(&self, canonical: &str) -> Result<Vec<(String, StoredItem)>, StoreError> {
         self.read("reading items by link", |c| {
             let mut st = c.prepare(&format!(
                 "SELECT {ITEM_COLUMNS}, s.name FROM items i LEFT JOIN item_prints p ON p.item = i.id
@@ -179,7 +179,7 @@ impl Store {
     }
 
     /// The title and uid of entries, by row id.
-    pub fn entry_titles(&self, ids: &[i64]) -> Result<HashMap<i64, (String, String)>, StoreError> {
+    pub(crate) fn entry_titles(&self, ids: &[i64]) -> Result<HashMap<i64, (String, String)>, StoreError> {
         self.read("reading entry titles", |c| {
             let mut st = c.prepare_cached("SELECT uid, title FROM entries WHERE id = ?1")?;
             let mut out = HashMap::new();
@@ -194,7 +194,7 @@ impl Store {
 
     /// The key index, built from the store on a read connection (the
     /// daemon's own index lives in its process).
-    pub fn key_search(&self) -> Result<KeySearch, StoreError> {
+    pub(crate) fn key_search(&self) -> Result<KeySearch, StoreError> {
         self.read("reading the items' keys", |c| read_index(c).map(KeySearch))
     }
 }

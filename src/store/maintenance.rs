@@ -18,7 +18,7 @@ pub struct Pruned {
     /// Entries deleted.
     pub entries: u64,
     /// Tombstones of long-gone items forgotten.
-    pub tombstones: u64,
+    pub(crate) tombstones: u64,
 }
 
 impl Store {
@@ -76,7 +76,7 @@ impl Store {
     /// to disk and only then linked to `target`, so `target` never exists
     /// half-written, and a file appearing there meanwhile is not replaced;
     /// on failure the temporary file is removed.
-    pub fn backup(&self, target: &Path) -> Result<(), StoreError> {
+    pub(crate) fn backup(&self, target: &Path) -> Result<(), StoreError> {
         let fail = |detail: String| StoreError::Backup {
             path: target.to_path_buf(),
             detail,
@@ -124,7 +124,7 @@ impl Store {
     }
 
     /// Rebuilds the database file to reclaim free pages.
-    pub fn vacuum(&self) -> Result<(), StoreError> {
+    pub(crate) fn vacuum(&self) -> Result<(), StoreError> {
         let conn = self.lock_writer();
         conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(self.err("vacuuming"))
@@ -145,7 +145,7 @@ impl Store {
     }
 
     /// Bytes used by the database file and its write-ahead log.
-    pub fn size_bytes(&self) -> u64 {
+    pub(crate) fn size_bytes(&self) -> u64 {
         let wal = self.path.with_extension(
             self.path
                 .extension()

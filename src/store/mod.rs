@@ -16,7 +16,7 @@
 //!
 //! # Which files are opened
 //!
-//! Tributary's stores carry the SQLite `application_id` [`APPLICATION_ID`],
+//! Tributary's stores carry the SQLite `application_id` `APPLICATION_ID`,
 //! `0x54524942` (ASCII "TRIB"), and their schema version in `user_version`
 //! (the migrations' bookkeeping). [`Store::open`] writes nothing to a file
 //! before a read-only look at it (its header, then its schema through a
@@ -39,7 +39,7 @@
 //!
 //! # Stopping
 //!
-//! [`Store::checkpoint`] (when the daemon stops or a one-shot command is done)
+//! `Store::checkpoint` (when the daemon stops or a one-shot command is done)
 //! and dropping the store copy the write-ahead log into the database file and
 //! empty it, so the file alone holds every commit.
 
@@ -60,15 +60,20 @@ use include_dir::{Dir, include_dir};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use rusqlite_migration::{Migrations, SchemaVersion};
 
-pub use entries::{EntryMerge, Unprinted, Writer};
-pub use explain::{EntryItems, KeySearch, MergedInto};
+pub(crate) use entries::EntryMerge;
+pub use entries::Writer;
 pub use maintenance::Pruned;
-pub use sources::{FetchState, PollRecord, SourceState};
+pub(crate) use sources::FetchState;
+#[cfg(feature = "bench-internals")]
+pub use sources::PollRecord;
+#[cfg(not(feature = "bench-internals"))]
+pub(crate) use sources::PollRecord;
+pub use sources::SourceState;
 
 static MIGRATIONS_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/migrations");
 
 /// The SQLite `application_id` of Tributary's stores: ASCII "TRIB".
-pub const APPLICATION_ID: u32 = u32::from_be_bytes(*b"TRIB");
+pub(crate) const APPLICATION_ID: u32 = u32::from_be_bytes(*b"TRIB");
 
 /// How many idle read-only connections are kept.
 const READ_POOL: usize = 4;
@@ -306,7 +311,7 @@ impl Store {
     }
 
     /// The database file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -394,7 +399,8 @@ impl Store {
 
     /// Postings in the in-memory key index and the bytes they take, or
     /// `None` before it is built.
-    pub fn key_index_size(&self) -> Option<(usize, usize)> {
+    #[cfg(test)]
+    pub(crate) fn key_index_size(&self) -> Option<(usize, usize)> {
         let index = self.index.lock().unwrap_or_else(|p| p.into_inner());
         index.as_ref().map(|ix| (ix.len(), ix.bytes()))
     }
@@ -403,7 +409,7 @@ impl Store {
     /// job's result. Should any job fail, that transaction is rolled back and
     /// every job runs again in a transaction of its own, so one bad job fails
     /// alone and the others are stored; `f` must therefore be repeatable.
-    pub fn write_each<J, T>(
+    pub(crate) fn write_each<J, T>(
         &self,
         jobs: &[J],
         f: impl Fn(&Writer<'_>, &J) -> Result<T, StoreError>,
@@ -450,7 +456,7 @@ impl Store {
     /// one-shot command is done; dropping the store does it too. Returns
     /// `false` when another connection (another process's reader) kept
     /// part of the log from being copied; the file is consistent either way.
-    pub fn checkpoint(&self) -> Result<bool, StoreError> {
+    pub(crate) fn checkpoint(&self) -> Result<bool, StoreError> {
         // Idle readers are closed first, so that the writer is the last
         // connection when it closes, and SQLite then removes the log.
         self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -462,7 +468,7 @@ impl Store {
     }
 
     /// Checks that the database answers.
-    pub fn ping(&self) -> Result<(), StoreError> {
+    pub(crate) fn ping(&self) -> Result<(), StoreError> {
         self.read("answering a health check", |c| c.query_row("SELECT 1", [], |_| Ok(())))
     }
 
@@ -641,11 +647,11 @@ mod tests {
     }
 
     #[test]
-    fn migration_08_records_every_credit_as_an_item_and_leaves_one_print_per_entry_to_compute() {
+    fn migration_09_records_every_credit_as_an_item_and_leaves_one_print_per_entry_to_compute() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut c = Connection::open(&path).unwrap();
-        migrations().to_version(&mut c, 7).unwrap();
+        migrations().to_version(&mut c, 8).unwrap();
         // Entry 1 shows source 2's text and is credited to sources 1 and 2;
         // entry 2 has one credit. Both hold the same canonical link column
         // as before, and entry 1 had a fingerprint and band keys.

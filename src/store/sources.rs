@@ -50,7 +50,7 @@ pub struct PollRecord {
 
 /// What the pipeline needs to know about a source before fetching it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FetchState {
+pub(crate) struct FetchState {
     /// Validators of the last successful poll.
     pub validators: Validators,
     /// A confirmed permanent redirect target, fetched instead of the configured URL.
@@ -69,11 +69,11 @@ pub struct SourceState {
     /// The configured URL or path.
     pub url: String,
     /// The feed's own title.
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// When it was last polled.
-    pub last_poll: Option<DateTime<Utc>>,
+    pub(crate) last_poll: Option<DateTime<Utc>>,
     /// When a poll last succeeded.
-    pub last_success: Option<DateTime<Utc>>,
+    pub(crate) last_success: Option<DateTime<Utc>>,
     /// HTTP status of the last poll.
     pub last_status: Option<u16>,
     /// The last error, cleared by a success.
@@ -90,82 +90,86 @@ pub struct SourceState {
     pub next_due: Option<DateTime<Utc>>,
     /// Polls answered "not modified".
     pub not_modified: u64,
+    /// The feed's home page, as it last said.
+    pub(crate) site_link: Option<String>,
 }
 
 impl Writer<'_> {
     /// What a poll of the source needs to know before fetching.
-    pub fn fetch_state(&self, source_id: i64) -> Result<FetchState, StoreError> {
+    pub(crate) fn fetch_state(&self, source_id: i64) -> Result<FetchState, StoreError> {
         self.row(&format!("{FETCH_STATE_SQL} WHERE id = ?1"), [source_id], |r| {
             fetch_state_row(r).map(|(_, _, st)| st)
         })
         .map_err(self.err("reading a source's fetch state"))
     }
 
-    /// Stores a poll's outcome on the source row and in the fetch log.
-    pub fn record_poll(&self, source_id: i64, p: &PollRecord) -> Result<(), StoreError> {
-        let at = p.at.timestamp();
-        let err = self.err("recording a poll");
-        let retry = p.retry_after.map(|t| t.timestamp());
-        let due = p.next_due.map(|t| t.timestamp());
-        let min = p.min_interval_secs.map(|s| s as i64);
-        match &p.error {
-            None => self.exec(
-                "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_status = ?3, last_error = NULL,
-                        consecutive_failures = 0, items_last_poll = CASE WHEN ?5 = 'ok' THEN ?4 ELSE items_last_poll END,
-                        not_modified_count = not_modified_count + (?5 = 'not-modified'),
-                        retry_after_at = NULL, min_interval_secs = ?6, next_due_at = ?7
-                 WHERE id = ?1",
-                params![source_id, at, p.status, p.items as i64, p.outcome.as_str(), min, due],
-            ),
-            Some(error) => self.exec(
-                "UPDATE sources SET last_poll_at = ?2, last_status = ?3, last_error = ?4,
-                        consecutive_failures = consecutive_failures + 1, retry_after_at = ?5, next_due_at = ?6
-                 WHERE id = ?1",
-                params![source_id, at, p.status, error, retry, due],
-            ),
-        }
-        .map_err(&err)?;
-        if let Some((current, pending)) = &p.redirect {
+    bench_pub! {
+        /// Stores a poll's outcome on the source row and in the fetch log.
+        fn record_poll(&self, source_id: i64, p: &PollRecord) -> Result<(), StoreError> {
+            let at = p.at.timestamp();
+            let err = self.err("recording a poll");
+            let retry = p.retry_after.map(|t| t.timestamp());
+            let due = p.next_due.map(|t| t.timestamp());
+            let min = p.min_interval_secs.map(|s| s as i64);
+            match &p.error {
+                None => self.exec(
+                    "UPDATE sources SET last_poll_at = ?2, last_success_at = ?2, last_status = ?3, last_error = NULL,
+                            consecutive_failures = 0, items_last_poll = CASE WHEN ?5 = 'ok' THEN ?4 ELSE items_last_poll END,
+                            not_modified_count = not_modified_count + (?5 = 'not-modified'),
+                            retry_after_at = NULL, min_interval_secs = ?6, next_due_at = ?7
+                     WHERE id = ?1",
+                    params![source_id, at, p.status, p.items as i64, p.outcome.as_str(), min, due],
+                ),
+                Some(error) => self.exec(
+                    "UPDATE sources SET last_poll_at = ?2, last_status = ?3, last_error = ?4,
+                            consecutive_failures = consecutive_failures + 1, retry_after_at = ?5, next_due_at = ?6
+                     WHERE id = ?1",
+                    params![source_id, at, p.status, error, retry, due],
+                ),
+            }
+            .map_err(&err)?;
+            if let Some((current, pending)) = &p.redirect {
+                self.exec(
+                    "UPDATE sources SET current_url = ?2, pending_redirect = ?3 WHERE id = ?1",
+                    params![source_id, current, pending],
+                )
+                .map_err(&err)?;
+            }
+            if let Some(v) = &p.validators {
+                self.exec(
+                    "UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1",
+                    params![source_id, v.etag, v.last_modified],
+                )
+                .map_err(&err)?;
+            }
+            if let Some(f) = &p.feed {
+                self.exec(
+                    "UPDATE sources SET title = coalesce(?2, title), site_link = coalesce(?3, site_link),
+                            feed_id = coalesce(?4, feed_id) WHERE id = ?1",
+                    params![source_id, f.title, f.site_link, f.id],
+                )
+                .map_err(&err)?;
+            }
             self.exec(
-                "UPDATE sources SET current_url = ?2, pending_redirect = ?3 WHERE id = ?1",
-                params![source_id, current, pending],
+                "INSERT INTO fetch_log (source_id, at, outcome, status, items_new, items_updated, items_merged,
+                                            bytes, duration_ms, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    source_id,
+                    at,
+                    p.outcome.as_str(),
+                    p.status,
+                    p.new as i64,
+                    p.updated as i64,
+                    p.merged as i64,
+                    p.bytes as i64,
+                    p.duration_ms as i64,
+                    p.error
+                ],
             )
             .map_err(&err)?;
+            Ok(())
         }
-        if let Some(v) = &p.validators {
-            self.exec(
-                "UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1",
-                params![source_id, v.etag, v.last_modified],
-            )
-            .map_err(&err)?;
-        }
-        if let Some(f) = &p.feed {
-            self.exec(
-                "UPDATE sources SET title = coalesce(?2, title), site_link = coalesce(?3, site_link),
-                        feed_id = coalesce(?4, feed_id) WHERE id = ?1",
-                params![source_id, f.title, f.site_link, f.id],
-            )
-            .map_err(&err)?;
-        }
-        self.exec(
-            "INSERT INTO fetch_log (source_id, at, outcome, status, items_new, items_updated, items_merged,
-                                        bytes, duration_ms, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                source_id,
-                at,
-                p.outcome.as_str(),
-                p.status,
-                p.new as i64,
-                p.updated as i64,
-                p.merged as i64,
-                p.bytes as i64,
-                p.duration_ms as i64,
-                p.error
-            ],
-        )
-        .map_err(&err)?;
-        Ok(())
     }
 }
 
@@ -198,7 +202,7 @@ fn fetch_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, Fetc
 const STATE_SQL: &str = "SELECT s.name, s.url, s.title, s.last_poll_at, s.last_success_at, s.last_status,
         s.last_error, s.consecutive_failures,
         (SELECT count(*) FROM entry_sources es WHERE es.source_id = s.id),
-        s.current_url, s.retry_after_at, s.next_due_at, s.not_modified_count
+        s.current_url, s.retry_after_at, s.next_due_at, s.not_modified_count, s.site_link
     FROM sources s";
 
 fn state(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
@@ -216,6 +220,7 @@ fn state(r: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
         retry_after: r.get::<_, Option<i64>>(10)?.map(to_time),
         next_due: r.get::<_, Option<i64>>(11)?.map(to_time),
         not_modified: r.get::<_, i64>(12)? as u64,
+        site_link: r.get(13)?,
     })
 }
 
@@ -231,7 +236,7 @@ impl Store {
     /// A registered source's row id, configured URL and fetch state, read
     /// without taking the writer (so polls do not queue behind each other's
     /// transactions just to start).
-    pub fn fetch_state_of(&self, name: &str) -> Result<Option<(i64, String, FetchState)>, StoreError> {
+    pub(crate) fn fetch_state_of(&self, name: &str) -> Result<Option<(i64, String, FetchState)>, StoreError> {
         self.read("reading a source's fetch state", |c| {
             c.query_row(&format!("{FETCH_STATE_SQL} WHERE name = ?1"), [name], fetch_state_row)
                 .optional()
@@ -239,7 +244,7 @@ impl Store {
     }
 
     /// The scheduling facts of a source, if it was ever registered.
-    pub fn poll_state(&self, name: &str) -> Result<Option<PollState>, StoreError> {
+    pub(crate) fn poll_state(&self, name: &str) -> Result<Option<PollState>, StoreError> {
         self.read("reading a source's poll state", |c| {
             c.query_row(
                 "SELECT last_poll_at, consecutive_failures, retry_after_at, min_interval_secs FROM sources WHERE name = ?1",

@@ -312,7 +312,10 @@ pub async fn poll_all(cx: &Context, config: &Config) -> Vec<PollReport> {
 }
 
 pub fn render(store: &Store, config: &Config, format: tributary::publish::Format) -> String {
-    tributary::http::render_all(store, &config.feed, format, chrono::Utc::now()).unwrap()
+    let all = tributary::config::OutputConfig::all();
+    tributary::outputs::render(store, &config.feed, &all, format, 1, chrono::Utc::now())
+        .unwrap()
+        .body
 }
 
 pub fn repo_file(rel: &str) -> PathBuf {

@@ -18,7 +18,7 @@ use memchr::memmem;
 
 /// Where the encoding used to decode a document came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EncodingSource {
+pub(crate) enum EncodingSource {
     /// A byte order mark at the start of the bytes.
     Bom,
     /// The bytes are valid UTF-8 (this wins over any declaration).

@@ -9,7 +9,8 @@
 //!    JSON Feed, anything else is XML;
 //! 3. XML text loses the characters XML 1.0 forbids ([`strip_xml_illegal`]),
 //!    `xml` repairs its markup and `rss` maps RSS dialects feed-rs does not
-//!    read onto ones it does; JSON text is repaired by `json`.
+//!    read onto ones it does, and `atom03` rewrites Atom 0.3 as the Atom
+//!    1.0 it maps onto; JSON text is repaired by `json`.
 //!
 //! Each step has a file of its own because each has its own traps and
 //! tests: the encoding is chosen on bytes, before there is any text, the
@@ -17,21 +18,22 @@
 //! only touch the root element and a namespace, and the JSON repair shares
 //! nothing with the XML ones but the character filter.
 
+mod atom03;
 mod charset;
 mod json;
 mod rss;
 mod xml;
 
-pub use crate::xmltext::strip_xml_illegal;
-pub use charset::EncodingSource;
+pub(crate) use charset::EncodingSource;
 
+use crate::xmltext::strip_xml_illegal;
 use charset::choose_encoding;
 use json::clean_json;
 use xml::clean_xml;
 
 /// What preparing a document found and produced.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// Clean UTF-8 text, XML declarations removed, ready for feed-rs.
     pub text: String,
     /// Whether the document is XML or JSON.
@@ -48,7 +50,7 @@ pub struct Prepared {
 
 /// The syntax of a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
+pub(crate) enum Syntax {
     /// RSS, Atom or RDF: anything that does not start with `{`.
     Xml,
     /// JSON Feed: the first non-whitespace character is `{`.
@@ -59,7 +61,7 @@ pub enum Syntax {
 ///
 /// `http_charset` is the value of the `charset` parameter of the HTTP
 /// `Content-Type` header, if any (quotes are tolerated).
-pub fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
+pub(crate) fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
     let (encoding, encoding_source, body) = choose_encoding(bytes, http_charset);
     let (decoded, invalid_bytes) = encoding.decode_without_bom_handling(body);
     let decoded = decoded.trim_start_matches('\u{FEFF}');
@@ -69,7 +71,10 @@ pub fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
         Syntax::Xml
     };
     let text = match syntax {
-        Syntax::Xml => clean_xml(&strip_xml_illegal(decoded)),
+        Syntax::Xml => {
+            let text = clean_xml(&strip_xml_illegal(decoded));
+            atom03::to_atom10(&text).unwrap_or(text)
+        }
         Syntax::Json => clean_json(decoded),
     };
     Prepared {
@@ -84,8 +89,6 @@ pub fn prepare(bytes: &[u8], http_charset: Option<&str>) -> Prepared {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::borrow::Cow;
-
     use super::*;
 
     pub(super) fn parse(prepared: &Prepared) -> feed_rs::model::Feed {
@@ -131,15 +134,6 @@ mod tests {
         let feed = parse(&p);
         assert_eq!(feed_title(&feed), "abcdef\tg");
         assert_eq!(entry_titles(&feed), vec!["xy"]);
-    }
-
-    #[test]
-    fn strip_xml_illegal_borrows_when_clean() {
-        let clean = "tab\tlf\ncr\r \u{d7ff}\u{e000}\u{fffd}\u{10000}\u{10ffff} \u{ef}\u{bf}";
-        assert!(matches!(strip_xml_illegal(clean), Cow::Borrowed(_)));
-        assert_eq!(strip_xml_illegal("\u{0}a\u{1f}b\u{7}\u{fffe}\u{ffff}c\u{b}"), "abc");
-        assert_eq!(strip_xml_illegal("\u{0}"), "");
-        assert_eq!(strip_xml_illegal("\u{feff}\u{fffd}\u{fffe}x"), "\u{feff}\u{fffd}x");
     }
 
     #[test]

@@ -78,6 +78,27 @@ pub(super) fn fix_rss_version(out: &mut String, root: usize) {
     out.insert_str(root + 4, " version=\"2.0\"");
 }
 
+/// The default namespaces UserLand once gave RSS 0.92 and 2.0 documents;
+/// RSS has no namespace, and feed-rs reads no item in these.
+const USERLAND_RSS_NS: &[&str] = &["http://backend.userland.com/rss2", "http://backend.userland.com/rss"];
+
+/// Undeclares a UserLand RSS namespace given as the default namespace
+/// (`xmlns="http://backend.userland.com/rss2"` becomes `xmlns=""`), so the
+/// elements are RSS's own again. A prefixed declaration is left alone: a
+/// prefix cannot be undeclared, and its elements are not the feed's.
+pub(super) fn drop_userland_namespace(out: String) -> String {
+    if !out.contains("backend.userland.com/rss") {
+        return out;
+    }
+    let mut fixed = out;
+    for ns in USERLAND_RSS_NS {
+        for quote in ['"', '\''] {
+            fixed = fixed.replace(&format!("xmlns={quote}{ns}{quote}"), &format!("xmlns={quote}{quote}"));
+        }
+    }
+    fixed
+}
+
 /// Replaces the RSS 0.90 namespace (as an attribute value) by RSS 1.0's.
 pub(super) fn replace_netscape_namespace(out: String) -> String {
     let b = out.as_bytes();
@@ -144,6 +165,23 @@ mod tests {
         let p = prepare_str(doc);
         assert_eq!(p.text, doc);
         assert_eq!(entry_titles(&parse(&p)), vec!["A"]);
+    }
+
+    #[test]
+    fn userland_rss_namespace_is_undeclared() {
+        let doc = r#"<?xml version="1.0"?>
+<rss version="2.0" xmlns="http://backend.userland.com/rss2" xmlns:blogChannel="http://backend.userland.com/blogChannelModule">
+  <channel><title>Scripting News</title><link>http://scripting.example.com/</link><description>d</description>
+  <item><title>First</title><guid>1</guid></item><item><title>Second</title><guid>2</guid></item></channel></rss>"#;
+        let p = prepare_str(doc);
+        assert!(
+            p.text.contains("<rss version=\"2.0\" xmlns=\"\" xmlns:blogChannel="),
+            "{}",
+            p.text
+        );
+        let feed = parse(&p);
+        assert_eq!(feed_title(&feed), "Scripting News");
+        assert_eq!(entry_titles(&feed), vec!["First", "Second"]);
     }
 
     #[test]

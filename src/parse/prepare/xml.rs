@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 use memchr::{memchr2, memmem};
 
-use super::rss::{fix_rss_version, replace_netscape_namespace};
+use super::rss::{drop_userland_namespace, fix_rss_version, replace_netscape_namespace};
 use crate::xmltext::is_xml_char;
 
 /// What to do with a `&` found in markup or text.
@@ -112,7 +112,7 @@ pub(super) fn clean_xml(src: &str) -> String {
     if let Some(root) = root {
         fix_rss_version(&mut out, root);
     }
-    replace_netscape_namespace(out)
+    drop_userland_namespace(replace_netscape_namespace(out))
 }
 
 /// Index of the `>` closing the start tag whose name starts at `from`, or
