@@ -86,11 +86,42 @@ fn files_of(name: &str) -> Vec<std::path::PathBuf> {
     while let Some(p) = stack.pop() {
         if p.is_dir() {
             stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
-        } else if p.extension().is_some_and(|e| e == "rs") {
+        } else if p.extension().is_some_and(|e| e == "rs") && !is_test_module(&p) {
             out.push(p);
         }
     }
     out
+}
+
+/// Whether `file` is a unit-test module kept in its own file: its parent
+/// declares it under `#[cfg(test)]` (`#[cfg(test)] mod tests;`), so, like
+/// the tests inside a file, it may reach further than its module.
+fn is_test_module(file: &std::path::Path) -> bool {
+    let (Some(stem), Some(dir)) = (file.file_stem().and_then(|s| s.to_str()), file.parent()) else {
+        return false;
+    };
+    let parent = if stem == "mod" {
+        return false;
+    } else if dir.join("mod.rs").is_file() {
+        dir.join("mod.rs")
+    } else {
+        dir.with_extension("rs")
+    };
+    let Ok(code) = std::fs::read_to_string(parent) else {
+        return false;
+    };
+    let mut test_only = false;
+    for line in code.lines().map(str::trim) {
+        if line == format!("mod {stem};") {
+            return test_only;
+        }
+        if line.starts_with("#[cfg(test)]") {
+            test_only = true;
+        } else if !line.starts_with("#[") {
+            test_only = false;
+        }
+    }
+    false
 }
 
 /// The top-level crate modules that `code` names through `crate::` paths,
