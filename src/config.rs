@@ -13,6 +13,7 @@
 //! | `config.rs` | the checked types ([`Config`], [`SourceConfig`], …), [`ConfigError`], [`load`] and `parse` |
 //! | `config/raw.rs` | stage 1: the serde structs with their spans, syntax errors and "did you mean" |
 //! | `config/validate.rs` | stage 2: raw values → checked values, every problem with its position |
+//! | `config/validate/source.rs` | stage 2 of a `[[source]]`: location, request options, proxy |
 //! | `config/filter.rs` | the include/exclude regular expressions of sources and outputs |
 //! | `config/edit.rs` | adding a `[[source]]` block to the file, its comments and layout kept (`tributary add`) |
 //!

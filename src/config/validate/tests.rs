@@ -6,7 +6,7 @@ use std::path::Path;
 
 use url::Url;
 
-use super::super::{ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, parse, problems};
+use super::super::{ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, ProxySetting, parse, problems};
 use super::*;
 
 const PRIVATE: &str = "[[source]]\nname = \"p\"\nurl = \"https://example.org/feed.xml\"\n";
