@@ -632,6 +632,14 @@ fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
     if bridged > 0 {
         println!("{bridged} entries merged into older ones: an item was the same story as both");
     }
+    let too_old = sum(|r| r.counts.too_old);
+    if too_old > 0 {
+        println!("{too_old} items skipped as older than max_age");
+    }
+    let held_back = sum(|r| r.counts.held_back);
+    if held_back > 0 {
+        println!("{held_back} items of new sources held back by initial_entries (remembered as pruned)");
+    }
 }
 
 fn ago(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {

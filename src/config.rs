@@ -207,6 +207,10 @@ pub struct DaemonConfig {
     pub(crate) max_connections_per_address: usize,
     /// Default proxy of sources.
     pub(crate) proxy: Option<ProxySetting>,
+    /// Default of sources' `initial_entries`.
+    pub(crate) initial_entries: Option<usize>,
+    /// Default of sources' `max_age`.
+    pub(crate) max_age: Option<Duration>,
 }
 
 /// `proxy`: where a source's requests go first.
@@ -334,6 +338,12 @@ pub struct SourceConfig {
     pub(crate) request: RequestOptions,
     /// The proxy of this source's requests, if any.
     pub(crate) proxy: Option<ProxySetting>,
+    /// Flood control: the first poll that stores items of this source
+    /// publishes at most this many of its newest ones and remembers the
+    /// others as pruned. `None`: no limit.
+    pub(crate) initial_entries: Option<usize>,
+    /// Items published longer ago than this, when read, are skipped.
+    pub(crate) max_age: Option<Duration>,
 }
 
 /// What a `[[source]]` adds to each of its requests: `username` and

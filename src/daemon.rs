@@ -97,6 +97,8 @@ fn same_settings(a: &SourceConfig, b: &SourceConfig) -> bool {
         && a.tags == b.tags
         && a.allow_private_addresses == b.allow_private_addresses
         && a.cache_hints == b.cache_hints
+        && a.initial_entries == b.initial_entries
+        && a.max_age == b.max_age
         && a.include
             .iter()
             .map(|r| r.as_str())

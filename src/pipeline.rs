@@ -104,6 +104,8 @@ pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) ->
                 updated = report.counts.updated,
                 merged_link = report.counts.merged_link,
                 merged_text = report.counts.merged_text,
+                too_old = report.counts.too_old,
+                held_back = report.counts.held_back,
                 ms = report.duration_ms,
                 "polled"
             ),
@@ -473,6 +475,13 @@ fn prepare(
             counts.filtered += 1;
             continue;
         }
+        // An undated item is dated `now` by normalize, so it is never too old.
+        if let Some(age) = source.max_age
+            && (now - entry.published).to_std().is_ok_and(|ago| ago > age)
+        {
+            counts.too_old += 1;
+            continue;
+        }
         entries.push(entry);
     }
     let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
@@ -519,7 +528,13 @@ impl Prepared {
     /// transaction; may run again in a fresh transaction if it is rolled back.
     fn apply(&self, w: &Writer<'_>) -> Result<IngestCounts, StoreError> {
         let mut counts = self.counts;
+        let held = self.held_back(w)?;
         for (e, print) in self.entries.iter().zip(&self.prints) {
+            if held.contains(e.item_id.as_str()) {
+                w.hold_back(self.source_id, &e.item_id, self.now)?;
+                counts.held_back += 1;
+                continue;
+            }
             store_entry(
                 w,
                 &self.source,
@@ -539,6 +554,23 @@ impl Prepared {
         };
         w.record_poll(self.source_id, &record)?;
         Ok(counts)
+    }
+
+    /// Flood control: the item ids of this poll not to publish. When the
+    /// source has `initial_entries` and the store holds nothing of it yet
+    /// (no item stored, none pruned), every item but its newest
+    /// `initial_entries` (by publication date, then document order).
+    fn held_back(&self, w: &Writer<'_>) -> Result<HashSet<&str>, StoreError> {
+        let Some(keep) = self.source.initial_entries else {
+            return Ok(HashSet::new());
+        };
+        if self.entries.len() <= keep || !w.holds_nothing_of(self.source_id)? {
+            return Ok(HashSet::new());
+        }
+        let mut newest: Vec<&Entry> = self.entries.iter().collect();
+        // A stable sort: items of the same date keep their document order.
+        newest.sort_by_key(|e| std::cmp::Reverse(e.published));
+        Ok(newest[keep..].iter().map(|e| e.item_id.as_str()).collect())
     }
 }
 

@@ -322,6 +322,8 @@ impl Validator<'_> {
             cache_hints: raw.cache_hints.unwrap_or(true),
             max_connections_per_address,
             proxy: raw.proxy.as_ref().and_then(|p| self.proxy(p)),
+            initial_entries: raw.initial_entries.as_ref().and_then(|n| self.initial_entries(n)),
+            max_age: raw.max_age.as_ref().and_then(|a| self.max_age(a)),
         }
     }
 

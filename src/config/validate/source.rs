@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
 use toml::Spanned;
 use url::Url;
@@ -72,6 +73,9 @@ impl Validator<'_> {
             Some(p) => self.proxy(p),
             None => daemon.proxy.clone(),
         };
+        // An override that does not check out is reported; `None` is the daemon's value.
+        let initial_entries = raw.initial_entries.as_ref().map(|n| self.initial_entries(n));
+        let max_age = raw.max_age.as_ref().map(|a| self.max_age(a));
         if self.problems.len() > before {
             return None;
         }
@@ -87,7 +91,39 @@ impl Validator<'_> {
             cache_hints: raw.cache_hints.unwrap_or(daemon.cache_hints),
             request,
             proxy,
+            initial_entries: initial_entries.unwrap_or(daemon.initial_entries),
+            max_age: max_age.unwrap_or(daemon.max_age),
         })
+    }
+
+    /// `initial_entries`: a count of at least 1.
+    pub(super) fn initial_entries(&mut self, n: &Spanned<i64>) -> Option<usize> {
+        match usize::try_from(*n.get_ref()) {
+            Ok(v) if v >= 1 => Some(v),
+            _ => {
+                self.report(
+                    n.span(),
+                    format!(
+                        "initial_entries must be 1 or more (how many of a new source's newest items are published; leave it out for no limit), not {}",
+                        n.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `max_age`: a duration longer than zero.
+    pub(super) fn max_age(&mut self, a: &Spanned<String>) -> Option<Duration> {
+        let age = self.duration(a, "max_age")?;
+        if age.is_zero() {
+            self.report(
+                a.span(),
+                "max_age must be longer than 0s, e.g. \"30d\" (leave it out to keep items of any age)",
+            );
+            return None;
+        }
+        Some(age)
     }
 
     /// `proxy = "env"` or an `http(s)://host:port` URL.
