@@ -128,6 +128,16 @@ enum DbAction {
     Prune,
     /// Verify the whole database file (PRAGMA integrity_check); exit 1 on damage.
     Check,
+    /// Delete a source from the database: its credits, the entries only it
+    /// carried, its state. A running daemon's pages follow.
+    Forget {
+        /// The source's name.
+        name: String,
+        /// Forget it even though the config still lists it (its next poll
+        /// then registers it again as a new source).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Formats for `export`.
@@ -311,6 +321,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Db { action } => {
             let config = load_config(&cli)?;
+            if let DbAction::Forget { name, yes } = action
+                && !yes
+                && config.sources.iter().any(|s| &s.name == name)
+            {
+                return Err(UsageError(format!(
+                    "source {name:?} is still configured in {}: remove its [[source]] block first (and reload a running daemon), or pass --yes to forget what it stored anyway (its next poll registers it again as a new source)",
+                    config.path.display()
+                ))
+                .into());
+            }
             let store = daemon::open_store(&config).await?;
             let retention = config.daemon.retention;
             let message = match action {
@@ -340,6 +360,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                             report.join("\n")
                         )
                     }
+                }
+                DbAction::Forget { name, .. } => {
+                    let who = name.clone();
+                    let forgotten = tokio::task::spawn_blocking(move || store.forget_source(&who)).await??;
+                    let Some(f) = forgotten else {
+                        return Err(UsageError(format!(
+                            "no source named {name:?} in {}: `tributary sources` lists the stored ones",
+                            config.daemon.database.display()
+                        ))
+                        .into());
+                    };
+                    format!(
+                        "forgot source {name}: {} entries only it carried deleted, {} entries kept for their other sources",
+                        f.entries, f.shared
+                    )
                 }
                 DbAction::Prune => {
                     let p = tokio::task::spawn_blocking(move || {
