@@ -194,6 +194,18 @@ async fn record_failure(cx: &Context, source: &SourceConfig, mut record: PollRec
     .await
 }
 
+/// The source's row id and fetch state for a poll with its current
+/// config, and whether the source starts afresh because its request
+/// settings changed since it was last polled (`Store::source_for_poll`).
+pub(crate) async fn source_for_poll(
+    store: &Arc<Store>,
+    source: &SourceConfig,
+) -> Result<(i64, FetchState, bool), PollError> {
+    let store = store.clone();
+    let (name, url, settings) = (source.name.clone(), source.location.full(), source.settings_print());
+    blocking(&source.name, move || Ok(store.source_for_poll(&name, &url, &settings)?)).await
+}
+
 /// What the redirect columns become after a poll that saw `permanent`
 /// (the end of an all-301/308 chain) or no permanent redirect: a target
 /// seen on two consecutive polls is adopted; anything else clears the
@@ -216,21 +228,10 @@ async fn poll(
     report: &mut PollReport,
     started: Instant,
 ) -> Result<(), PollError> {
-    let store = cx.store.clone();
-    let (name, url) = (source.name.clone(), source.location.full());
-    let (source_id, state) = blocking(&source.name, move || {
-        // The common case reads; only a new source or a changed URL writes.
-        if let Some((id, known_url, state)) = store.fetch_state_of(&name)?
-            && known_url == url
-        {
-            return Ok((id, state));
-        }
-        Ok(store.write(|w| {
-            let id = w.source_id(&name, &url)?;
-            Ok((id, w.fetch_state(id)?))
-        })?)
-    })
-    .await?;
+    let (source_id, state, afresh) = source_for_poll(&cx.store, source).await?;
+    if afresh {
+        info!("config of source {} changed: polling afresh", source.name);
+    }
 
     if !cx.force
         && let Some(until) = state.poll.retry_after.filter(|t| *t > now)
