@@ -218,7 +218,8 @@ pub struct DaemonConfig {
 pub enum ProxySetting {
     /// `"env"`: the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`.
     Env,
-    /// An `http://` or `https://` proxy URL (which may carry credentials: shown as `***`).
+    /// An `http://`, `https://`, `socks5://` or `socks5h://` proxy URL (which
+    /// may carry credentials: shown as `***`).
     Url(Secret),
 }
 

@@ -15,6 +15,11 @@ use super::super::{DaemonConfig, Location, ProxySetting, RequestOptions, SourceC
 use super::{Validator, is_valid_name};
 use crate::secrets::Secret;
 
+/// The proxy URL schemes: HTTP proxies (`CONNECT` for https sources), and
+/// SOCKS5 with the feed's host name resolved here (`socks5`) or by the
+/// proxy (`socks5h`, after the address guard has resolved and checked it here).
+const PROXY_SCHEMES: &[&str] = &["http", "https", "socks5", "socks5h"];
+
 impl Validator<'_> {
     pub(super) fn source(
         &mut self,
@@ -126,21 +131,28 @@ impl Validator<'_> {
         Some(age)
     }
 
-    /// `proxy = "env"` or an `http(s)://host:port` URL.
+    /// `proxy = "env"` or a proxy URL of one of the [`PROXY_SCHEMES`].
     pub(super) fn proxy(&mut self, raw: &Spanned<String>) -> Option<ProxySetting> {
         let text = raw.get_ref().trim();
         if text == "env" {
             return Some(ProxySetting::Env);
         }
         match Url::parse(text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(u) if PROXY_SCHEMES.contains(&u.scheme()) && u.host().is_some() => {
                 Some(ProxySetting::Url(Secret::new(text)))
+            }
+            Ok(u) if PROXY_SCHEMES.contains(&u.scheme()) => {
+                self.report(
+                    raw.span(),
+                    "this proxy URL names no host: write e.g. \"http://proxy.example:3128\" or \"socks5h://127.0.0.1:1080\"",
+                );
+                None
             }
             Ok(u) => {
                 self.report(
                     raw.span(),
                     format!(
-                        "proxy scheme {:?} is not supported: give \"env\" or an http:// or https:// proxy URL such as \"http://proxy.example:3128\"",
+                        "proxy scheme {:?} is not supported: give \"env\" or an http://, https://, socks5:// or socks5h:// proxy URL such as \"http://proxy.example:3128\" or \"socks5h://127.0.0.1:1080\"",
                         u.scheme()
                     ),
                 );

@@ -116,6 +116,30 @@ fn a_source_takes_the_daemon_proxy_unless_it_names_its_own() {
         matches!(&c.sources[1].proxy, Some(ProxySetting::Url(u)) if u.expose() == "http://u:pw@proxy.example:3128")
     );
     assert!(!format!("{:?}", c.sources[1]).contains("pw@"));
+    for good in [
+        "socks5://127.0.0.1:1080",
+        "socks5h://u:pw@proxy.example:1080",
+        "https://proxy.example",
+    ] {
+        let c = parse(
+            &format!("{PRIVATE}proxy = \"{good}\"\n"),
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        assert!(matches!(&c.sources[0].proxy, Some(ProxySetting::Url(u)) if u.expose() == good));
+    }
+    let p = problems(&format!(
+        "[daemon]\nproxy = \"socks4://127.0.0.1:1080\"\n{PRIVATE}proxy = \"socks5://\"\n"
+    ));
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert_eq!((p[0].line, p[0].column), (2, 9));
+    assert!(
+        p[0].message.starts_with("proxy scheme \"socks4\" is not supported")
+            && p[0].message.contains("socks5:// or socks5h://"),
+        "{}",
+        p[0].message
+    );
+    assert!(p[1].message.contains("names no host"), "{}", p[1].message);
     let p = problems(&format!("{PRIVATE}proxy = \"ftp://proxy.example\"\n"));
     assert!(
         p[0].message.starts_with("proxy scheme \"ftp\" is not supported"),
