@@ -303,13 +303,15 @@ pub async fn run_with(
         }
     });
     scheduler.apply(&config.sources);
+    // SIGHUP is handled from here on: once READY=1 is sent, a reload may
+    // follow at once, and an unhandled SIGHUP would end the process.
+    let mut hangups = hangup_stream();
     // The database is open and the listener bound.
     notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&format!("polling {} sources", config.sources.len())),
     ]);
 
-    let mut hangups = hangup_stream();
     let mut ticks = tokio::time::interval(tick_period());
     let mut external = tokio::time::interval(EXTERNAL_CHANGES_PERIOD);
     external.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
