@@ -594,6 +594,8 @@ async fn refused_sources(config: &Config) -> Vec<String> {
     use crate::config::{Location, ProxySetting};
     use crate::fetch::guard;
     let mut checks = tokio::task::JoinSet::new();
+    // A few lookups at a time, however many sources there are.
+    let lookups = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
     for (i, s) in config.sources.iter().enumerate() {
         let Location::Http(url) = &s.location else { continue };
         let mut targets = vec![("", url.clone())];
@@ -608,7 +610,9 @@ async fn refused_sources(config: &Config) -> Vec<String> {
                 s.allow_private_addresses.clone(),
                 s.location.to_string(),
             );
+            let lookups = lookups.clone();
             checks.spawn(async move {
+                let _turn = lookups.acquire().await;
                 let refusal = match (guard::literal(&target), target.host_str()) {
                     (Some(ip), _) => guard::check(&policy, ip).map(|reason| guard::describe(ip, reason)),
                     (None, Some(host)) => {
