@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use chrono::TimeDelta;
+use hints::{MAX_HINT, parse_content_type};
 
 #[test]
 fn content_type_parameters() {

@@ -9,7 +9,8 @@
 //! * [`sanitize`](fn@sanitize) makes an untrusted fragment safe to publish:
 //!   ammonia's allowlist, a canonical form the parser cannot misread, a cap
 //!   on nesting depth (with the model of the HTML tree builder in `tree`),
-//!   and output that is stable when sanitized again;
+//!   and output that is stable when sanitized again; for markup the
+//!   parser builds as written, `filter` does ammonia's work without a tree;
 //! * [`text`] reads the text a reader sees, and holds the character rules
 //!   every stored text follows;
 //! * the table of elements below: which are allowed, void, blocks of text,
@@ -19,14 +20,17 @@
 //! fingerprints visible text with it and `publish` writes JSON Feed
 //! summaries with it; nothing else tokenizes HTML or decides what its text
 //! is. Inside, the modules depend one way: `tokens` ← `text` ← `sanitize`,
-//! and `tokens` ← `tree` ← `sanitize`.
+//! `tokens` ← `tree` ← `sanitize`, and `filter` ← `sanitize`.
 
+mod filter;
 mod sanitize;
 pub mod text;
 pub mod tokens;
 mod tree;
 
 pub use sanitize::sanitize;
+#[cfg(feature = "bench-internals")]
+pub use sanitize::sanitize_by_ammonia;
 
 #[cfg(test)]
 mod corpus;
