@@ -62,6 +62,7 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
         rules,
         ingest_slots: pipeline::ingest_slots(),
         committer: pipeline::Committer::start(store, rules).context("cannot start the database writer thread")?,
+        pages: pipeline::Pages::default(),
     })
 }
 

@@ -17,6 +17,7 @@
 //! | [`config`] | reading and validating the TOML file, with file:line:column errors |
 //! | `schedule` | cron and interval schedules, jitter, due times (pure) |
 //! | [`fetch`] | HTTP and file fetching with validators, caps and timeouts |
+//! | `fulltext` | the article page behind an item's link, for `full_text = true` sources: fetched politely, extracted, sanitized |
 //! | [`parse`] | bytes → feed drafts: charset, repairs, feed-rs, deterministic ids |
 //! | `normalize` | the entry policy: body, title, links, dates, content hash |
 //! | `html` | every reading of HTML: tokenizer, sanitizer, depth cap, visible text |
@@ -67,6 +68,7 @@ pub(crate) mod dedup;
 pub(crate) mod discover;
 pub(crate) mod explain;
 pub mod fetch;
+pub(crate) mod fulltext;
 #[cfg(feature = "bench-internals")]
 pub mod html;
 #[cfg(not(feature = "bench-internals"))]

@@ -135,6 +135,9 @@ pub(super) struct RawSource {
     pub(super) password_file: Option<Spanned<String>>,
     pub(super) headers: Option<Spanned<toml::Table>>,
     pub(super) user_agent: Option<Spanned<String>>,
+    pub(super) full_text: Option<Spanned<bool>>,
+    pub(super) full_text_selector: Option<Spanned<String>>,
+    pub(super) full_text_rate: Option<Spanned<String>>,
 }
 
 /// Most problems of one file reported before giving up on the rest.
