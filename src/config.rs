@@ -245,8 +245,35 @@ pub struct FeedConfig {
     /// name them (in `<source>`, `via` links and the JSON extension)
     /// instead of the feed's own title.
     pub source_titles: std::collections::BTreeMap<String, String>,
-    /// The time zone the web pages group days and show times in (a fixed offset).
-    pub timezone: chrono::FixedOffset,
+    /// The time zone the web pages group days and show times in.
+    pub timezone: TimeZone,
+}
+
+/// A `[feed] timezone`: a fixed offset (`UTC`, `+01:00`) or a named zone of
+/// the IANA time zone database (`Europe/Rome`), whose offset follows its
+/// daylight saving rules at each moment shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeZone {
+    /// The same offset from UTC all year.
+    Offset(chrono::FixedOffset),
+    /// A zone of the IANA database, as compiled into the binary.
+    Named(chrono_tz::Tz),
+}
+
+impl TimeZone {
+    /// UTC.
+    pub const UTC: TimeZone = match chrono::FixedOffset::east_opt(0) {
+        Some(zero) => TimeZone::Offset(zero),
+        None => unreachable!(),
+    };
+
+    /// `t` as a local time of this zone (with the offset in force then).
+    pub fn local(&self, t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::FixedOffset> {
+        match self {
+            TimeZone::Offset(offset) => t.with_timezone(offset),
+            TimeZone::Named(zone) => t.with_timezone(zone).fixed_offset(),
+        }
+    }
 }
 
 /// `[web]`: the HTML pages (the river, `/status`).

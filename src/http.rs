@@ -279,6 +279,13 @@ impl AppState {
         lock(&self.cache).clear();
     }
 
+    /// Forgets every rendered page, so the next request of each renders it
+    /// anew as after a change of the data (for the serving benchmarks).
+    #[cfg(feature = "bench-internals")]
+    pub fn drop_pages(&self) {
+        lock(&self.cache).clear();
+    }
+
     /// Records that the scheduler loop is alive (for `/healthz`).
     pub(crate) fn heartbeat(&self) {
         self.heartbeat.store(Utc::now().timestamp(), Ordering::Relaxed);

@@ -9,10 +9,11 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use minijinja::{Environment, Value, context};
 use serde::Serialize;
 
+use crate::config::TimeZone;
 use crate::model::StoredEntry;
 use crate::publish::Format;
 
@@ -150,7 +151,7 @@ pub(crate) struct RiverPage<'a> {
     /// Whether an older page follows.
     pub(crate) has_next: bool,
     /// The time zone days are grouped in.
-    pub(crate) timezone: FixedOffset,
+    pub(crate) timezone: TimeZone,
 }
 
 #[derive(Serialize)]
@@ -173,8 +174,8 @@ fn web_link(url: Option<&str>) -> Option<String> {
     matches!(u.scheme(), "http" | "https").then(|| u.to_string())
 }
 
-fn entry_value(e: &StoredEntry, tz: FixedOffset) -> Value {
-    let local = e.published.with_timezone(&tz);
+fn entry_value(e: &StoredEntry, tz: TimeZone) -> Value {
+    let local = tz.local(e.published);
     let mut sources: Vec<SourceRef> = Vec::new();
     for c in &e.credits {
         let title = c
@@ -227,10 +228,10 @@ fn enclosures(e: &StoredEntry) -> Vec<Value> {
 }
 
 /// The entries grouped by day in `tz`, in the order given (newest first).
-fn days(entries: &[StoredEntry], tz: FixedOffset) -> Vec<Day> {
+fn days(entries: &[StoredEntry], tz: TimeZone) -> Vec<Day> {
     let mut days: Vec<Day> = Vec::new();
     for e in entries {
-        let local = e.published.with_timezone(&tz);
+        let local = tz.local(e.published);
         let date = local.format("%Y-%m-%d").to_string();
         let value = entry_value(e, tz);
         match days.last_mut() {
@@ -331,8 +332,8 @@ pub(crate) struct SourceRow {
 }
 
 /// A time as the pages show it: `2026-12-07 13:05 +01:00`.
-pub(crate) fn show_time(t: DateTime<Utc>, tz: FixedOffset) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %:z").to_string()
+pub(crate) fn show_time(t: DateTime<Utc>, tz: TimeZone) -> String {
+    tz.local(t).format("%Y-%m-%d %H:%M %:z").to_string()
 }
 
 /// What the status page shows besides the sources.
@@ -402,7 +403,7 @@ mod tests {
         }
     }
 
-    fn page(tz: FixedOffset) -> RiverPage<'static> {
+    fn page(tz: TimeZone) -> RiverPage<'static> {
         RiverPage {
             title: "Rassegna <&>",
             description: None,
@@ -425,12 +426,37 @@ mod tests {
             entry("a", "Sera", "2026-12-06T23:30:00Z", "<p>x</p>"),
             entry("b", "Pomeriggio", "2026-12-06T15:00:00Z", "<p>y</p>"),
         ];
-        let utc = render_river(&t, &page(FixedOffset::east_opt(0).unwrap()), &entries).unwrap();
+        let utc = render_river(&t, &page(TimeZone::UTC), &entries).unwrap();
         assert_eq!(utc.matches("<section class=\"day\">").count(), 1, "{utc}");
-        let rome = render_river(&t, &page(FixedOffset::east_opt(3600).unwrap()), &entries).unwrap();
+        let rome = render_river(
+            &t,
+            &page(TimeZone::Offset(chrono::FixedOffset::east_opt(3600).unwrap())),
+            &entries,
+        )
+        .unwrap();
         assert_eq!(rome.matches("<section class=\"day\">").count(), 2, "{rome}");
         assert!(rome.contains("<time datetime=\"2026-12-07\">Monday, 7 December 2026</time>"));
         assert!(rome.contains(">00:30</time>"));
+    }
+
+    /// A named zone follows daylight saving time: Rome is UTC+2 in July
+    /// and UTC+1 in December, so 22:30 UTC is the next day in July only.
+    #[test]
+    fn river_days_and_times_follow_a_named_zones_daylight_saving() {
+        let t = Templates::built_in();
+        let rome = TimeZone::Named(chrono_tz::Europe::Rome);
+        let summer = [entry("s", "Estate", "2026-07-06T22:30:00Z", "<p>x</p>")];
+        let html = render_river(&t, &page(rome), &summer).unwrap();
+        assert!(html.contains("<time datetime=\"2026-07-07\">"), "{html}");
+        assert!(html.contains(">00:30</time>"), "{html}");
+        let winter = [entry("w", "Inverno", "2026-12-06T22:30:00Z", "<p>x</p>")];
+        let html = render_river(&t, &page(rome), &winter).unwrap();
+        assert!(html.contains("<time datetime=\"2026-12-06\">"), "{html}");
+        assert!(html.contains(">23:30</time>"), "{html}");
+        let july = DateTime::parse_from_rfc3339("2026-07-06T22:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(show_time(july, rome), "2026-07-07 00:30 +02:00");
     }
 
     #[test]
@@ -463,7 +489,7 @@ mod tests {
             "2026-12-06T10:00:00Z",
             "<p><b>bold</b></p>",
         )];
-        let html = render_river(&t, &page(FixedOffset::east_opt(0).unwrap()), &entries).unwrap();
+        let html = render_river(&t, &page(TimeZone::UTC), &entries).unwrap();
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains("<p><b>bold</b></p>"));

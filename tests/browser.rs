@@ -1,7 +1,7 @@
 //! The web pages in a real browser: headless Chromium (Debian's
 //! `chromium`, installed by `scripts/test`) renders the river and the
-//! status page from a daemon on loopback, and its DOM after load is
-//! checked. Skipped, saying so, where no Chromium is installed.
+//! status page from a daemon on loopback; its DOM after load is checked,
+//! and screenshots at a desktop's and a phone's width show a drawn page. Skipped, saying so, where no Chromium is installed.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
@@ -53,6 +53,49 @@ async fn dump_dom(browser: PathBuf, url: String) -> String {
     })
     .await
     .unwrap()
+}
+
+/// A PNG screenshot of `url` in a `width`×`height` window, by headless
+/// Chromium: the file's bytes.
+async fn screenshot(browser: PathBuf, url: String, width: u32, height: u32) -> Vec<u8> {
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("shot.png");
+        let out = Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+            ])
+            .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+            .arg(format!("--window-size={width},{height}"))
+            .arg(format!("--screenshot={}", png.display()))
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && png.is_file(),
+            "chromium --screenshot {url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(&png).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The width and height a PNG's header gives.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    assert_eq!(&png[12..16], b"IHDR");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
 }
 
 /// Text as a serialized DOM writes it in a text node…
@@ -138,6 +181,24 @@ async fn chromium_shows_every_entry_and_source_and_runs_no_script() {
             status.contains(&format!("<small>{name}</small>")),
             "{name} on /status:\n{status}"
         );
+    }
+
+    // What a person sees: the pages drawn at a desktop's and a phone's
+    // width, each far from the blank page a broken stylesheet, template or
+    // policy would leave (a blank page compresses to almost nothing).
+    for (width, height) in [(1280, 2000), (390, 1600)] {
+        let blank = screenshot(browser.clone(), "about:blank".into(), width, height).await;
+        assert_eq!(png_size(&blank), (width, height));
+        for page in ["/", "/status"] {
+            let shot = screenshot(browser.clone(), format!("http://{addr}{page}"), width, height).await;
+            assert_eq!(png_size(&shot), (width, height), "{page} at {width}x{height}");
+            assert!(
+                shot.len() > 4 * blank.len(),
+                "{page} at {width}x{height} draws the page: {} bytes against {} for a blank one",
+                shot.len(),
+                blank.len()
+            );
+        }
     }
     daemon.stop().await;
 

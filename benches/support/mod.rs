@@ -798,6 +798,11 @@ impl Farm {
 
     /// The sources of the farm, parsed from a config file text.
     pub fn sources(&self) -> Vec<SourceConfig> {
+        self.config().sources
+    }
+
+    /// A config listing the farm's feeds, with a `[feed]` section.
+    pub fn config(&self) -> tributary::config::Config {
         let mut text = String::from(
             "[daemon]\ndatabase = \"bench.db\"\nlisten = \"127.0.0.1:0\"\njitter = \"0s\"\n\n[feed]\ntitle = \"Bench\"\n\n",
         );
@@ -808,9 +813,7 @@ impl Farm {
                 self.url(k)
             ));
         }
-        tributary::config::parse(&text, Path::new("bench.toml"))
-            .expect("the bench config is valid")
-            .sources
+        tributary::config::parse(&text, Path::new("bench.toml")).expect("the bench config is valid")
     }
 }
 

@@ -20,7 +20,8 @@ use url::Url;
 use super::raw::{RawConfig, RawDaemon, RawFeed, RawSource, line_col};
 use super::{
     Config, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, DaemonConfig, DedupConfig, FeedConfig, FullText, Location,
-    MAX_CONNECTIONS, OutputConfig, Problem, ProxySetting, RequestOptions, Retention, SourceConfig, WebConfig, filter,
+    MAX_CONNECTIONS, OutputConfig, Problem, ProxySetting, RequestOptions, Retention, SourceConfig, TimeZone, WebConfig,
+    filter,
 };
 use crate::model::AddressPolicy;
 use crate::schedule::Schedule;
@@ -368,16 +369,22 @@ impl Validator<'_> {
             }
         });
         let timezone = match &raw.timezone {
-            None => chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()),
-            Some(t) => parse_offset(t.get_ref()).unwrap_or_else(|| {
+            None => TimeZone::UTC,
+            Some(t) => parse_timezone(t.get_ref()).unwrap_or_else(|| {
+                let near = chrono_tz::TZ_VARIANTS
+                    .iter()
+                    .map(|z| z.name())
+                    .filter(|name| strsim::levenshtein(&name.to_ascii_lowercase(), &t.get_ref().trim().to_ascii_lowercase()) <= 2)
+                    .min_by_key(|name| strsim::levenshtein(name, t.get_ref().trim()));
+                let hint = near.map(|n| format!(" (did you mean {n:?}?)")).unwrap_or_default();
                 self.report(
                     t.span(),
                     format!(
-                        "timezone {:?} is not a fixed offset: write \"UTC\" or an offset such as \"+01:00\" or \"-05:30\"",
+                        "timezone {:?} is neither a time zone name nor an offset{hint}: write a name of the time zone database such as \"Europe/Rome\" or \"America/New_York\", \"UTC\", or an offset such as \"+01:00\" or \"-05:30\"",
                         t.get_ref()
                     ),
                 );
-                chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!())
+                TimeZone::UTC
             }),
         };
         FeedConfig {
@@ -794,7 +801,16 @@ fn expand(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String,
     Ok(out)
 }
 
-/// A `[feed] timezone`: `UTC`/`Z`, or `+HH:MM` / `-HH:MM` (at most 14 hours).
+/// A `[feed] timezone`: a name of the IANA time zone database
+/// (`Europe/Rome`, case as written there), or an offset ([`parse_offset`]).
+fn parse_timezone(text: &str) -> Option<TimeZone> {
+    if let Some(offset) = parse_offset(text) {
+        return Some(TimeZone::Offset(offset));
+    }
+    text.trim().parse::<chrono_tz::Tz>().ok().map(TimeZone::Named)
+}
+
+/// A fixed offset: `UTC`/`Z`/`GMT`, or `+HH:MM` / `-HH:MM` (at most 14 hours).
 fn parse_offset(text: &str) -> Option<chrono::FixedOffset> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {

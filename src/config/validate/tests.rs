@@ -386,22 +386,34 @@ fn outputs_are_validated() {
 }
 
 #[test]
-fn feed_timezone_takes_fixed_offsets_and_web_defaults_to_on() {
+fn feed_timezone_takes_offsets_and_zone_names_and_web_defaults_to_on() {
     let c = parse("", Path::new("/t/t.toml")).unwrap();
-    assert_eq!(c.feed.timezone.local_minus_utc(), 0);
+    assert_eq!(c.feed.timezone, TimeZone::UTC);
     assert_eq!(c.web, WebConfig::default());
     let c = parse(
         "[feed]\ntimezone = \"+01:00\"\n[web]\nenabled = false\ntemplates = \"look\"\n",
         Path::new("/t/t.toml"),
     )
     .unwrap();
-    assert_eq!(c.feed.timezone.local_minus_utc(), 3600);
+    assert_eq!(
+        c.feed.timezone,
+        TimeZone::Offset(chrono::FixedOffset::east_opt(3600).unwrap())
+    );
     assert!(!c.web.enabled);
     assert_eq!(c.web.templates.as_deref(), Some(Path::new("/t/look")));
     assert_eq!(parse_offset("-05:30").map(|o| o.local_minus_utc()), Some(-19_800));
-    let p = problems("[feed]\ntimezone = \"Europe/Rome\"\n");
+    let c = parse("[feed]\ntimezone = \"Europe/Rome\"\n", Path::new("/t/t.toml")).unwrap();
+    assert_eq!(c.feed.timezone, TimeZone::Named(chrono_tz::Europe::Rome));
+    let p = problems("[feed]\ntimezone = \"Europe/Roma\"\n");
     assert_eq!((p[0].line, p[0].column), (2, 12));
-    assert!(p[0].message.contains("write \"UTC\" or an offset"), "{}", p[0].message);
+    assert!(
+        p[0].message.contains("did you mean \"Europe/Rome\"?"),
+        "{}",
+        p[0].message
+    );
+    assert!(p[0].message.contains("\"UTC\", or an offset"), "{}", p[0].message);
+    let p = problems("[feed]\ntimezone = \"Middle Earth\"\n");
+    assert!(!p[0].message.contains("did you mean"), "{}", p[0].message);
 }
 
 #[test]
