@@ -19,6 +19,15 @@ use crate::parse::decode_page;
 /// the work one hostile page can cause (news pages have a few thousand).
 const MAX_ELEMENTS: usize = 60_000;
 
+/// Page furniture readability can take for part of the article when it
+/// sits beside it with prose of its own (an author's bio, a newsletter
+/// box, a comment thread, share and "related" boxes, cookie banners): the
+/// class and id names sites give it, removed before the article is looked
+/// for. Names only a piece of furniture carries, never a container.
+const FURNITURE: &str = "[class*=author-bio], [class*=author-info], [class*=about-author], [class*=author-box], \
+    [class*=share-box], [class*=sharing], [class*=social-share], [class*=newsletter], [class*=cookie], [id*=cookie], \
+    [class*=consent], [class*=most-read], [class*=related-], [class*=comment-list], [id=comments], [class*=post-navigation]";
+
 /// The media types read as pages; a page without one is read too.
 fn is_html(media_type: Option<&str>) -> bool {
     media_type.is_none_or(|m| matches!(m, "text/html" | "application/xhtml+xml" | "text/plain" | ""))
@@ -72,7 +81,11 @@ pub(crate) fn extract(page: Page<'_>, selector: Option<&str>) -> Result<String, 
                 ..Config::default()
             };
             let no_article = || FullTextError::NoArticle { url: url.to_string() };
-            let mut reader = Readability::new(text, Some(url), Some(config)).map_err(|_| no_article())?;
+            let doc = Document::from(text);
+            if let Ok(furniture) = Matcher::new(FURNITURE) {
+                doc.select_matcher(&furniture).remove();
+            }
+            let mut reader = Readability::with_document(doc, Some(url), Some(config)).map_err(|_| no_article())?;
             reader.parse().map_err(|_| no_article())?.content.to_string()
         }
     };
@@ -154,6 +167,18 @@ mod tests {
         assert!(!lower.contains("<script"), "{out}");
         assert!(!lower.contains("onclick") && !lower.contains("onerror"), "{out}");
         assert!(!lower.contains("javascript:"), "{out}");
+    }
+
+    #[test]
+    fn an_author_box_beside_the_article_is_left_out() {
+        let bio = "Tom writes about rivers and the towns along them, and has lived by the water for most of his life.";
+        let html = page(&format!(
+            "{}</article><div class=\"author-info\"><p>{bio} {bio}</p></div><article>",
+            paragraphs()
+        ));
+        let out = read(html.as_bytes(), None).unwrap();
+        assert!(out.contains("Volunteers carried sandbags"), "{out}");
+        assert!(!out.contains("Tom writes about rivers"), "{out}");
     }
 
     #[test]
