@@ -22,47 +22,52 @@
 //! It knows nothing of the store or of entries: the pipeline asks it,
 //! remembers its answers and applies the article as an edit of the item.
 
+#[cfg(feature = "bench-internals")]
+pub mod extract;
+#[cfg(not(feature = "bench-internals"))]
 pub(crate) mod extract;
 pub(crate) mod memory;
 pub(crate) mod polite;
 
 use crate::fetch::FetchError;
 
-/// Why an article page gave no article; every variant names the URL
-/// (shown through `secrets` by whoever logs it).
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum FullTextError {
-    /// Fetching the page failed.
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    /// The item's link is not an `http(s)` URL.
-    #[error("the item's link {link:?} is not an http(s) URL: no page to read")]
-    NotHttp {
-        /// The link as the feed gave it.
-        link: String,
-    },
-    /// The page is not HTML.
-    #[error("{url} is not an HTML page (got {media_type}): no article to read")]
-    NotHtml {
-        /// The page's URL.
-        url: String,
-        /// Its media type.
-        media_type: String,
-    },
-    /// The readability heuristic found no article.
-    #[error("no article found in {url}; set full_text_selector on the source to name its element")]
-    NoArticle {
-        /// The page's URL.
-        url: String,
-    },
-    /// The source's `full_text_selector` matched nothing with text.
-    #[error("full_text_selector {selector:?} matches nothing with text in {url}; check the selector against the page")]
-    NoMatch {
-        /// The page's URL.
-        url: String,
-        /// The selector.
-        selector: String,
-    },
+bench_pub! {
+    /// Why an article page gave no article; every variant names the URL
+    /// (shown through `secrets` by whoever logs it).
+    #[derive(Debug, thiserror::Error)]
+    enum FullTextError {
+        /// Fetching the page failed.
+        #[error(transparent)]
+        Fetch(#[from] FetchError),
+        /// The item's link is not an `http(s)` URL.
+        #[error("the item's link {link:?} is not an http(s) URL: no page to read")]
+        NotHttp {
+            /// The link as the feed gave it.
+            link: String,
+        },
+        /// The page is not HTML.
+        #[error("{url} is not an HTML page (got {media_type}): no article to read")]
+        NotHtml {
+            /// The page's URL.
+            url: String,
+            /// Its media type.
+            media_type: String,
+        },
+        /// The readability heuristic found no article.
+        #[error("no article found in {url}; set full_text_selector on the source to name its element")]
+        NoArticle {
+            /// The page's URL.
+            url: String,
+        },
+        /// The source's `full_text_selector` matched nothing with text.
+        #[error("full_text_selector {selector:?} matches nothing with text in {url}; check the selector against the page")]
+        NoMatch {
+            /// The page's URL.
+            url: String,
+            /// The selector.
+            selector: String,
+        },
+    }
 }
 
 impl FullTextError {

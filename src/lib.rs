@@ -37,8 +37,8 @@
 //! | [`cli`] | the command line and exit codes |
 //!
 //! Public are the modules that the binary and the integration tests use.
-//! `normalize`, `dedup` and `xmltext` are public only with the
-//! `bench-internals` feature, for the ingest bench and the fuzz targets,
+//! `normalize`, `dedup`, `fulltext` and `xmltext` are public only with the
+//! `bench-internals` feature, for the benches and the fuzz targets,
 //! as are the few items of public modules that only those name
 //! (`bench_pub!`); `schedule` and `secrets` are internal.
 
@@ -68,6 +68,9 @@ pub(crate) mod dedup;
 pub(crate) mod discover;
 pub(crate) mod explain;
 pub mod fetch;
+#[cfg(feature = "bench-internals")]
+pub mod fulltext;
+#[cfg(not(feature = "bench-internals"))]
 pub(crate) mod fulltext;
 #[cfg(feature = "bench-internals")]
 pub mod html;

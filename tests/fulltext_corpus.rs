@@ -156,6 +156,9 @@ async fn every_corpus_page_gives_its_article_and_no_furniture() {
             f.furniture_max = f.furniture_max.max(leaked.len());
             f.unsafe_pages += usize::from(unsafe_html);
         }
+        for sentence in &leaked {
+            println!("furniture kept in {name}: {sentence}");
+        }
         if recall < 0.95 || leaked.len() > 1 || unsafe_html {
             failures.push(format!(
                 "{name}: recall {recall:.3}, furniture {leaked:?}, unsafe {unsafe_html}\n{content}"

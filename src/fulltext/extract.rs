@@ -33,67 +33,71 @@ fn is_html(media_type: Option<&str>) -> bool {
     media_type.is_none_or(|m| matches!(m, "text/html" | "application/xhtml+xml" | "text/plain" | ""))
 }
 
-/// A fetched page, as `extract` needs it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Page<'a> {
-    /// The body.
-    pub bytes: &'a [u8],
-    /// The `charset` of the `Content-Type` header.
-    pub charset: Option<&'a str>,
-    /// The media type of the `Content-Type` header.
-    pub media_type: Option<&'a str>,
-    /// Where the page came from after redirects, as it may be published:
-    /// the base of its relative URLs.
-    pub url: &'a Url,
+bench_pub! {
+    /// A fetched page, as `extract` needs it.
+    #[derive(Debug, Clone, Copy)]
+    struct Page<'a> {
+        /// The body.
+        pub bytes: &'a [u8],
+        /// The `charset` of the `Content-Type` header.
+        pub charset: Option<&'a str>,
+        /// The media type of the `Content-Type` header.
+        pub media_type: Option<&'a str>,
+        /// Where the page came from after redirects, as it may be published:
+        /// the base of its relative URLs.
+        pub url: &'a Url,
+    }
 }
 
-/// The article of `page` as sanitized HTML: the first element `selector`
-/// matches, else what readability finds.
-pub(crate) fn extract(page: Page<'_>, selector: Option<&str>) -> Result<String, FullTextError> {
-    let url = page.url.as_str();
-    if !is_html(page.media_type) {
-        return Err(FullTextError::NotHtml {
-            url: url.to_string(),
-            media_type: page.media_type.unwrap_or_default().to_string(),
-        });
-    }
-    let (text, _) = decode_page(page.bytes, page.charset);
-    let article = match selector {
-        Some(selector) => {
-            let no_match = || FullTextError::NoMatch {
+bench_pub! {
+    /// The article of `page` as sanitized HTML: the first element `selector`
+    /// matches, else what readability finds.
+    fn extract(page: Page<'_>, selector: Option<&str>) -> Result<String, FullTextError> {
+        let url = page.url.as_str();
+        if !is_html(page.media_type) {
+            return Err(FullTextError::NotHtml {
                 url: url.to_string(),
-                selector: selector.to_string(),
-            };
-            let matcher = Matcher::new(selector).map_err(|_| no_match())?;
-            let doc = Document::from(text);
-            let found = doc.select_matcher(&matcher);
-            let first = found.nodes().first().ok_or_else(no_match)?;
-            let html = first.html().to_string();
-            let clean = html::sanitize(&html, Some(page.url));
-            if html::text::is_blank(&clean) {
-                return Err(no_match());
-            }
-            return Ok(clean);
+                media_type: page.media_type.unwrap_or_default().to_string(),
+            });
         }
-        None => {
-            let config = Config {
-                max_elements_to_parse: MAX_ELEMENTS,
-                ..Config::default()
-            };
-            let no_article = || FullTextError::NoArticle { url: url.to_string() };
-            let doc = Document::from(text);
-            if let Ok(furniture) = Matcher::new(FURNITURE) {
-                doc.select_matcher(&furniture).remove();
+        let (text, _) = decode_page(page.bytes, page.charset);
+        let article = match selector {
+            Some(selector) => {
+                let no_match = || FullTextError::NoMatch {
+                    url: url.to_string(),
+                    selector: selector.to_string(),
+                };
+                let matcher = Matcher::new(selector).map_err(|_| no_match())?;
+                let doc = Document::from(text);
+                let found = doc.select_matcher(&matcher);
+                let first = found.nodes().first().ok_or_else(no_match)?;
+                let html = first.html().to_string();
+                let clean = html::sanitize(&html, Some(page.url));
+                if html::text::is_blank(&clean) {
+                    return Err(no_match());
+                }
+                return Ok(clean);
             }
-            let mut reader = Readability::with_document(doc, Some(url), Some(config)).map_err(|_| no_article())?;
-            reader.parse().map_err(|_| no_article())?.content.to_string()
+            None => {
+                let config = Config {
+                    max_elements_to_parse: MAX_ELEMENTS,
+                    ..Config::default()
+                };
+                let no_article = || FullTextError::NoArticle { url: url.to_string() };
+                let doc = Document::from(text);
+                if let Ok(furniture) = Matcher::new(FURNITURE) {
+                    doc.select_matcher(&furniture).remove();
+                }
+                let mut reader = Readability::with_document(doc, Some(url), Some(config)).map_err(|_| no_article())?;
+                reader.parse().map_err(|_| no_article())?.content.to_string()
+            }
+        };
+        let clean = html::sanitize(&article, Some(page.url));
+        if html::text::is_blank(&clean) {
+            return Err(FullTextError::NoArticle { url: url.to_string() });
         }
-    };
-    let clean = html::sanitize(&article, Some(page.url));
-    if html::text::is_blank(&clean) {
-        return Err(FullTextError::NoArticle { url: url.to_string() });
+        Ok(clean)
     }
-    Ok(clean)
 }
 
 #[cfg(test)]
