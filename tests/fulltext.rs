@@ -432,3 +432,53 @@ async fn tributary_poll_reads_the_pages_before_it_exits() {
     let text = content(&v["items"][0]);
     assert!(recall(ENGLISH, &text) >= 0.95, "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemons_output_files_follow_an_article_read_after_the_poll() {
+    let first = news_page("Breakwater", ENGLISH, "");
+    let italian = std::fs::read_to_string(repo_file("tests/fixtures/article-it.txt")).unwrap();
+    let second = news_page("Alleanza", &italian, "<meta charset=\"utf-8\">");
+    let server = Scripted::start("127.0.0.1", move |path, _, _| match path {
+        "/first" => respond(200, &[("content-type", "text/html")], first.clone()),
+        "/second" => respond(200, &[("content-type", "text/html")], second.clone()),
+        _ => respond(404, &[], ""),
+    })
+    .await;
+    let (one, two) = (
+        "northern breakwater will be rebuilt",
+        "Durante l’incontro di alto profilo",
+    );
+    // Pages of one host start full_text_rate apart: the second article is
+    // read a second after the poll, its output files long written.
+    let feed = rss(&[
+        ("First", &server.url("/first"), "Teaser one."),
+        ("Second", &server.url("/second"), "Teaser two."),
+    ]);
+    let feeds = Scripted::start("127.0.0.1", move |_, _, _| {
+        respond(200, &[("content-type", "application/rss+xml")], feed.clone())
+    })
+    .await;
+    let sandbox = Sandbox::new();
+    let config = sandbox.config(&format!(
+        "[[source]]\nname = \"teasers\"\nurl = \"{}\"\nschedule = \"@daily\"\nfull_text = true\nfull_text_rate = \"1s\"\n\n\
+         [[output]]\nname = \"all\"\npath = \"site/all\"\n",
+        feeds.url("/feed.xml")
+    ));
+    let daemon = common::RunningDaemon::start(&config).await;
+    // Wait (bounded) until both articles are in the written JSON file.
+    let mut pause = std::time::Duration::from_millis(10);
+    let mut file = String::new();
+    for _ in 0..150 {
+        file = std::fs::read_to_string(sandbox.path("site/all.json")).unwrap_or_default();
+        if file.contains(one) && file.contains(two) {
+            break;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(200));
+    }
+    daemon.stop().await;
+    assert!(
+        file.contains(one) && file.contains(two),
+        "both articles reach the output file:\n{file}"
+    );
+}

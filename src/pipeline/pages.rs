@@ -105,6 +105,9 @@ struct Inner {
     in_flight: Mutex<HashSet<(i64, String)>>,
     read: AtomicUsize,
     failed: AtomicUsize,
+    /// Told when an article changed an entry (the daemon's output files
+    /// and WebSub announcements follow changes of entries).
+    changes: Mutex<Option<tokio::sync::mpsc::UnboundedSender<()>>>,
 }
 
 impl Pages {
@@ -136,6 +139,11 @@ impl Pages {
                 .instrument(span),
             );
         }
+    }
+
+    /// Has `tx` told whenever an article changes an entry.
+    pub(crate) fn notify_changes(&self, tx: tokio::sync::mpsc::UnboundedSender<()>) {
+        *self.inner.changes.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
     }
 
     /// Waits for the pages in flight (and those they queue meanwhile);
@@ -191,10 +199,16 @@ impl Pages {
             Err(_) => None,
         };
         match stored {
-            Some(Ok(applied)) if applied.counts.bridged > 0 => {
-                info!(url = %shown, "full text: the article is the same story as another entry: merged");
+            Some(Ok(applied)) => {
+                if applied.counts.bridged > 0 {
+                    info!(url = %shown, "full text: the article is the same story as another entry: merged");
+                }
+                if applied.counts.changed_entries()
+                    && let Some(tx) = &*self.inner.changes.lock().unwrap_or_else(|p| p.into_inner())
+                {
+                    let _ = tx.send(());
+                }
             }
-            Some(Ok(_)) => {}
             Some(Err(e)) => warn!(url = %shown, "full text: cannot store the article page's outcome: {e}"),
             None => warn!(url = %shown, "full text: the database writer stopped before storing the article page"),
         }
