@@ -85,7 +85,12 @@ advertisement advertising sponsored pubblicità sponsorizzato cookie cookies pri
 rights reserved copyright riservati riproduzione diritti
 ";
 
-static STOP: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+/// The word lists as sets: looked up for every word of every text printed,
+/// so hashed with foldhash (fixed seed: nothing outside the process sees
+/// these hashes) rather than the standard library's SipHash.
+type WordSet = HashSet<&'static str, foldhash::fast::FixedState>;
+
+static STOP: LazyLock<WordSet> = LazyLock::new(|| {
     [ENGLISH, ITALIAN, CALENDAR, FURNITURE]
         .iter()
         .flat_map(|list| list.split_whitespace())
@@ -100,8 +105,7 @@ shutterstock alamy handout comment comments commenti commento min mins read lett
 published updated posted pubblicato pubblicata aggiornato aggiornata
 ";
 
-static FURNITURE_FACT_WORDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| FURNITURE_FACTS.split_whitespace().collect());
+static FURNITURE_FACT_WORDS: LazyLock<WordSet> = LazyLock::new(|| FURNITURE_FACTS.split_whitespace().collect());
 
 /// Whether a lower-cased word stands next to the facts of page furniture
 /// (`By … Reporter`, `… comments`, `… min read`, `Photo: …`).
@@ -109,7 +113,7 @@ pub fn is_furniture(lower: &str) -> bool {
     FURNITURE_FACT_WORDS.contains(lower)
 }
 
-static DATE_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| DATES.split_whitespace().collect());
+static DATE_WORDS: LazyLock<WordSet> = LazyLock::new(|| DATES.split_whitespace().collect());
 
 /// Whether a lower-cased word names a month or a weekday.
 pub fn is_date(lower: &str) -> bool {
