@@ -396,7 +396,12 @@ async fn tributary_poll_reads_the_pages_before_it_exits() {
         _ => respond(404, &[], ""),
     })
     .await;
-    let feed = rss(&[("Breakwater", &server.url("/story"), "The harbour wall will be rebuilt.")]);
+    // A page that is gone, under a link with a credential in it.
+    let gone = format!("{}?token=s3cr3t", server.url("/gone"));
+    let feed = rss(&[
+        ("Breakwater", &server.url("/story"), "The harbour wall will be rebuilt."),
+        ("Gone", &gone, "A page that is gone."),
+    ]);
     let feeds = Scripted::start("127.0.0.1", move |_, _, _| {
         respond(200, &[("content-type", "application/rss+xml")], feed.clone())
     })
@@ -423,13 +428,28 @@ async fn tributary_poll_reads_the_pages_before_it_exits() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("article pages: 1 read, 0 without an article"),
+        stdout.contains("article pages: 1 read, 1 without an article"),
         "{stdout}"
     );
     assert_eq!(server.hits("/story"), 1);
+    // One log line for the page that gave no article, naming the source,
+    // the item and the page, the credential shown as ***.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("full text:")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    let line = lines[0];
+    assert!(line.contains("teasers") && line.contains("HTTP 404"), "{line}");
+    assert!(line.contains("/gone?token=***"), "{line}");
+    assert!(
+        line.contains("item=") && line.contains("keeps its feed's text"),
+        "{line}"
+    );
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
     let store = tributary::store::Store::open(&config.daemon.database).unwrap();
     let v: serde_json::Value = serde_json::from_str(&common::render(&store, &config, Format::Json)).unwrap();
-    let text = content(&v["items"][0]);
+    let all = v["items"].as_array().unwrap().clone();
+    let text = content(item(&all, "Breakwater"));
+    assert!(content(item(&all, "Gone")).contains("A page that is gone."));
     assert!(recall(ENGLISH, &text) >= 0.95, "{text}");
 }
 

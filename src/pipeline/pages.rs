@@ -125,7 +125,7 @@ impl Pages {
                 continue;
             }
             let (cx, pages) = (cx.clone(), self.clone());
-            let span = tracing::info_span!("full_text", source = %job.source.name);
+            let span = tracing::info_span!(parent: None, "full_text", source = %job.source.name);
             self.inner.tasks.spawn(
                 async move {
                     pages.run(&cx, job).await;
@@ -179,7 +179,7 @@ impl Pages {
                     None => "not trying again".to_string(),
                 };
                 warn!(
-                    item = %job.entry.item_id,
+                    item = %secrets::redact_text(&job.entry.item_id),
                     url = %shown,
                     "full text: {message}; the item keeps its feed's text ({then})"
                 );
