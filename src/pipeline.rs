@@ -561,21 +561,36 @@ impl Prepared {
                 .filter(|m| m.state == PageState::Done && Some(&m.url) == e.link.as_ref())
                 .and_then(|m| m.content.as_deref());
             let full = article.map(|a| normalize::with_full_text(e, a));
-            let full_print = full.as_ref().and_then(print_of);
-            let (shown, print) = match &full {
-                Some(full) => (full, full_print.as_ref()),
-                None => (e, print.as_ref()),
-            };
-            store_entry(
-                w,
-                &self.source,
-                self.source_id,
-                shown,
-                print,
-                self.rules,
-                self.now,
-                &mut counts,
-            )?;
+            match &full {
+                // Unchanged (the usual case on every poll): nothing to
+                // write, and no print of the article to compute.
+                Some(full)
+                    if w.find_item(self.source_id, &full.item_id)?
+                        .is_some_and(|(_, _, hash)| hash == full.content_hash) => {}
+                Some(full) => {
+                    let print = print_of(full);
+                    store_entry(
+                        w,
+                        &self.source,
+                        self.source_id,
+                        full,
+                        print.as_ref(),
+                        self.rules,
+                        self.now,
+                        &mut counts,
+                    )?;
+                }
+                None => store_entry(
+                    w,
+                    &self.source,
+                    self.source_id,
+                    e,
+                    print.as_ref(),
+                    self.rules,
+                    self.now,
+                    &mut counts,
+                )?,
+            }
             if self.source.full_text.is_some()
                 && let Some(link) = &e.link
                 && fulltext::memory::wanted(memory.as_ref(), link, self.now, self.force)
