@@ -128,6 +128,16 @@ enum DbAction {
     Prune,
     /// Verify the whole database file (PRAGMA integrity_check); exit 1 on damage.
     Check,
+    /// Delete a source from the database: its credits, the entries only it
+    /// carried, its state. A running daemon's pages follow.
+    Forget {
+        /// The source's name.
+        name: String,
+        /// Forget it even though the config still lists it (its next poll
+        /// then registers it again as a new source).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Formats for `export`.
@@ -239,8 +249,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Check => {
             let config = load_config(&cli)?;
-            check(&config);
-            Ok(0)
+            Ok(check(&config).await)
         }
         Command::Run => {
             let config = load_config(&cli)?;
@@ -312,6 +321,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Db { action } => {
             let config = load_config(&cli)?;
+            if let DbAction::Forget { name, yes } = action
+                && !yes
+                && config.sources.iter().any(|s| &s.name == name)
+            {
+                return Err(UsageError(format!(
+                    "source {name:?} is still configured in {}: remove its [[source]] block first (and reload a running daemon), or pass --yes to forget what it stored anyway (its next poll registers it again as a new source)",
+                    config.path.display()
+                ))
+                .into());
+            }
             let store = daemon::open_store(&config).await?;
             let retention = config.daemon.retention;
             let message = match action {
@@ -341,6 +360,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                             report.join("\n")
                         )
                     }
+                }
+                DbAction::Forget { name, .. } => {
+                    let who = name.clone();
+                    let forgotten = tokio::task::spawn_blocking(move || store.forget_source(&who)).await??;
+                    let Some(f) = forgotten else {
+                        return Err(UsageError(format!(
+                            "no source named {name:?} in {}: `tributary sources` lists the stored ones",
+                            config.daemon.database.display()
+                        ))
+                        .into());
+                    };
+                    format!(
+                        "forgot source {name}: {} entries only it carried deleted, {} entries kept for their other sources",
+                        f.entries, f.shared
+                    )
                 }
                 DbAction::Prune => {
                     let p = tokio::task::spawn_blocking(move || {
@@ -507,8 +541,20 @@ fn derived_name(feed: &crate::discover::Found) -> String {
     }
 }
 
-fn check(config: &Config) {
-    println!("{}: ok, {} sources", config.path.display(), config.sources.len());
+/// `tributary check`: the config is valid (else `load_config` failed); the
+/// sources the address guard will refuse are errors (exit 2).
+async fn check(config: &Config) -> i32 {
+    let refused = refused_sources(config).await;
+    if refused.is_empty() {
+        println!("{}: ok, {} sources", config.path.display(), config.sources.len());
+    } else {
+        println!(
+            "{}: {} sources, {} refused by the address guard",
+            config.path.display(),
+            config.sources.len(),
+            refused.len()
+        );
+    }
     println!("database: {}", config.daemon.database.display());
     println!("listen:   http://{}/", config.daemon.listen);
     let now = Utc::now();
@@ -532,6 +578,80 @@ fn check(config: &Config) {
         ]);
     }
     print_table(&rows);
+    for message in &refused {
+        eprintln!("error: {message}");
+    }
+    if refused.is_empty() { 0 } else { 2 }
+}
+
+/// The sources whose fetches the address guard will refuse, as messages
+/// naming the source, its URL (secrets as `***`) and the key to set: an
+/// IP-literal host in a refused range, a host name that resolves here (the
+/// system resolver, at most 5 s per name) to a refused address, or such a
+/// proxy. A name that does not resolve here is not reported: a poll may
+/// still reach it later, or through its proxy.
+async fn refused_sources(config: &Config) -> Vec<String> {
+    use crate::config::{Location, ProxySetting};
+    use crate::fetch::guard;
+    let mut checks = tokio::task::JoinSet::new();
+    // A few lookups at a time, however many sources there are.
+    let lookups = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    for (i, s) in config.sources.iter().enumerate() {
+        let Location::Http(url) = &s.location else { continue };
+        let mut targets = vec![("", url.clone())];
+        if let Some(ProxySetting::Url(p)) = &s.proxy
+            && let Ok(p) = url::Url::parse(p.expose())
+        {
+            targets.push(("its proxy ", p));
+        }
+        for (what, target) in targets {
+            let (name, policy, shown) = (
+                s.name.clone(),
+                s.allow_private_addresses.clone(),
+                s.location.to_string(),
+            );
+            let lookups = lookups.clone();
+            checks.spawn(async move {
+                let _turn = lookups.acquire().await;
+                let refusal = match (guard::literal(&target), target.host_str()) {
+                    (Some(ip), _) => guard::check(&policy, ip).map(|reason| guard::describe(ip, reason)),
+                    (None, Some(host)) => {
+                        let lookup = guard::Lookup::system();
+                        let looked = guard::check_name(&lookup, &policy, host);
+                        match tokio::time::timeout(std::time::Duration::from_secs(5), looked).await {
+                            Ok(Err(refused)) => Some(refused.to_string()),
+                            _ => None,
+                        }
+                    }
+                    (None, None) => None,
+                };
+                let message = refusal.map(|detail| {
+                    let shown_target = if what.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{what}{} ", crate::secrets::redact_url(target.as_str()))
+                    };
+                    format!(
+                        "source {name:?} ({shown}): {shown_target}will be refused: {detail}; set allow_private_addresses = true, or a list of the networks to allow such as [\"{}\"], in this [[source]] or in [daemon]",
+                        detail
+                            .split_whitespace()
+                            .map(|w| w.trim_end_matches(','))
+                            .find(|w| w.parse::<std::net::IpAddr>().is_ok())
+                            .unwrap_or("10.0.0.0/8")
+                    )
+                });
+                (i, message)
+            });
+        }
+    }
+    let mut found: Vec<(usize, String)> = Vec::new();
+    while let Some(done) = checks.join_next().await {
+        if let Ok((i, Some(message))) = done {
+            found.push((i, message));
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, m)| m).collect()
 }
 
 async fn poll(config: &Config, only: &[String], force: bool) -> anyhow::Result<i32> {
@@ -640,6 +760,14 @@ fn print_reports(reports: &[PollReport], elapsed: std::time::Duration) {
     let bridged = sum(|r| r.counts.bridged);
     if bridged > 0 {
         println!("{bridged} entries merged into older ones: an item was the same story as both");
+    }
+    let too_old = sum(|r| r.counts.too_old);
+    if too_old > 0 {
+        println!("{too_old} items skipped as older than max_age");
+    }
+    let held_back = sum(|r| r.counts.held_back);
+    if held_back > 0 {
+        println!("{held_back} items of new sources held back by initial_entries (remembered as pruned)");
     }
 }
 

@@ -13,6 +13,7 @@
 //! | `config.rs` | the checked types ([`Config`], [`SourceConfig`], …), [`ConfigError`], [`load`] and `parse` |
 //! | `config/raw.rs` | stage 1: the serde structs with their spans, syntax errors and "did you mean" |
 //! | `config/validate.rs` | stage 2: raw values → checked values, every problem with its position |
+//! | `config/validate/source.rs` | stage 2 of a `[[source]]`: location, request options, proxy |
 //! | `config/filter.rs` | the include/exclude regular expressions of sources and outputs |
 //! | `config/edit.rs` | adding a `[[source]]` block to the file, its comments and layout kept (`tributary add`) |
 //!
@@ -206,6 +207,10 @@ pub struct DaemonConfig {
     pub(crate) max_connections_per_address: usize,
     /// Default proxy of sources.
     pub(crate) proxy: Option<ProxySetting>,
+    /// Default of sources' `initial_entries`.
+    pub(crate) initial_entries: Option<usize>,
+    /// Default of sources' `max_age`.
+    pub(crate) max_age: Option<Duration>,
 }
 
 /// `proxy`: where a source's requests go first.
@@ -213,7 +218,8 @@ pub struct DaemonConfig {
 pub enum ProxySetting {
     /// `"env"`: the proxies of `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`.
     Env,
-    /// An `http://` or `https://` proxy URL (which may carry credentials: shown as `***`).
+    /// An `http://`, `https://`, `socks5://` or `socks5h://` proxy URL (which
+    /// may carry credentials: shown as `***`).
     Url(Secret),
 }
 
@@ -362,6 +368,63 @@ pub struct SourceConfig {
     pub(crate) proxy: Option<ProxySetting>,
     /// Fetch each item's article page and show its text (`full_text = true`).
     pub(crate) full_text: Option<FullText>,
+    /// Flood control: the first poll that stores items of this source
+    /// publishes at most this many of its newest ones and remembers the
+    /// others as pruned. `None`: no limit.
+    pub(crate) initial_entries: Option<usize>,
+    /// Items published longer ago than this, when read, are skipped.
+    pub(crate) max_age: Option<Duration>,
+}
+
+impl SourceConfig {
+    /// A fingerprint of everything that decides what this source's requests
+    /// ask and whom: the URL, the credentials, the headers, the user agent,
+    /// the proxy and the address policy. The database keeps it to notice a
+    /// changed source, which then starts afresh (validators and backoff
+    /// reset). It is a SHA-256 over those settings, length-prefixed so that
+    /// no two settings read alike: the credentials are in it but cannot be
+    /// read back out of it, short of guessing them one by one (which a
+    /// realistic password or token makes hopeless), and the database holds
+    /// no more than a URL with its credentials already would.
+    pub(crate) fn settings_print(&self) -> String {
+        let mut text = String::new();
+        let mut field = |value: &str| {
+            text.push_str(&value.len().to_string());
+            text.push(':');
+            text.push_str(value);
+        };
+        field(&self.location.full());
+        match &self.request.basic_auth {
+            Some((user, password)) => {
+                field("basic");
+                field(user.expose());
+                field(password.expose());
+            }
+            None => field("no-auth"),
+        }
+        let mut headers: Vec<(&str, &str)> = self
+            .request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.expose()))
+            .collect();
+        headers.sort_unstable();
+        field(&headers.len().to_string());
+        for (name, value) in headers {
+            field(name);
+            field(value);
+        }
+        field(self.request.user_agent.as_deref().unwrap_or(""));
+        match &self.proxy {
+            None => field("no-proxy"),
+            Some(ProxySetting::Env) => field("env"),
+            Some(ProxySetting::Url(u)) => field(u.expose()),
+        }
+        field(&format!("{:?}", self.allow_private_addresses));
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
 }
 
 /// How a `full_text = true` source's article pages are fetched and read.
@@ -480,6 +543,33 @@ mod tests {
         let c = parse(DEFAULT_CONFIG, &path).unwrap();
         assert!(c.sources.len() >= 3);
         assert!(c.sources.iter().all(|s| matches!(s.location, Location::File(_))));
+    }
+
+    #[test]
+    fn settings_print_changes_with_every_request_setting_and_holds_no_secret_in_clear() {
+        let dir = Path::new("/srv/t/tributary.toml");
+        let print = |extra: &str| {
+            let text = format!("[[source]]\nname = \"s\"\nurl = \"https://example.org/feed\"\n{extra}");
+            parse(&text, dir).unwrap().sources[0].settings_print()
+        };
+        let base = print("");
+        assert!(base.starts_with("sha256:") && base.len() == 7 + 64, "{base}");
+        assert_eq!(base, print(""), "stable");
+        let variants = [
+            print("headers = { \"X-Api-Key\" = \"hunter2\" }\n"),
+            print("headers = { \"X-Api-Key\" = \"hunter3\" }\n"),
+            print("username = \"u\"\npassword = \"hunter2\"\n"),
+            print("user_agent = \"Other/1\"\n"),
+            print("proxy = \"http://proxy.example:3128\"\n"),
+            print("allow_private_addresses = true\n"),
+            print("tags = [\"x\"]\n"),
+        ];
+        for (i, v) in variants[..6].iter().enumerate() {
+            assert_ne!(*v, base, "variant {i}");
+            assert!(!v.contains("hunter"), "{v}");
+        }
+        assert_ne!(variants[0], variants[1]);
+        assert_eq!(variants[6], base, "tags do not change what is requested");
     }
 
     #[test]

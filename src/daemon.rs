@@ -98,6 +98,10 @@ fn same_settings(a: &SourceConfig, b: &SourceConfig) -> bool {
         && a.tags == b.tags
         && a.allow_private_addresses == b.allow_private_addresses
         && a.cache_hints == b.cache_hints
+        && a.request == b.request
+        && a.proxy == b.proxy
+        && a.initial_entries == b.initial_entries
+        && a.max_age == b.max_age
         && a.include
             .iter()
             .map(|r| r.as_str())
@@ -154,6 +158,19 @@ async fn source_task(
     // A failed poll the database may not have been able to record (disk
     // full, I/O error, locked): when it was and how many failures in a row.
     let mut last_failure: Option<(chrono::DateTime<Utc>, u32)> = None;
+    // A source whose URL or request options changed since its last poll
+    // (a fix after failures, at start or reload) is reset and polled now
+    // rather than after the backoff its old settings earned.
+    let mut afresh = match pipeline::source_for_poll(&cx.store, &source).await {
+        Ok((_, _, afresh)) => afresh,
+        Err(e) => {
+            warn!(source = %source.name, "cannot compare the source's settings with the database: {e}");
+            false
+        }
+    };
+    if afresh {
+        info!(source = %source.name, "config of source {} changed: polling afresh", source.name);
+    }
     loop {
         // The database alone remembers what was polled when, so a restart
         // or a reload never causes a burst of polls of fresh sources.
@@ -177,7 +194,11 @@ async fn source_task(
         }
         let now = Utc::now();
         let due = schedule::next_due(&source.schedule, &state, &source.name, cx.jitter, now);
-        let wait = (due - now).to_std().unwrap_or_default();
+        let wait = if std::mem::take(&mut afresh) {
+            Duration::ZERO
+        } else {
+            (due - now).to_std().unwrap_or_default()
+        };
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
@@ -286,13 +307,15 @@ pub async fn run_with(
         }
     });
     scheduler.apply(&config.sources);
+    // SIGHUP is handled from here on: once READY=1 is sent, a reload may
+    // follow at once, and an unhandled SIGHUP would end the process.
+    let mut hangups = hangup_stream();
     // The database is open and the listener bound.
     notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status(&format!("polling {} sources", config.sources.len())),
     ]);
 
-    let mut hangups = hangup_stream();
     let mut ticks = tokio::time::interval(tick_period());
     let mut external = tokio::time::interval(EXTERNAL_CHANGES_PERIOD);
     external.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

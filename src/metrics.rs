@@ -80,7 +80,7 @@ impl Metrics {
             );
             r.register(
                 "tributary_items",
-                "Items by source and what became of them (new, updated, merged_link, merged_text; bridged counts entries merged into an older one)",
+                "Items by source and what became of them (new, updated, merged_link, merged_text; too_old: older than max_age, held_back: beyond initial_entries on a new source; bridged counts entries merged into an older one)",
                 m.items.clone(),
             );
             r.register(
@@ -136,6 +136,8 @@ impl Metrics {
             ("merged_link", r.counts.merged_link),
             ("merged_text", r.counts.merged_text),
             ("bridged", r.counts.bridged),
+            ("too_old", r.counts.too_old),
+            ("held_back", r.counts.held_back),
         ] {
             if n > 0 {
                 self.items

@@ -313,6 +313,11 @@ pub struct IngestCounts {
     pub bridged: usize,
     /// Items skipped by include/exclude filters.
     pub filtered: usize,
+    /// Items skipped as published longer ago than the source's `max_age`.
+    pub too_old: usize,
+    /// Items of a new source beyond its `initial_entries`: not published,
+    /// remembered as pruned.
+    pub held_back: usize,
 }
 
 impl IngestCounts {

@@ -117,6 +117,8 @@ pub async fn refresh(cx: &Context, source: &SourceConfig, now: DateTime<Utc>) ->
                 updated = report.counts.updated,
                 merged_link = report.counts.merged_link,
                 merged_text = report.counts.merged_text,
+                too_old = report.counts.too_old,
+                held_back = report.counts.held_back,
                 ms = report.duration_ms,
                 "polled"
             ),
@@ -205,6 +207,18 @@ async fn record_failure(cx: &Context, source: &SourceConfig, mut record: PollRec
     .await
 }
 
+/// The source's row id and fetch state for a poll with its current
+/// config, and whether the source starts afresh because its request
+/// settings changed since it was last polled (`Store::source_for_poll`).
+pub(crate) async fn source_for_poll(
+    store: &Arc<Store>,
+    source: &SourceConfig,
+) -> Result<(i64, FetchState, bool), PollError> {
+    let store = store.clone();
+    let (name, url, settings) = (source.name.clone(), source.location.full(), source.settings_print());
+    blocking(&source.name, move || Ok(store.source_for_poll(&name, &url, &settings)?)).await
+}
+
 /// What the redirect columns become after a poll that saw `permanent`
 /// (the end of an all-301/308 chain) or no permanent redirect: a target
 /// seen on two consecutive polls is adopted; anything else clears the
@@ -227,21 +241,10 @@ async fn poll(
     report: &mut PollReport,
     started: Instant,
 ) -> Result<(), PollError> {
-    let store = cx.store.clone();
-    let (name, url) = (source.name.clone(), source.location.full());
-    let (source_id, state) = blocking(&source.name, move || {
-        // The common case reads; only a new source or a changed URL writes.
-        if let Some((id, known_url, state)) = store.fetch_state_of(&name)?
-            && known_url == url
-        {
-            return Ok((id, state));
-        }
-        Ok(store.write(|w| {
-            let id = w.source_id(&name, &url)?;
-            Ok((id, w.fetch_state(id)?))
-        })?)
-    })
-    .await?;
+    let (source_id, state, afresh) = source_for_poll(&cx.store, source).await?;
+    if afresh {
+        info!("config of source {} changed: polling afresh", source.name);
+    }
 
     if !cx.force
         && let Some(until) = state.poll.retry_after.filter(|t| *t > now)
@@ -500,6 +503,13 @@ fn prepare(
             counts.filtered += 1;
             continue;
         }
+        // An undated item is dated `now` by normalize, so it is never too old.
+        if let Some(age) = source.max_age
+            && (now - entry.published).to_std().is_ok_and(|ago| ago > age)
+        {
+            counts.too_old += 1;
+            continue;
+        }
         entries.push(entry);
     }
     let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
@@ -548,7 +558,13 @@ impl Prepared {
     fn apply(&self, w: &Writer<'_>) -> Result<Applied, StoreError> {
         let mut counts = self.counts;
         let mut pages = Vec::new();
+        let held = self.held_back(w)?;
         for (e, print) in self.entries.iter().zip(&self.prints) {
+            if held.contains(e.item_id.as_str()) {
+                w.hold_back(self.source_id, &e.item_id, self.now)?;
+                counts.held_back += 1;
+                continue;
+            }
             // A full-text source's item shows the article read from its
             // page while its link stays: the feed's unchanged text is then
             // no edit, and an edited one keeps the article.
@@ -614,6 +630,23 @@ impl Prepared {
         };
         w.record_poll(self.source_id, &record)?;
         Ok(Applied { counts, pages })
+    }
+
+    /// Flood control: the item ids of this poll not to publish. When the
+    /// source has `initial_entries` and the store holds nothing of it yet
+    /// (no item stored, none pruned), every item but its newest
+    /// `initial_entries` (by publication date, then document order).
+    fn held_back(&self, w: &Writer<'_>) -> Result<HashSet<&str>, StoreError> {
+        let Some(keep) = self.source.initial_entries else {
+            return Ok(HashSet::new());
+        };
+        if self.entries.len() <= keep || !w.holds_nothing_of(self.source_id)? {
+            return Ok(HashSet::new());
+        }
+        let mut newest: Vec<&Entry> = self.entries.iter().collect();
+        // A stable sort: items of the same date keep their document order.
+        newest.sort_by_key(|e| std::cmp::Reverse(e.published));
+        Ok(newest[keep..].iter().map(|e| e.item_id.as_str()).collect())
     }
 }
 

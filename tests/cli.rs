@@ -364,3 +364,54 @@ fn explain_tells_which_rule_made_items_one_entry_and_exits_2_on_an_unknown_one()
         "{err}"
     );
 }
+
+#[test]
+fn check_reports_sources_the_address_guard_will_refuse_with_the_key_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(
+        &path,
+        "[daemon]\ndatabase = \"t.db\"\n\n\
+         [[source]]\nname = \"literal\"\nurl = \"http://reader:s3cr3t@10.1.2.3/feed?token=abc123\"\n\n\
+         [[source]]\nname = \"named\"\nurl = \"http://localhost:9/feed\"\n\n\
+         [[source]]\nname = \"allowed\"\nurl = \"http://localhost:9/other\"\nallow_private_addresses = [\"127.0.0.0/8\", \"::1\"]\n\n\
+         [[source]]\nname = \"local-file\"\nurl = \"t.toml\"\n",
+    )
+    .unwrap();
+    let out = tributary().arg("check").arg("--config").arg(&path).output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.contains("4 sources, 2 refused by the address guard"), "{stdout}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(
+        errors[0].contains("source \"literal\" (http://***:***@10.1.2.3/feed?token=***)")
+            && errors[0].contains("10.1.2.3 is a private address")
+            && errors[0].contains("allow_private_addresses"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("source \"named\" (http://localhost:9/feed)")
+            && errors[1].contains("localhost resolves to")
+            && errors[1].contains("loopback")
+            && errors[1].contains("allow_private_addresses"),
+        "{}",
+        errors[1]
+    );
+    assert!(!stdout.contains("s3cr3t") && !stderr.contains("s3cr3t") && !stderr.contains("abc123"));
+
+    // The same file with the policy key set where the guard asked: ok.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("[daemon]\n", "[daemon]\nallow_private_addresses = true\n"),
+    )
+    .unwrap();
+    let out = tributary().arg("check").arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": ok, 4 sources"));
+}

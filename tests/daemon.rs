@@ -262,6 +262,77 @@ async fn a_db_prune_beside_the_daemon_reaches_the_served_feed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_forget_beside_the_daemon_removes_a_source_and_the_stories_only_it_carried() {
+    let server = FeedServer::start().await;
+    let date = "Mon, 01 Dec 2025 10:00:00 +0000";
+    let shared = ("comune", "Storia comune", date);
+    server.set(
+        "/a.xml",
+        Route::feed(
+            "application/rss+xml",
+            rss_items(&[shared, ("solo-a", "Storia solo di A", date)]),
+        ),
+    );
+    server.set("/b.xml", Route::feed("application/rss+xml", rss_items(&[shared])));
+    let sb = Sandbox::new();
+    let block = |name: &str, path: &str| format!("{}schedule = \"@daily\"\n", source_block(name, &server.url(path)));
+    let config = sb.config(&format!("{}{}", block("fonte-a", "/a.xml"), block("fonte-b", "/b.xml")));
+    let daemon = RunningDaemon::start(&config).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/feed.json", daemon.addr);
+    served_until(&client, &url, "both sources credited", |b| {
+        b.contains("Storia solo di A") && b.contains("\"fonte-a\"") && b.contains("\"fonte-b\"")
+    })
+    .await;
+
+    // Still configured: refused without --yes, and nothing changes.
+    let path = config.path.clone();
+    let refused = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+            .args(["db", "forget", "fonte-a", "--config"])
+            .arg(&path)
+            .env_remove("TRIBUTARY_CONFIG")
+            .env_remove("STATE_DIRECTORY")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("still configured") && said.contains("--yes") && said.contains("remove its [[source]] block"),
+        "{said}"
+    );
+    assert_eq!(daemon.store.entry_count().unwrap(), 2);
+
+    // Removed from the config, it is forgotten; the running daemon follows.
+    let without_a = sb.config(&block("fonte-b", "/b.xml"));
+    let said = tributary_cli(&["db", "forget", "fonte-a"], &without_a.path).await;
+    assert!(
+        said.starts_with("forgot source fonte-a: 1 entries only it carried deleted, 1 entries kept"),
+        "{said}"
+    );
+    let (_, body) = served_until(&client, &url, "the lone story gone", |b| {
+        !b.contains("Storia solo di A")
+    })
+    .await;
+    let feed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let items = feed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{body}");
+    assert_eq!(items[0]["title"], "Storia comune");
+    let credited: Vec<&str> = items[0]["_tributary"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(credited, ["fonte-b"]);
+    assert!(daemon.store.source("fonte-a").unwrap().is_none());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_files_equal_the_served_feeds_after_a_cold_start_with_30_sources() {
     let server = FeedServer::start().await;
     let sb = Sandbox::new();

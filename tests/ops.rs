@@ -505,3 +505,86 @@ fn db_backup_vacuum_and_prune() {
     let out = run(&["db", "prune"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("pruned 0 entries older than 90 days"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_fixed_in_the_config_is_polled_afresh_after_sighup_despite_its_backoff() {
+    // `/private.xml` needs the right key; `/broken.xml` always fails.
+    let server = Scripted::start("127.0.0.1", |path, _, req| {
+        let key = req.headers().get("x-key").and_then(|v| v.to_str().ok());
+        match (path, key) {
+            ("/fixed.xml", _) => respond(200, &[("content-type", "application/rss+xml")], rss("riparata")),
+            ("/private.xml", Some("right")) => respond(200, &[("content-type", "application/rss+xml")], rss("privata")),
+            _ => respond(500, &[], "guasto"),
+        }
+    })
+    .await;
+    let sb = Sandbox::new();
+    let config = sb.config(&format!(
+        "{}{}headers = {{ \"X-Key\" = \"wrong\" }}\n",
+        source_block("url-fix", &server.url("/broken.xml")),
+        source_block("header-fix", &server.url("/private.xml"))
+    ));
+    // Three failed polls: each source waits hours before the next.
+    for _ in 0..3 {
+        let path = config.path.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_tributary"))
+                .args(["poll", "--config"])
+                .arg(&path)
+                .env_remove("TRIBUTARY_CONFIG")
+                .env_remove("STATE_DIRECTORY")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    let failures = |name: &str| -> (i64, Option<String>) {
+        let db = rusqlite::Connection::open(&config.daemon.database).unwrap();
+        db.query_row(
+            "SELECT consecutive_failures, last_error FROM sources WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(failures("url-fix").0, 3);
+    assert_eq!(failures("header-fix").0, 3);
+
+    let mut d = Daemon::start(&config.path, sb.dir.path());
+    d.expect("READY=1");
+    std::fs::write(
+        &config.path,
+        std::fs::read_to_string(&config.path)
+            .unwrap()
+            .replace("/broken.xml", "/fixed.xml")
+            .replace("\"wrong\"", "\"right\""),
+    )
+    .unwrap();
+    d.signal("HUP");
+    d.expect("RELOADING=1");
+    d.expect("READY=1");
+    let afresh = [d.log_line("polling afresh"), d.log_line("polling afresh")].join("\n");
+    assert!(afresh.contains("config of source header-fix changed"), "{afresh}");
+    assert!(afresh.contains("config of source url-fix changed"), "{afresh}");
+    // Each source's poll is logged once stored: both succeed at once.
+    let mut polled = vec![];
+    while polled.len() < 2 {
+        let line = d.log_line("polled");
+        assert!(line.contains("outcome=ok"), "{line}");
+        polled.push(line);
+    }
+    assert_eq!(failures("url-fix"), (0, None));
+    assert_eq!(failures("header-fix"), (0, None));
+    assert_eq!(server.hits("/fixed.xml"), 1);
+    let entries: i64 = rusqlite::Connection::open(&config.daemon.database)
+        .unwrap()
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(entries, 2);
+
+    d.signal("TERM");
+    d.expect("STOPPING=1");
+    assert_eq!(d.wait().code(), Some(0));
+}

@@ -430,13 +430,14 @@ async fn a_store_from_before_item_metadata_is_filled_by_the_next_poll() {
     drop(cx);
 
     // Make it the store the release before item metadata wrote: the
-    // schema of version 7 (no meta column, and the tables of text
+    // schema of version 7 (no meta column, no sources' settings, and the tables of text
     // fingerprints that migration 09 replaces with items), and a content
     // hash of that release (which did not cover metadata, so it differs).
     let db = rusqlite::Connection::open(sb.path("t.db")).unwrap();
     db.execute_batch(
         "UPDATE entry_sources SET content_hash = 'hash-of-the-release-before';
          ALTER TABLE entries DROP COLUMN meta;
+         ALTER TABLE sources DROP COLUMN settings;
          DROP TABLE entry_merges; DROP TABLE item_prints; DROP TABLE items; DROP TABLE full_text;
          CREATE TABLE entry_fingerprints (
              entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,

@@ -73,6 +73,8 @@ pub(super) struct RawDaemon {
     pub(super) cache_hints: Option<bool>,
     pub(super) proxy: Option<Spanned<String>>,
     pub(super) max_connections_per_address: Option<Spanned<i64>>,
+    pub(super) initial_entries: Option<Spanned<i64>>,
+    pub(super) max_age: Option<Spanned<String>>,
 }
 
 /// `[daemon] retention`.
@@ -138,6 +140,8 @@ pub(super) struct RawSource {
     pub(super) full_text: Option<Spanned<bool>>,
     pub(super) full_text_selector: Option<Spanned<String>>,
     pub(super) full_text_rate: Option<Spanned<String>>,
+    pub(super) initial_entries: Option<Spanned<i64>>,
+    pub(super) max_age: Option<Spanned<String>>,
 }
 
 /// Most problems of one file reported before giving up on the rest.

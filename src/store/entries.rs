@@ -72,6 +72,31 @@ impl<'t> Writer<'t> {
         .map_err(self.err("looking up pruned items"))
     }
 
+    /// Whether the store has never held an item of this source: no item
+    /// stored and none remembered as pruned (flood control's "new source").
+    /// A source whose items were all pruned, or whose config changed, is
+    /// not new; one removed with `db forget` is new again.
+    pub(crate) fn holds_nothing_of(&self, source_id: i64) -> Result<bool, StoreError> {
+        self.row(
+            "SELECT NOT EXISTS (SELECT 1 FROM items WHERE source_id = ?1)
+                AND NOT EXISTS (SELECT 1 FROM pruned_items WHERE source_id = ?1)",
+            [source_id],
+            |r| r.get(0),
+        )
+        .map_err(self.err("looking for a source's items"))
+    }
+
+    /// Remembers this source's item as pruned without ever storing it, as
+    /// retention remembers what it removes: it never comes back as new.
+    pub(crate) fn hold_back(&self, source_id: i64, item_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT OR IGNORE INTO pruned_items (source_id, item_id, pruned_at) VALUES (?1, ?2, ?3)",
+            params![source_id, item_id, now.timestamp()],
+        )
+        .map(|_| ())
+        .map_err(self.err("remembering items held back"))
+    }
+
     /// `query_row` over a cached statement: a poll runs the same few
     /// statements for every item, so they are prepared once per connection.
     pub(super) fn row<T, P: rusqlite::Params>(

@@ -8,9 +8,18 @@
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, files};
+
+/// What forgetting a source removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Entries deleted: only this source carried them.
+    pub entries: u64,
+    /// Entries kept, credited to their other sources only.
+    pub shared: u64,
+}
 
 /// What a prune removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,6 +82,68 @@ impl Store {
                 w.mark_stale();
             }
             Ok(Pruned { entries, tombstones })
+        })
+    }
+
+    /// Removes the source `name` from the store, in one transaction: the
+    /// entries only it carried (with their tags, items and prints), its
+    /// credits and items in entries other sources carry too (which keep
+    /// their text and are shown as from one of those), its pruned items,
+    /// poll log and row. `None` when no source of that name is stored. A
+    /// source still configured is registered again, as new, by its next poll.
+    pub fn forget_source(&self, name: &str) -> Result<Option<Forgotten>, StoreError> {
+        self.write(|w| {
+            let err = w.err("forgetting a source");
+            let Some(id) =
+                w.tx.query_row("SELECT id FROM sources WHERE name = ?1", [name], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(&err)?
+            else {
+                return Ok(None);
+            };
+            // Entries only this source credits go, with what cascades from them.
+            let entries =
+                w.tx.execute(
+                    "DELETE FROM entries WHERE id IN (
+                       SELECT es.entry_id FROM entry_sources es WHERE es.source_id = ?1
+                         AND NOT EXISTS (SELECT 1 FROM entry_sources o
+                                         WHERE o.entry_id = es.entry_id AND o.source_id <> ?1))",
+                    [id],
+                )
+                .map_err(&err)? as u64;
+            // The others are shown as from their earliest other source.
+            w.tx.execute(
+                "UPDATE entries SET content_source_id = (
+                   SELECT o.source_id FROM entry_sources o
+                   WHERE o.entry_id = entries.id AND o.source_id <> ?1
+                   ORDER BY o.first_seen_at, o.source_id LIMIT 1)
+                 WHERE content_source_id = ?1",
+                [id],
+            )
+            .map_err(&err)?;
+            let shared: i64 =
+                w.tx.query_row(
+                    "SELECT count(DISTINCT entry_id) FROM entry_sources WHERE source_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .map_err(&err)?;
+            let shared = shared as u64;
+            for sql in [
+                "DELETE FROM entry_sources WHERE source_id = ?1",
+                "DELETE FROM items WHERE source_id = ?1",
+                "DELETE FROM pruned_items WHERE source_id = ?1",
+                "DELETE FROM fetch_log WHERE source_id = ?1",
+                "DELETE FROM sources WHERE id = ?1",
+            ] {
+                w.tx.execute(sql, [id]).map_err(&err)?;
+            }
+            if entries + shared > 0 {
+                w.mark_changed();
+                // The source's items' keys leave the index with them.
+                w.mark_stale();
+            }
+            Ok(Some(Forgotten { entries, shared }))
         })
     }
 

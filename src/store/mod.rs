@@ -63,7 +63,7 @@ use rusqlite_migration::{Migrations, SchemaVersion};
 
 pub(crate) use entries::EntryMerge;
 pub use entries::Writer;
-pub use maintenance::Pruned;
+pub use maintenance::{Forgotten, Pruned};
 pub(crate) use sources::FetchState;
 #[cfg(feature = "bench-internals")]
 pub use sources::PollRecord;

@@ -59,6 +59,9 @@ pub(crate) struct FetchState {
     pub pending_redirect: Option<String>,
     /// Scheduling facts.
     pub poll: PollState,
+    /// The fingerprint of the request settings last polled with
+    /// (`SourceConfig::settings_print`), if known.
+    pub settings: Option<String>,
 }
 
 /// A source's status, for scheduling and for `tributary sources`.
@@ -174,7 +177,7 @@ impl Writer<'_> {
 }
 
 const FETCH_STATE_SQL: &str = "SELECT etag, last_modified, current_url, pending_redirect, last_poll_at,
-        consecutive_failures, retry_after_at, min_interval_secs, id, url FROM sources";
+        consecutive_failures, retry_after_at, min_interval_secs, id, url, settings FROM sources";
 
 fn fetch_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, FetchState)> {
     Ok((
@@ -195,6 +198,7 @@ fn fetch_state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, Fetc
                     .get::<_, Option<i64>>(7)?
                     .map(|s| std::time::Duration::from_secs(s.max(0) as u64)),
             },
+            settings: r.get(10)?,
         },
     ))
 }
@@ -240,6 +244,46 @@ impl Store {
         self.read("reading a source's fetch state", |c| {
             c.query_row(&format!("{FETCH_STATE_SQL} WHERE name = ?1"), [name], fetch_state_row)
                 .optional()
+        })
+    }
+
+    /// The row id and fetch state of the source `name` about to be polled
+    /// from `url` with request settings of fingerprint `settings`,
+    /// registering it (or its new URL) when needed. When the stored
+    /// fingerprint is another, the config of the source changed and it
+    /// starts afresh: its validators, redirects, Retry-After, server hints
+    /// and failure count are reset in the same transaction that records the
+    /// new fingerprint, so it is due at once and fetched unconditionally.
+    /// Returns whether that happened. A source with no fingerprint yet
+    /// (new, or stored before fingerprints existed) just records it.
+    pub(crate) fn source_for_poll(
+        &self,
+        name: &str,
+        url: &str,
+        settings: &str,
+    ) -> Result<(i64, FetchState, bool), StoreError> {
+        // The common case reads; only a new source or a change writes.
+        if let Some((id, known_url, state)) = self.fetch_state_of(name)?
+            && known_url == url
+            && state.settings.as_deref() == Some(settings)
+        {
+            return Ok((id, state, false));
+        }
+        self.write(|w| {
+            let id = w.source_id(name, url)?;
+            let before = w.fetch_state(id)?;
+            let afresh = before.settings.as_deref().is_some_and(|s| s != settings);
+            let sql = if afresh {
+                "UPDATE sources SET settings = ?2, etag = NULL, last_modified = NULL, current_url = NULL,
+                        pending_redirect = NULL, retry_after_at = NULL, min_interval_secs = NULL,
+                        consecutive_failures = 0, next_due_at = NULL
+                 WHERE id = ?1"
+            } else {
+                "UPDATE sources SET settings = ?2 WHERE id = ?1"
+            };
+            w.exec(sql, params![id, settings])
+                .map_err(w.err("recording a source's settings"))?;
+            Ok((id, w.fetch_state(id)?, afresh))
         })
     }
 

@@ -574,3 +574,46 @@ fn unwritable_folder_names_the_path() {
     let err = Store::open(Path::new("/proc/tributary-test/t.db")).unwrap_err();
     assert!(err.to_string().contains("/proc/tributary-test"), "{err}");
 }
+
+#[test]
+fn forgetting_the_source_an_entry_is_shown_from_hands_it_to_another_and_drops_its_lone_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db")).unwrap();
+    // Entry 1 ("a") is shown from source a and credited to a and b; entry 2 ("a-only") to a alone.
+    write_entry(&s, "a");
+    s.write(|w| {
+        let b = w.source_id("b", "https://b.example.org/feed")?;
+        w.exec(
+            "INSERT INTO entries (uid, title, published_at, updated_at, first_seen_at, content_source_id)
+                 VALUES ('a-only', 't', 0, 0, 0, 1)",
+            [],
+        )
+        .map_err(w.err("testing"))?;
+        w.credit(1, "shared", 1, None, "h", to_time(0))?;
+        w.credit(b, "shared", 1, None, "h", to_time(5))?;
+        w.credit(1, "lone", 2, None, "h", to_time(0))?;
+        w.hold_back(1, "old", to_time(0))?;
+        Ok(())
+    })
+    .unwrap();
+    let before = s.data_version();
+    assert_eq!(s.forget_source("nobody").unwrap(), None);
+    let f = s.forget_source("a").unwrap().unwrap();
+    assert_eq!((f.entries, f.shared), (1, 1));
+    assert!(s.data_version() > before, "the pages of a running daemon follow");
+    let (shown_from, credits, rows): (String, i64, i64) = s
+        .read("testing", |c| {
+            c.query_row(
+                "SELECT (SELECT name FROM sources WHERE id = e.content_source_id),
+                        (SELECT count(*) FROM entry_sources),
+                        (SELECT count(*) FROM pruned_items) + (SELECT count(*) FROM sources)
+                 FROM entries e",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+        })
+        .unwrap();
+    assert_eq!((shown_from.as_str(), credits, rows), ("b", 1, 1));
+    assert_eq!(s.entry_count().unwrap(), 1);
+    assert_eq!(s.integrity_check().unwrap(), ["ok"]);
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use url::Url;
 
-use super::super::{ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, parse, problems};
+use super::super::{ConfigError, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, Location, ProxySetting, parse, problems};
 use super::*;
 
 const PRIVATE: &str = "[[source]]\nname = \"p\"\nurl = \"https://example.org/feed.xml\"\n";
@@ -116,6 +116,30 @@ fn a_source_takes_the_daemon_proxy_unless_it_names_its_own() {
         matches!(&c.sources[1].proxy, Some(ProxySetting::Url(u)) if u.expose() == "http://u:pw@proxy.example:3128")
     );
     assert!(!format!("{:?}", c.sources[1]).contains("pw@"));
+    for good in [
+        "socks5://127.0.0.1:1080",
+        "socks5h://u:pw@proxy.example:1080",
+        "https://proxy.example",
+    ] {
+        let c = parse(
+            &format!("{PRIVATE}proxy = \"{good}\"\n"),
+            Path::new("/srv/t/tributary.toml"),
+        )
+        .unwrap();
+        assert!(matches!(&c.sources[0].proxy, Some(ProxySetting::Url(u)) if u.expose() == good));
+    }
+    let p = problems(&format!(
+        "[daemon]\nproxy = \"socks4://127.0.0.1:1080\"\n{PRIVATE}proxy = \"socks5://\"\n"
+    ));
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert_eq!((p[0].line, p[0].column), (2, 9));
+    assert!(
+        p[0].message.starts_with("proxy scheme \"socks4\" is not supported")
+            && p[0].message.contains("socks5:// or socks5h://"),
+        "{}",
+        p[0].message
+    );
+    assert!(p[1].message.contains("names no host"), "{}", p[1].message);
     let p = problems(&format!("{PRIVATE}proxy = \"ftp://proxy.example\"\n"));
     assert!(
         p[0].message.starts_with("proxy scheme \"ftp\" is not supported"),
@@ -461,4 +485,62 @@ fn full_text_selector_without_full_text_is_an_error() {
     let p = problems(&format!("{PRIVATE}full_text_selector = \"#story\"\n"));
     assert_eq!(p.len(), 1, "{p:#?}");
     assert!(p[0].message.contains("needs full_text = true"), "{}", p[0].message);
+}
+
+#[test]
+fn initial_entries_and_max_age_of_the_daemon_are_overridden_per_source() {
+    let c = parse(
+        &format!(
+            "[daemon]\ninitial_entries = 20\nmax_age = \"30d\"\n{PRIVATE}\n[[source]]\nname = \"q\"\nurl = \"https://example.org/q\"\ninitial_entries = 5\nmax_age = \"1h\"\n"
+        ),
+        Path::new("/srv/t/tributary.toml"),
+    )
+    .unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    assert_eq!(
+        (c.sources[0].initial_entries, c.sources[0].max_age),
+        (Some(20), Some(30 * day))
+    );
+    assert_eq!(
+        (c.sources[1].initial_entries, c.sources[1].max_age),
+        (Some(5), Some(std::time::Duration::from_secs(3600)))
+    );
+    let none = parse(PRIVATE, Path::new("/srv/t/tributary.toml")).unwrap();
+    assert_eq!((none.sources[0].initial_entries, none.sources[0].max_age), (None, None));
+}
+
+#[test]
+fn zero_or_negative_initial_entries_and_a_zero_max_age_are_refused_at_their_place() {
+    let text = format!(
+        "[daemon]\ninitial_entries = 0\nmax_age = \"0s\"\n{PRIVATE}initial_entries = -3\nmax_age = \"a month\"\n"
+    );
+    let p = problems(&text);
+    assert_eq!(p.len(), 4, "{p:#?}");
+    assert_eq!((p[0].line, p[0].column), (2, 19), "{p:#?}");
+    assert!(
+        p[0].message.starts_with("initial_entries must be 1 or more") && p[0].message.ends_with("not 0"),
+        "{}",
+        p[0].message
+    );
+    assert_eq!((p[1].line, p[1].column), (3, 11));
+    assert!(
+        p[1].message.starts_with("max_age must be longer than 0s"),
+        "{}",
+        p[1].message
+    );
+    assert_eq!(p[2].line, 7);
+    assert!(p[2].message.ends_with("not -3"), "{}", p[2].message);
+    assert_eq!(p[3].line, 8);
+    assert!(
+        p[3].message.starts_with("max_age \"a month\" is not a duration"),
+        "{}",
+        p[3].message
+    );
+    let err = parse(&text, Path::new("/srv/t/tributary.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("/srv/t/tributary.toml:2:19: initial_entries must be 1 or more"),
+        "{err}"
+    );
 }
