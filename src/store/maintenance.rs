@@ -133,6 +133,7 @@ impl Store {
                 "DELETE FROM entry_sources WHERE source_id = ?1",
                 "DELETE FROM items WHERE source_id = ?1",
                 "DELETE FROM pruned_items WHERE source_id = ?1",
+                "DELETE FROM full_text WHERE source_id = ?1",
                 "DELETE FROM fetch_log WHERE source_id = ?1",
                 "DELETE FROM sources WHERE id = ?1",
             ] {
