@@ -502,3 +502,48 @@ async fn the_daemons_output_files_follow_an_article_read_after_the_poll() {
         "both articles reach the output file:\n{file}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_its_feed_moves_to_another_link_gets_the_new_pages_article() {
+    let first = news_page("Breakwater", ENGLISH, "");
+    let italian = std::fs::read_to_string(repo_file("tests/fixtures/article-it.txt")).unwrap();
+    let second = news_page("Alleanza", &italian, "<meta charset=\"utf-8\">");
+    let server = Scripted::start("127.0.0.1", move |path, _, _| match path {
+        "/v1" => respond(200, &[("content-type", "text/html")], first.clone()),
+        "/v2" => respond(200, &[("content-type", "text/html")], second.clone()),
+        _ => respond(404, &[], ""),
+    })
+    .await;
+    // The same item (one guid), its link changed by the feed's second version.
+    let feed = |link: String| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title><link>http://127.0.0.1/</link><description>t</description>
+<item><title>Story</title><link>{link}</link><guid isPermaLink="false">story-1</guid><description>The teaser.</description></item></channel></rss>"#
+        )
+    };
+    let (v1, v2) = (feed(server.url("/v1")), feed(server.url("/v2")));
+    let feeds = Scripted::start("127.0.0.1", move |_, n, _| {
+        let body = if n == 1 { v1.clone() } else { v2.clone() };
+        respond(200, &[("content-type", "application/rss+xml")], body)
+    })
+    .await;
+    let sandbox = Sandbox::new();
+    let config = sandbox.config(&format!(
+        "[[source]]\nname = \"moving\"\nurl = \"{}\"\nfull_text = true\nfull_text_rate = \"0s\"\n",
+        feeds.url("/feed.xml")
+    ));
+    let cx = common::context(&config).await;
+    common::poll_all(&cx, &config).await;
+    cx.finish_pages().await;
+    let before = content(item(&items(&cx, &config), "Story"));
+    assert!(before.contains("northern breakwater will be rebuilt"), "{before}");
+    common::poll_all(&cx, &config).await;
+    cx.finish_pages().await;
+    assert_eq!((server.hits("/v1"), server.hits("/v2")), (1, 1));
+    let after = items(&cx, &config);
+    assert_eq!(after.len(), 1, "still one entry: {after:#?}");
+    let text = content(&after[0]);
+    assert!(text.contains("Durante l’incontro di alto profilo"), "{text}");
+    assert!(!text.contains("breakwater"), "{text}");
+    assert_eq!(after[0]["summary"], "The teaser.");
+}
