@@ -194,9 +194,12 @@ impl Pages {
             rules: job.rules,
             now,
         }));
-        let stored = match cx.committer.submit(work) {
-            Ok(answer) => answer.await.ok(),
-            Err(_) => None,
+        // Queuing for the writer blocks while its queue is full: off the
+        // async threads, as a poll does.
+        let committer = cx.committer.clone();
+        let stored = match tokio::task::spawn_blocking(move || committer.submit(work)).await {
+            Ok(Ok(answer)) => answer.await.ok(),
+            _ => None,
         };
         match stored {
             Some(Ok(applied)) => {
