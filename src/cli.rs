@@ -444,7 +444,16 @@ async fn poll(config: &Config, only: &[String], force: bool) -> anyhow::Result<i
     }
     reports.sort_by_key(|(i, _)| *i);
     let reports: Vec<PollReport> = reports.into_iter().map(|(_, r)| r).collect();
+    // The article pages of full_text sources, queued as their polls
+    // committed, are read before the command exits.
+    let pages = cx.finish_pages().await;
     print_reports(&reports, started.elapsed());
+    if pages.read + pages.failed > 0 {
+        println!(
+            "article pages: {} read, {} without an article (logged; those items keep their feed's text)",
+            pages.read, pages.failed
+        );
+    }
     let entries = {
         let store = cx.store.clone();
         tokio::task::spawn_blocking(move || store.entry_count()).await??

@@ -366,6 +366,8 @@ pub struct SourceConfig {
     pub(crate) request: RequestOptions,
     /// The proxy of this source's requests, if any.
     pub(crate) proxy: Option<ProxySetting>,
+    /// Fetch each item's article page and show its text (`full_text = true`).
+    pub(crate) full_text: Option<FullText>,
     /// Flood control: the first poll that stores items of this source
     /// publishes at most this many of its newest ones and remembers the
     /// others as pruned. `None`: no limit.
@@ -424,6 +426,19 @@ impl SourceConfig {
         format!("sha256:{hex}")
     }
 }
+
+/// How a `full_text = true` source's article pages are fetched and read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullText {
+    /// A CSS selector whose first match is the article (`full_text_selector`);
+    /// `None`: the readability heuristic finds it.
+    pub(crate) selector: Option<String>,
+    /// The shortest time between two page fetches to one host (`full_text_rate`).
+    pub(crate) rate: Duration,
+}
+
+/// The default `full_text_rate`: one page a second per host.
+pub const DEFAULT_FULL_TEXT_RATE: Duration = Duration::from_secs(1);
 
 /// What a `[[source]]` adds to each of its requests: `username` and
 /// `password` (HTTP Basic), `headers`, `user_agent`. Secrets print as `***`.

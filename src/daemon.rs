@@ -62,6 +62,7 @@ pub fn context(config: &Config, store: Arc<Store>) -> anyhow::Result<Context> {
         rules,
         ingest_slots: pipeline::ingest_slots(),
         committer: pipeline::Committer::start(store, rules).context("cannot start the database writer thread")?,
+        pages: pipeline::Pages::default(),
     })
 }
 
@@ -277,12 +278,15 @@ pub async fn run_with(
         "tributary is running"
     );
     let (changed_tx, mut changed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let cx = context(&config, store.clone())?;
+    // Articles read for full_text sources change entries after their polls.
+    cx.pages.notify_changes(changed_tx.clone());
     let announcer = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .user_agent(config.daemon.user_agent.clone())
         .build()?;
     let mut scheduler = Scheduler {
-        cx: context(&config, store.clone())?,
+        cx,
         limit: Arc::new(Semaphore::new(config.daemon.max_concurrent_fetches)),
         metrics: metrics.clone(),
         changed: changed_tx,

@@ -17,6 +17,7 @@
 //! | [`config`] | reading and validating the TOML file, with file:line:column errors |
 //! | `schedule` | cron and interval schedules, jitter, due times (pure) |
 //! | [`fetch`] | HTTP and file fetching with validators, caps and timeouts |
+//! | `fulltext` | the article page behind an item's link, for `full_text = true` sources: fetched politely, extracted, sanitized |
 //! | [`parse`] | bytes → feed drafts: charset, repairs, feed-rs, deterministic ids |
 //! | `normalize` | the entry policy: body, title, links, dates, content hash |
 //! | `html` | every reading of HTML: tokenizer, sanitizer, depth cap, visible text |
@@ -36,8 +37,8 @@
 //! | [`cli`] | the command line and exit codes |
 //!
 //! Public are the modules that the binary and the integration tests use.
-//! `normalize`, `dedup` and `xmltext` are public only with the
-//! `bench-internals` feature, for the ingest bench and the fuzz targets,
+//! `normalize`, `dedup`, `fulltext` and `xmltext` are public only with the
+//! `bench-internals` feature, for the benches and the fuzz targets,
 //! as are the few items of public modules that only those name
 //! (`bench_pub!`); `schedule` and `secrets` are internal.
 
@@ -67,6 +68,10 @@ pub(crate) mod dedup;
 pub(crate) mod discover;
 pub(crate) mod explain;
 pub mod fetch;
+#[cfg(feature = "bench-internals")]
+pub mod fulltext;
+#[cfg(not(feature = "bench-internals"))]
+pub(crate) mod fulltext;
 #[cfg(feature = "bench-internals")]
 pub mod html;
 #[cfg(not(feature = "bench-internals"))]

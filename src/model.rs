@@ -10,8 +10,10 @@
 use chrono::{DateTime, Utc};
 
 mod meta;
+mod page;
 
 pub use meta::{Category, ContentSource, Enclosure, Image, ItemMeta, MediaCredit, Person};
+pub use page::{PageMemory, PageState};
 
 bench_pub! {
     /// HTTP cache validators remembered per source and sent back on the next poll.

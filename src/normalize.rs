@@ -201,6 +201,37 @@ pub fn normalize(item: &RawItem, cx: &Context<'_>) -> Entry {
     }
 }
 
+/// The entry of a `full_text = true` source once its article page was
+/// read: `article` (sanitized HTML) becomes the content, and the feed's own
+/// text (its content, else its summary) the summary; the content hash
+/// follows, so the article reads as an edit of the item.
+pub fn with_full_text(e: &Entry, article: &str) -> Entry {
+    let feed_text = e.content_html.clone().or_else(|| e.summary_html.clone());
+    let mut meta = e.meta.clone();
+    // A text-only item's plain text is now its summary.
+    if let Some(text) = meta.content_text.take() {
+        meta.summary_text = Some(text);
+    }
+    let summary_html = feed_text.filter(|t| t != article);
+    let content_html = Some(article.to_string());
+    let content_hash = meta::extend_hash(
+        content_hash(
+            &e.title,
+            e.link.as_deref(),
+            summary_html.as_deref(),
+            content_html.as_deref(),
+        ),
+        &meta,
+    );
+    Entry {
+        summary_html,
+        content_html,
+        content_hash,
+        meta,
+        ..e.clone()
+    }
+}
+
 /// Publication and update dates: published, else updated, else `now`; no
 /// date later than `now` plus the slack; `updated` never before `published`.
 fn entry_dates(

@@ -21,7 +21,8 @@ use url::Url;
 use crate::config::SourceConfig;
 use crate::dedup::{self, Edge, Print};
 use crate::fetch::{Body, FetchError, Fetched, Fetcher, Request};
-use crate::model::{Entry, IngestCounts, ItemRecord, PollOutcome, PollReport, PollState, Validators};
+use crate::fulltext;
+use crate::model::{Entry, IngestCounts, ItemRecord, PageState, PollOutcome, PollReport, PollState, Validators};
 use crate::normalize;
 use crate::parse::{self, Document, ParseError};
 use crate::schedule;
@@ -48,6 +49,18 @@ pub struct Context {
     pub(crate) ingest_slots: Arc<tokio::sync::Semaphore>,
     /// The writer the prepared polls queue for.
     pub(crate) committer: Committer,
+    /// The article pages of `full_text = true` sources being fetched.
+    pub(crate) pages: Pages,
+}
+
+impl Context {
+    /// Waits until the article pages queued so far are read (or failed) and
+    /// stored: for `tributary poll`, which exits once they are done.
+    /// Bounded: each page is one fetch with the configured timeout, a few
+    /// pages per host at a time. Counts the pages since the context was made.
+    pub async fn finish_pages(&self) -> PageCounts {
+        self.pages.finish().await
+    }
 }
 
 /// Ingest slots for this machine: one per available core.
@@ -305,6 +318,7 @@ async fn poll(
             let cache_hints = source.cache_hints;
             let max_age = response.max_age;
             let committer = cx.committer.clone();
+            let force = cx.force;
             let slot = cx
                 .ingest_slots
                 .acquire()
@@ -324,13 +338,16 @@ async fn poll(
                     let due = due_after(&source2, jitter, &before, now, true, None, min_interval);
                     (min_interval, due, redirect)
                 })?;
-                committer.submit(prepared)
+                committer.submit(Work::Poll(Box::new(Prepared { force, ..prepared })))
             })
             .await?;
             // The slot is for preparing; the writer takes it from here.
             drop(slot);
-            let counts = answer.await.map_err(|_| PollError::Task(source.name.clone()))??;
-            report.counts = counts;
+            let applied = answer.await.map_err(|_| PollError::Task(source.name.clone()))??;
+            report.counts = applied.counts;
+            // The poll is committed: its items' article pages are fetched
+            // in the background, never holding it up or failing it.
+            cx.pages.queue(cx, applied.pages);
         }
     }
     Ok(())
@@ -388,7 +405,7 @@ pub fn ingest_bodies(
         .into_iter()
         .map(|(name, p)| {
             p?;
-            stored.next().map_or(Err(PollError::Task(name)), |r| Ok(r?))
+            stored.next().map_or(Err(PollError::Task(name)), |r| Ok(r?.counts))
         })
         .collect()
 }
@@ -422,6 +439,16 @@ struct Prepared {
     counts: IngestCounts,
     /// The source's row after the poll, counts filled in when stored.
     record: PollRecord,
+    /// `poll --force`: article pages that failed for a while are tried
+    /// again without waiting.
+    force: bool,
+}
+
+/// What storing a prepared poll did, and the article pages it wants fetched.
+#[derive(Debug)]
+pub(crate) struct Applied {
+    counts: IngestCounts,
+    pages: Vec<PageJob>,
 }
 
 /// Parse, normalize and fingerprint one fetched document; nothing is written.
@@ -514,6 +541,7 @@ fn prepare(
         prints,
         counts,
         record,
+        force: false,
     })
 }
 
@@ -527,8 +555,9 @@ bench_pub! {
 impl Prepared {
     /// Stores the poll's entries and the source's new row in `w`'s
     /// transaction; may run again in a fresh transaction if it is rolled back.
-    fn apply(&self, w: &Writer<'_>) -> Result<IngestCounts, StoreError> {
+    fn apply(&self, w: &Writer<'_>) -> Result<Applied, StoreError> {
         let mut counts = self.counts;
+        let mut pages = Vec::new();
         let held = self.held_back(w)?;
         for (e, print) in self.entries.iter().zip(&self.prints) {
             if held.contains(e.item_id.as_str()) {
@@ -536,16 +565,62 @@ impl Prepared {
                 counts.held_back += 1;
                 continue;
             }
-            store_entry(
-                w,
-                &self.source,
-                self.source_id,
-                e,
-                print.as_ref(),
-                self.rules,
-                self.now,
-                &mut counts,
-            )?;
+            // A full-text source's item shows the article read from its
+            // page while its link stays: the feed's unchanged text is then
+            // no edit, and an edited one keeps the article.
+            let memory = match self.source.full_text {
+                Some(_) => w.page(self.source_id, &e.item_id)?,
+                None => None,
+            };
+            let article = memory
+                .as_ref()
+                .filter(|m| m.state == PageState::Done && Some(&m.url) == e.link.as_ref())
+                .and_then(|m| m.content.as_deref());
+            let full = article.map(|a| normalize::with_full_text(e, a));
+            match &full {
+                // Unchanged (the usual case on every poll): nothing to
+                // write, and no print of the article to compute.
+                Some(full)
+                    if w.find_item(self.source_id, &full.item_id)?
+                        .is_some_and(|(_, _, hash)| hash == full.content_hash) => {}
+                Some(full) => {
+                    let print = print_of(full);
+                    store_entry(
+                        w,
+                        &self.source,
+                        self.source_id,
+                        full,
+                        print.as_ref(),
+                        self.rules,
+                        self.now,
+                        &mut counts,
+                    )?;
+                }
+                None => store_entry(
+                    w,
+                    &self.source,
+                    self.source_id,
+                    e,
+                    print.as_ref(),
+                    self.rules,
+                    self.now,
+                    &mut counts,
+                )?,
+            }
+            if self.source.full_text.is_some()
+                && let Some(link) = &e.link
+                && fulltext::memory::wanted(memory.as_ref(), link, self.now, self.force)
+                && w.find_item(self.source_id, &e.item_id)?.is_some()
+            {
+                pages.push(PageJob {
+                    source: self.source.clone(),
+                    source_id: self.source_id,
+                    entry: e.clone(),
+                    link: link.clone(),
+                    memory,
+                    rules: self.rules,
+                });
+            }
         }
         let record = PollRecord {
             new: counts.new,
@@ -554,7 +629,7 @@ impl Prepared {
             ..self.record.clone()
         };
         w.record_poll(self.source_id, &record)?;
-        Ok(counts)
+        Ok(Applied { counts, pages })
     }
 
     /// Flood control: the item ids of this poll not to publish. When the
@@ -575,8 +650,13 @@ impl Prepared {
     }
 }
 
+mod pages;
 mod writer;
+pub use pages::PageCounts;
+pub(crate) use pages::Pages;
+use pages::{PageDone, PageJob};
 pub(crate) use writer::Committer;
+use writer::Work;
 pub use writer::maintain_prints;
 #[cfg(feature = "bench-internals")]
 pub use writer::store_entry;

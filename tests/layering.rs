@@ -21,6 +21,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("config", &["model", "schedule", "secrets"]),
     ("fetch", &["model", "config", "secrets"]),
     ("parse", &["model", "xmltext"]),
+    ("fulltext", &["model", "config", "secrets", "fetch", "parse", "html"]),
     ("normalize", &["model", "html", "xmltext"]),
     ("dedup", &["model", "html", "normalize"]),
     ("store", &["model"]),
@@ -37,6 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "normalize",
             "dedup",
             "store",
+            "fulltext",
         ],
     ),
     ("publish", &["model", "xmltext", "secrets", "html"]),
@@ -69,7 +71,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// The ingest stages that the read path must never compile against.
-const INGEST: &[&str] = &["fetch", "parse", "normalize", "dedup", "pipeline", "explain"];
+const INGEST: &[&str] = &[
+    "fetch",
+    "parse",
+    "normalize",
+    "dedup",
+    "pipeline",
+    "explain",
+    "fulltext",
+];
 
 fn src() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

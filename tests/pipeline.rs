@@ -438,7 +438,7 @@ async fn a_store_from_before_item_metadata_is_filled_by_the_next_poll() {
         "UPDATE entry_sources SET content_hash = 'hash-of-the-release-before';
          ALTER TABLE entries DROP COLUMN meta;
          ALTER TABLE sources DROP COLUMN settings;
-         DROP TABLE entry_merges; DROP TABLE item_prints; DROP TABLE items;
+         DROP TABLE entry_merges; DROP TABLE item_prints; DROP TABLE items; DROP TABLE full_text;
          CREATE TABLE entry_fingerprints (
              entry_id INTEGER PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
              simhash INTEGER NOT NULL, lead_simhash INTEGER NOT NULL, shingles INTEGER NOT NULL,

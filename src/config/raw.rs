@@ -137,6 +137,9 @@ pub(super) struct RawSource {
     pub(super) password_file: Option<Spanned<String>>,
     pub(super) headers: Option<Spanned<toml::Table>>,
     pub(super) user_agent: Option<Spanned<String>>,
+    pub(super) full_text: Option<Spanned<bool>>,
+    pub(super) full_text_selector: Option<Spanned<String>>,
+    pub(super) full_text_rate: Option<Spanned<String>>,
     pub(super) initial_entries: Option<Spanned<i64>>,
     pub(super) max_age: Option<Spanned<String>>,
 }

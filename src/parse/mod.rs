@@ -18,6 +18,8 @@ mod dates;
 mod extras;
 mod prepare;
 
+pub(crate) use prepare::decode_page;
+
 use std::hash::Hasher;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;

@@ -4,9 +4,38 @@
 
 use super::*;
 
-/// What the writer answers for one prepared poll.
-type Stored = Result<IngestCounts, StoreError>;
+/// What the writer answers for one piece of work.
+type Stored = Result<Applied, StoreError>;
 type Reply = tokio::sync::oneshot::Sender<Stored>;
+
+/// What the writer commits: a prepared poll, or an article page read (or
+/// failed) for an item of a `full_text = true` source.
+#[derive(Debug)]
+pub(super) enum Work {
+    /// A prepared poll.
+    Poll(Box<Prepared>),
+    /// An item's article page: remembered, and applied as an edit of the item.
+    Page(Box<PageDone>),
+}
+
+impl Work {
+    fn name(&self) -> String {
+        match self {
+            Work::Poll(p) => p.source.name.clone(),
+            Work::Page(p) => p.source.name.clone(),
+        }
+    }
+
+    fn apply(&self, w: &Writer<'_>) -> Stored {
+        match self {
+            Work::Poll(p) => p.apply(w),
+            Work::Page(p) => p.apply(w).map(|counts| Applied {
+                counts,
+                pages: Vec::new(),
+            }),
+        }
+    }
+}
 
 /// Polls prepared and waiting for the writer, at most: a full queue holds
 /// back preparing (and so memory) until the writer catches up.
@@ -24,7 +53,7 @@ const MAX_BATCH: usize = 64;
 /// handle is dropped.
 #[derive(Debug, Clone)]
 pub(crate) struct Committer {
-    queue: std::sync::mpsc::SyncSender<(Prepared, Reply)>,
+    queue: std::sync::mpsc::SyncSender<(Work, Reply)>,
 }
 
 impl Committer {
@@ -32,7 +61,7 @@ impl Committer {
     /// brings the stored prints to what `rules` compare
     /// ([`maintain_prints`]).
     pub(crate) fn start(store: Arc<Store>, rules: dedup::Rules) -> std::io::Result<Committer> {
-        let (queue, waiting) = std::sync::mpsc::sync_channel::<(Prepared, Reply)>(QUEUE);
+        let (queue, waiting) = std::sync::mpsc::sync_channel::<(Work, Reply)>(QUEUE);
         std::thread::Builder::new()
             .name("tributary-writer".into())
             .spawn(move || {
@@ -63,12 +92,12 @@ impl Committer {
         Ok(Committer { queue })
     }
 
-    /// Queues a prepared poll, blocking while the queue is full; the
-    /// receiver answers once the poll is committed or has failed.
-    pub(super) fn submit(&self, poll: Prepared) -> Result<tokio::sync::oneshot::Receiver<Stored>, PollError> {
-        let name = poll.source.name.clone();
+    /// Queues work, blocking while the queue is full; the receiver answers
+    /// once it is committed or has failed.
+    pub(super) fn submit(&self, work: Work) -> Result<tokio::sync::oneshot::Receiver<Stored>, PollError> {
+        let name = work.name();
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.queue.send((poll, reply)).map_err(|_| PollError::Task(name))?;
+        self.queue.send((work, reply)).map_err(|_| PollError::Task(name))?;
         Ok(answer)
     }
 }

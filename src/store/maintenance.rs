@@ -65,6 +65,13 @@ impl Store {
                 .tx
                 .execute("DELETE FROM entries WHERE id IN (SELECT id FROM prune_ids)", [])
                 .map_err(&err)? as u64;
+            // What was remembered of the pruned items' article pages goes with them.
+            w.tx.execute(
+                "DELETE FROM full_text WHERE NOT EXISTS (SELECT 1 FROM entry_sources es
+                     WHERE es.source_id = full_text.source_id AND es.item_id = full_text.item_id)",
+                [],
+            )
+            .map_err(&err)?;
             let tombstones = w
                 .tx
                 .execute("DELETE FROM pruned_items WHERE pruned_at < ?1", [forget])
@@ -126,6 +133,7 @@ impl Store {
                 "DELETE FROM entry_sources WHERE source_id = ?1",
                 "DELETE FROM items WHERE source_id = ?1",
                 "DELETE FROM pruned_items WHERE source_id = ?1",
+                "DELETE FROM full_text WHERE source_id = ?1",
                 "DELETE FROM fetch_log WHERE source_id = ?1",
                 "DELETE FROM sources WHERE id = ?1",
             ] {

@@ -49,6 +49,7 @@ mod files;
 mod inspect;
 pub(crate) mod keys;
 mod maintenance;
+mod pages;
 mod sources;
 
 use std::path::{Path, PathBuf};

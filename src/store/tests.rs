@@ -617,3 +617,91 @@ fn forgetting_the_source_an_entry_is_shown_from_hands_it_to_another_and_drops_it
     assert_eq!(s.entry_count().unwrap(), 1);
     assert_eq!(s.integrity_check().unwrap(), ["ok"]);
 }
+
+fn page_done(url: &str) -> crate::model::PageMemory {
+    crate::model::PageMemory {
+        url: url.into(),
+        state: crate::model::PageState::Done,
+        attempts: 1,
+        next_retry: None,
+        last_error: None,
+        content: Some("<p>article</p>".into()),
+        at: to_time(0),
+    }
+}
+
+#[test]
+fn an_article_pages_memory_reads_back_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db")).unwrap();
+    write_entry(&s, "a");
+    let failed = crate::model::PageMemory {
+        state: crate::model::PageState::FailedTransient,
+        attempts: 2,
+        next_retry: Some(to_time(900)),
+        last_error: Some("HTTP 503 from https://e.org/x".into()),
+        content: None,
+        ..page_done("https://e.org/x")
+    };
+    s.write(|w| {
+        assert_eq!(w.page(1, "x")?, None);
+        w.record_page(1, "x", &failed)?;
+        assert_eq!(w.page(1, "x")?, Some(failed.clone()));
+        w.record_page(1, "x", &page_done("https://e.org/x"))?;
+        assert_eq!(w.page(1, "x")?, Some(page_done("https://e.org/x")));
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn forgetting_a_source_forgets_its_article_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db")).unwrap();
+    write_entry(&s, "a");
+    s.write(|w| {
+        w.credit(1, "x", 1, None, "h", to_time(0))?;
+        w.record_page(1, "x", &page_done("https://e.org/x"))
+    })
+    .unwrap();
+    // The page's row refers to the source: it must go first.
+    assert!(s.forget_source("a").unwrap().is_some());
+    let rows: i64 = s
+        .read("testing", |c| {
+            c.query_row("SELECT count(*) FROM full_text", [], |r| r.get(0))
+        })
+        .unwrap();
+    assert_eq!(rows, 0);
+    assert_eq!(s.integrity_check().unwrap(), ["ok"]);
+}
+
+#[test]
+fn retention_forgets_the_article_pages_of_the_items_it_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db")).unwrap();
+    write_entry(&s, "a");
+    s.write(|w| {
+        w.credit(1, "old", 1, None, "h", to_time(0))?;
+        w.record_page(1, "old", &page_done("https://e.org/old"))?;
+        // A page whose item is still stored elsewhere stays.
+        w.exec(
+            "INSERT INTO entries (uid, title, published_at, updated_at, first_seen_at, content_source_id)
+                 VALUES ('new', 't', ?1, ?1, ?1, 1)",
+            [chrono::Utc::now().timestamp()],
+        )
+        .map_err(w.err("testing"))?;
+        w.credit(1, "new", 2, None, "h", chrono::Utc::now())?;
+        w.record_page(1, "new", &page_done("https://e.org/new"))
+    })
+    .unwrap();
+    let pruned = s.prune(30, 0, chrono::Utc::now()).unwrap();
+    assert_eq!(pruned.entries, 1);
+    let left: Vec<String> = s
+        .read("testing", |c| {
+            c.prepare("SELECT item_id FROM full_text")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(left, ["new"]);
+}

@@ -1,7 +1,8 @@
 //! Validation of `[[source]]` blocks: the name, the location (with "did
 //! you mean" for a missing or mistyped scheme), the request options
-//! (credentials, headers, user agent, `${NAME}` expansion, password files)
-//! and the proxy.
+//! (credentials, headers, user agent, `${NAME}` expansion, password files),
+//! the proxy, and the full-text keys (`full_text_selector` checked as a CSS
+//! selector).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -11,7 +12,7 @@ use toml::Spanned;
 use url::Url;
 
 use super::super::raw::RawSource;
-use super::super::{DaemonConfig, Location, ProxySetting, RequestOptions, SourceConfig};
+use super::super::{DaemonConfig, FullText, Location, ProxySetting, RequestOptions, SourceConfig};
 use super::{Validator, is_valid_name};
 use crate::secrets::Secret;
 
@@ -74,6 +75,7 @@ impl Validator<'_> {
         let include = self.regexes(&raw.include);
         let exclude = self.regexes(&raw.exclude);
         let request = self.request_options(&raw, dir);
+        let full_text = self.full_text(&raw);
         let proxy = match &raw.proxy {
             Some(p) => self.proxy(p),
             None => daemon.proxy.clone(),
@@ -98,6 +100,53 @@ impl Validator<'_> {
             proxy,
             initial_entries: initial_entries.unwrap_or(daemon.initial_entries),
             max_age: max_age.unwrap_or(daemon.max_age),
+            full_text,
+        })
+    }
+
+    /// `full_text`, `full_text_selector` (a CSS selector, checked here so a
+    /// typo is a config error rather than a page nobody can read) and
+    /// `full_text_rate`.
+    fn full_text(&mut self, raw: &RawSource) -> Option<FullText> {
+        let on = raw.full_text.as_ref().is_some_and(|b| *b.get_ref());
+        let selector = raw.full_text_selector.as_ref().and_then(|s| {
+            let text = s.get_ref().trim();
+            match dom_query::Matcher::new(text) {
+                Ok(_) if !text.is_empty() => Some(text.to_string()),
+                Ok(_) => {
+                    self.report(s.span(), "full_text_selector cannot be empty (leave it out to let the article be found)");
+                    None
+                }
+                Err(_) => {
+                    self.report(
+                        s.span(),
+                        format!(
+                            "full_text_selector {text:?} is not a CSS selector: write e.g. \"article .post-body\" or \"#content\""
+                        ),
+                    );
+                    None
+                }
+            }
+        });
+        let rate = raw
+            .full_text_rate
+            .as_ref()
+            .and_then(|r| self.duration(r, "full_text_rate"));
+        if !on {
+            for span in [
+                raw.full_text_selector.as_ref().map(|s| s.span()),
+                raw.full_text_rate.as_ref().map(|s| s.span()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                self.report(span, "this key needs full_text = true in the same [[source]]");
+            }
+            return None;
+        }
+        Some(FullText {
+            selector,
+            rate: rate.unwrap_or(crate::config::DEFAULT_FULL_TEXT_RATE),
         })
     }
 

@@ -441,6 +441,53 @@ fn feed_timezone_takes_offsets_and_zone_names_and_web_defaults_to_on() {
 }
 
 #[test]
+fn full_text_keys_are_read_with_the_documented_default_rate() {
+    let c = parse(
+        &format!("{PRIVATE}full_text = true\nfull_text_selector = \"article .body\"\nfull_text_rate = \"250ms\"\n"),
+        Path::new("/srv/t/tributary.toml"),
+    )
+    .unwrap();
+    let ft = c.sources[0].full_text.as_ref().unwrap();
+    assert_eq!(ft.selector.as_deref(), Some("article .body"));
+    assert_eq!(ft.rate, std::time::Duration::from_millis(250));
+    let c = parse(
+        &format!("{PRIVATE}full_text = true\n"),
+        Path::new("/srv/t/tributary.toml"),
+    )
+    .unwrap();
+    let ft = c.sources[0].full_text.as_ref().unwrap();
+    assert_eq!(
+        (ft.selector.as_deref(), ft.rate),
+        (None, crate::config::DEFAULT_FULL_TEXT_RATE)
+    );
+    let c = parse(PRIVATE, Path::new("/srv/t/tributary.toml")).unwrap();
+    assert!(c.sources[0].full_text.is_none(), "off by default");
+}
+
+#[test]
+fn a_bad_full_text_selector_is_a_config_error_at_its_place() {
+    let p = problems(&format!(
+        "{PRIVATE}full_text = true\nfull_text_selector = \"div[[\"\nfull_text_rate = \"soon\"\n"
+    ));
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert_eq!((p[0].line, p[0].column), (5, 22));
+    assert!(p[0].message.contains("is not a CSS selector"), "{}", p[0].message);
+    assert_eq!(p[1].line, 6);
+    assert!(
+        p[1].message.contains("full_text_rate \"soon\" is not a duration"),
+        "{}",
+        p[1].message
+    );
+}
+
+#[test]
+fn full_text_selector_without_full_text_is_an_error() {
+    let p = problems(&format!("{PRIVATE}full_text_selector = \"#story\"\n"));
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(p[0].message.contains("needs full_text = true"), "{}", p[0].message);
+}
+
+#[test]
 fn initial_entries_and_max_age_of_the_daemon_are_overridden_per_source() {
     let c = parse(
         &format!(

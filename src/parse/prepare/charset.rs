@@ -43,6 +43,24 @@ pub(super) fn choose_encoding<'a>(
     bytes: &'a [u8],
     http_charset: Option<&str>,
 ) -> (&'static Encoding, EncodingSource, &'a [u8]) {
+    choose(bytes, declared_label(bytes), http_charset)
+}
+
+/// [`choose_encoding`] for an HTML page: the page's `<meta charset>` or
+/// `<meta http-equiv="Content-Type" content="…; charset=…">` takes the
+/// place of the XML declaration (a page may also start with one).
+pub(super) fn choose_page_encoding<'a>(
+    bytes: &'a [u8],
+    http_charset: Option<&str>,
+) -> (&'static Encoding, EncodingSource, &'a [u8]) {
+    choose(bytes, meta_label(bytes).or_else(|| declared_label(bytes)), http_charset)
+}
+
+fn choose<'a>(
+    bytes: &'a [u8],
+    declared: Option<&[u8]>,
+    http_charset: Option<&str>,
+) -> (&'static Encoding, EncodingSource, &'a [u8]) {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         return (encoding, EncodingSource::Bom, &bytes[bom_len..]);
     }
@@ -59,10 +77,7 @@ pub(super) fn choose_encoding<'a>(
     let mut mostly = None;
     let mut mostly_utf8 = |bytes: &[u8]| *mostly.get_or_insert_with(|| is_mostly_utf8(bytes));
     let labelled = [
-        (
-            declared_label(bytes).and_then(Encoding::for_label),
-            EncodingSource::XmlDeclaration,
-        ),
+        (declared.and_then(Encoding::for_label), EncodingSource::XmlDeclaration),
         (
             http_charset.and_then(|charset| Encoding::for_label(charset_label(charset).as_bytes())),
             EncodingSource::HttpCharset,
@@ -153,6 +168,41 @@ fn declared_label(bytes: &[u8]) -> Option<&[u8]> {
     }
     let end = value.iter().position(|&c| c == quote)?;
     Some(value[..end].trim_ascii())
+}
+
+/// How much of a page its `<meta>` charset is looked for in (the HTML
+/// standard's prescan reads 1024 bytes; pages put scripts and styles
+/// first, so a little more).
+const META_WINDOW: usize = 4096;
+
+/// The charset a page's `<meta charset="…">` or `<meta http-equiv=
+/// "Content-Type" content="text/html; charset=…">` names near its start.
+fn meta_label(bytes: &[u8]) -> Option<&[u8]> {
+    let window = &bytes[..bytes.len().min(META_WINDOW)];
+    let lower = window.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = memmem::find(&lower[from..], b"<meta").map(|i| from + i + 5) {
+        let end = memchr::memchr(b'>', &lower[at..]).map_or(lower.len(), |i| at + i);
+        if let Some(p) = memmem::find(&lower[at..end], b"charset").map(|i| at + i + 7) {
+            let value = window[p..end].trim_ascii_start();
+            if let Some(value) = value.strip_prefix(b"=") {
+                let value = value.trim_ascii_start();
+                let value = value
+                    .strip_prefix(b"\"")
+                    .or_else(|| value.strip_prefix(b"'"))
+                    .unwrap_or(value);
+                let len = value
+                    .iter()
+                    .position(|&c| matches!(c, b'"' | b'\'' | b';' | b'/' | b'>') || c.is_ascii_whitespace())
+                    .unwrap_or(value.len());
+                if len > 0 {
+                    return Some(&value[..len]);
+                }
+            }
+        }
+        from = end;
+    }
+    None
 }
 
 /// A `charset` parameter value without surrounding whitespace and quotes.
@@ -432,6 +482,29 @@ mod tests {
         let titles = entry_titles(&parse(&p));
         assert_eq!(titles.len(), 3);
         assert_eq!(titles[0], "x\u{2019}s");
+    }
+
+    #[test]
+    fn meta_charset_and_http_equiv_are_read() {
+        assert_eq!(
+            meta_label(b"<html><head><meta charset=\"windows-1252\"><title>x"),
+            Some(&b"windows-1252"[..])
+        );
+        assert_eq!(meta_label(b"<META CHARSET=iso-8859-1>"), Some(&b"iso-8859-1"[..]));
+        assert_eq!(
+            meta_label(b"<meta name=x><meta http-equiv=\"Content-Type\" content=\"text/html; charset=koi8-r\">"),
+            Some(&b"koi8-r"[..])
+        );
+        assert_eq!(meta_label(b"<meta name=\"description\" content=\"x\">"), None);
+    }
+
+    #[test]
+    fn page_in_windows_1252_with_meta_charset_is_decoded_by_it() {
+        let page = "<html><head><meta charset=\"windows-1252\"></head><body><p>\u{201c}Citt\u{e0}\u{201d} \u{e8} qui</p></body></html>";
+        let bytes = encode(encoding_rs::WINDOWS_1252, page);
+        let (encoding, source, _) = choose_page_encoding(&bytes, None);
+        assert_eq!(encoding, encoding_rs::WINDOWS_1252);
+        assert_eq!(source, EncodingSource::XmlDeclaration);
     }
 
     #[test]

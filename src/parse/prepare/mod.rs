@@ -27,7 +27,17 @@ mod xml;
 pub(crate) use charset::EncodingSource;
 
 use crate::xmltext::strip_xml_illegal;
-use charset::choose_encoding;
+use charset::{choose_encoding, choose_page_encoding};
+
+/// An HTML page's bytes as text: the encoding chosen as for feeds (byte
+/// order mark, valid UTF-8, then the page's `<meta charset>` or
+/// `http-equiv`, the HTTP `charset`, a guess), malformed sequences
+/// replaced. The name of the encoding used comes with it.
+pub(crate) fn decode_page(bytes: &[u8], http_charset: Option<&str>) -> (String, &'static str) {
+    let (encoding, _, body) = choose_page_encoding(bytes, http_charset);
+    let (text, _) = encoding.decode_without_bom_handling(body);
+    (text.trim_start_matches('\u{FEFF}').to_string(), encoding.name())
+}
 use json::clean_json;
 use xml::clean_xml;
 
