@@ -4,7 +4,13 @@
 use super::*;
 
 /// `tributary add`: finds the feed, appends its `[[source]]` block.
-pub(super) async fn add(cli: &Cli, url: &str, name: Option<&str>, tags: &[String], dry_run: bool) -> anyhow::Result<i32> {
+pub(super) async fn add(
+    cli: &Cli,
+    url: &str,
+    name: Option<&str>,
+    tags: &[String],
+    dry_run: bool,
+) -> anyhow::Result<i32> {
     use crate::secrets::{redact_text, redact_url};
     let config = load_config(cli)?;
     let url = add_url(url)?;
