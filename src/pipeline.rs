@@ -219,6 +219,15 @@ pub(crate) async fn source_for_poll(
     blocking(&source.name, move || Ok(store.source_for_poll(&name, &url, &settings)?)).await
 }
 
+/// Whether one of the source's article pages failed transiently and is due
+/// for another attempt (a store that cannot say is taken as no).
+async fn pages_due(cx: &Context, source: &SourceConfig, source_id: i64, now: DateTime<Utc>) -> bool {
+    let store = cx.store.clone();
+    blocking(&source.name, move || Ok(store.pages_due(source_id, now)?))
+        .await
+        .unwrap_or(false)
+}
+
 /// What the redirect columns become after a poll that saw `permanent`
 /// (the end of an all-301/308 chain) or no permanent redirect: a target
 /// seen on two consecutive polls is adopted; anything else clears the
@@ -255,7 +264,10 @@ async fn poll(
     }
 
     let current_url = state.current_url.as_deref().and_then(|u| Url::parse(u).ok());
-    let validators = if cx.force {
+    // Article pages are retried from the feed's items: when one is due, the
+    // feed is fetched whole, since a 304 would bring no items to retry from.
+    let retry_pages = source.full_text.is_some() && !cx.force && pages_due(cx, source, source_id, now).await;
+    let validators = if cx.force || retry_pages {
         Validators::default()
     } else {
         state.validators.clone()

@@ -305,6 +305,98 @@ async fn a_transient_503_is_tried_again_on_a_later_poll() {
     assert_eq!(page_row(&config, &server.url("/a/busy")).0, "done");
 }
 
+/// A feed that answers 304 from its second poll on still gets its failed
+/// page retried once the page is due: the feed is then fetched whole, since
+/// a 304 brings no items to retry from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_failed_is_retried_when_due_even_if_the_feed_answers_304() {
+    let page = news_page("Breakwater", ENGLISH, "");
+    let server = Scripted::start("127.0.0.1", move |path, n, _| match path {
+        "/a/busy" if n == 1 => respond(503, &[], "busy"),
+        "/a/busy" => respond(200, &[("content-type", "text/html")], page.clone()),
+        _ => respond(404, &[], ""),
+    })
+    .await;
+    let feed = rss(&[("Busy", &server.url("/a/busy"), "Busy at first.")]);
+    let feeds = Scripted::start("127.0.0.1", move |_, _, request| {
+        if request.headers().get("if-none-match").is_some_and(|v| v == "\"v1\"") {
+            respond(304, &[("etag", "\"v1\"")], "")
+        } else {
+            respond(
+                200,
+                &[("content-type", "application/rss+xml"), ("etag", "\"v1\"")],
+                feed.clone(),
+            )
+        }
+    })
+    .await;
+    let sandbox = Sandbox::new();
+    let config = sandbox.config(&format!(
+        "[[source]]\nname = \"busy\"\nurl = \"{}\"\nfull_text = true\n",
+        feeds.url("/feed.xml")
+    ));
+    let cx = common::context(&config).await;
+    let source = &config.sources[0];
+    let now = chrono::Utc::now();
+    tributary::pipeline::refresh(&cx, source, now).await;
+    assert_eq!(cx.finish_pages().await.failed, 1);
+    // Before the page is due the feed is revalidated: 304, no page fetch.
+    let report = tributary::pipeline::refresh(&cx, source, now + chrono::TimeDelta::minutes(1)).await;
+    assert_eq!(report.status, Some(304));
+    cx.finish_pages().await;
+    assert_eq!(server.hits("/a/busy"), 1);
+    // Once it is due, the feed is fetched whole and the page read.
+    let report = tributary::pipeline::refresh(&cx, source, now + chrono::TimeDelta::hours(1)).await;
+    assert_eq!(report.status, Some(200));
+    assert_eq!(cx.finish_pages().await.read, 1);
+    assert_eq!(server.hits("/a/busy"), 2);
+    assert_eq!(page_row(&config, &server.url("/a/busy")).0, "done");
+    let busy = item(&items(&cx, &config), "Busy").clone();
+    assert!(recall(ENGLISH, &content(&busy)) >= 0.95, "{busy:#}");
+}
+
+/// A page refused for good under one config (a 401 before the key was
+/// given) is tried again once the source's request settings change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_whose_settings_change_tries_its_failed_pages_again() {
+    let page = news_page("Breakwater", ENGLISH, "");
+    let server = Scripted::start("127.0.0.1", move |path, _, request| {
+        let keyed = request.headers().get("x-key").is_some_and(|v| v == "sesamo");
+        match path {
+            "/feed.xml" => respond(
+                200,
+                &[("content-type", "application/rss+xml")],
+                rss(&[("Locked", "/a/locked", "Locked at first.")]),
+            ),
+            "/a/locked" if keyed => respond(200, &[("content-type", "text/html")], page.clone()),
+            "/a/locked" => respond(401, &[], "who are you?"),
+            _ => respond(404, &[], ""),
+        }
+    })
+    .await;
+    let link = server.url("/a/locked");
+    let sandbox = Sandbox::new();
+    let block = format!(
+        "[[source]]\nname = \"locked\"\nurl = \"{}\"\nfull_text = true\n",
+        server.url("/feed.xml")
+    );
+    let config = sandbox.config(&block);
+    let cx = common::context(&config).await;
+    common::poll_all(&cx, &config).await;
+    assert_eq!(cx.finish_pages().await.failed, 1);
+    assert_eq!(page_row(&config, &link).0, "failed-permanent");
+    // The same config again: the page stays refused, nothing is fetched.
+    common::poll_all(&cx, &config).await;
+    cx.finish_pages().await;
+    assert_eq!(server.hits("/a/locked"), 1);
+    // The key is added: the source starts afresh and the page is read.
+    let keyed = sandbox.config(&format!("{block}headers = {{ \"X-Key\" = \"sesamo\" }}\n"));
+    common::poll_all(&cx, &keyed).await;
+    assert_eq!(cx.finish_pages().await.read, 1);
+    assert_eq!(server.hits("/a/locked"), 2);
+    assert_eq!(page_row(&keyed, &link).0, "done");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_summary_only_copy_whose_article_is_another_feeds_full_text_is_one_entry() {
     let paragraphs: String = ENGLISH.lines().map(|p| format!("<p>{p}</p>")).collect();

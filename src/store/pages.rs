@@ -4,8 +4,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::StoreError;
 use super::entries::Writer;
+use super::{Store, StoreError};
 use crate::model::{PageMemory, PageState};
 
 impl Writer<'_> {
@@ -55,5 +55,20 @@ impl Writer<'_> {
             })
             .map(|_| ())
             .map_err(self.err("recording an article page's state"))
+    }
+}
+
+impl Store {
+    /// Whether an article page of the source failed transiently and may be
+    /// tried again at `now`.
+    pub(crate) fn pages_due(&self, source_id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<bool, StoreError> {
+        self.read("reading a source's article pages", |c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM full_text WHERE source_id = ?1 AND state = 'failed-transient'
+                     AND (next_retry_at IS NULL OR next_retry_at <= ?2))",
+                params![source_id, now.timestamp()],
+                |r| r.get(0),
+            )
+        })
     }
 }

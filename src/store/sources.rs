@@ -253,7 +253,8 @@ impl Store {
     /// fingerprint is another, the config of the source changed and it
     /// starts afresh: its validators, redirects, Retry-After, server hints
     /// and failure count are reset in the same transaction that records the
-    /// new fingerprint, so it is due at once and fetched unconditionally.
+    /// new fingerprint, so it is due at once and fetched unconditionally;
+    /// its article pages that failed are forgotten, to be tried again.
     /// Returns whether that happened. A source with no fingerprint yet
     /// (new, or stored before fingerprints existed) just records it.
     pub(crate) fn source_for_poll(
@@ -283,6 +284,12 @@ impl Store {
             };
             w.exec(sql, params![id, settings])
                 .map_err(w.err("recording a source's settings"))?;
+            if afresh {
+                // Article pages that failed under the old settings (a 401
+                // before credentials were added, say) get another chance.
+                w.exec("DELETE FROM full_text WHERE source_id = ?1 AND state <> 'done'", [id])
+                    .map_err(w.err("forgetting a source's failed article pages"))?;
+            }
             Ok((id, w.fetch_state(id)?, afresh))
         })
     }
