@@ -24,22 +24,29 @@ fn chromium() -> Option<PathBuf> {
         })
 }
 
+/// Headless Chromium with a profile of its own in `profile`, quiet: no
+/// sandbox (tests may run as root), no GPU, no background traffic.
+fn headless(browser: &std::path::Path, profile: &std::path::Path) -> Command {
+    let mut c = Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
 /// The DOM of `url` after load, as headless Chromium serializes it.
 async fn dump_dom(browser: PathBuf, url: String) -> String {
     tokio::task::spawn_blocking(move || {
         let profile = tempfile::tempdir().unwrap();
-        let out = Command::new(browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+        let out = headless(&browser, profile.path())
             .arg("--dump-dom")
             .arg(&url)
             .output()
@@ -61,19 +68,8 @@ async fn screenshot(browser: PathBuf, url: String, width: u32, height: u32) -> V
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().unwrap();
         let png = dir.path().join("shot.png");
-        let out = Command::new(browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-                "--hide-scrollbars",
-            ])
-            .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        let out = headless(&browser, &dir.path().join("profile"))
+            .arg("--hide-scrollbars")
             .arg(format!("--window-size={width},{height}"))
             .arg(format!("--screenshot={}", png.display()))
             .arg(&url)
