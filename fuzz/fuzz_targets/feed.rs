@@ -149,7 +149,7 @@ fuzz_target!(|data: &[u8]| {
         entries: 100,
         websub_hub: Url::parse("https://hub.example.org/").ok(),
         source_titles: Default::default(),
-        timezone: chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset"),
+        timezone: tributary::config::TimeZone::UTC,
     };
     let output = OutputConfig::all();
     for format in Format::ALL {
