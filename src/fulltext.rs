@@ -8,7 +8,7 @@
 //! - `polite` fetches the page through the same [`Fetcher`](crate::fetch::Fetcher)
 //!   as feeds (address guard on every redirect hop, size cap, timeouts, the
 //!   source's proxy, user agent, and its credentials and headers when the
-//!   page is on the feed's own host), at most [`polite::PER_HOST`] pages in
+//!   page is on the feed's own host), at most `polite::PER_HOST` pages in
 //!   flight per host, spaced by the source's `full_text_rate`;
 //! - `extract` decodes the page as feeds are decoded (byte order mark, valid
 //!   UTF-8, `<meta charset>`, the HTTP charset, a guess), finds the article

@@ -28,7 +28,7 @@
 //! | [`http`] | the axum routes and caching headers |
 //! | [`metrics`] | the Prometheus exposition |
 //! | [`opml`] | OPML import and export |
-//! | [`discover`] | the feed behind a URL: the URL itself, a page's advertised feeds, the usual paths (`tributary add`) |
+//! | `discover` | the feed behind a URL: the URL itself, a page's advertised feeds, the usual paths (`tributary add`) |
 //! | [`outputs`] | named merged feeds: selection, pages, files |
 //! | [`serve`] | the HTTP server loop: timeouts, connection limit |
 //! | [`daemon`] | tasks, timers, signals, shutdown |

@@ -4,7 +4,7 @@
 //!
 //! Entry HTML is the stored, sanitized HTML and is inserted as it is; every
 //! other value is escaped by the engine (`.html` templates auto-escape).
-//! The pages need no script, and [`PAGE_CSP`] forbids any. This module
+//! The pages need no script, and `PAGE_CSP` forbids any. This module
 //! renders plain data to text; caching and HTTP belong to `http`.
 
 use std::path::{Path, PathBuf};

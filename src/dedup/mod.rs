@@ -11,7 +11,7 @@
 //! 2. the same canonical link, unless the two texts clearly differ (the
 //!    link-post rule, [`compare::clearly_differ`]);
 //! 3. the same story told in text, within a time window: the prints of the
-//!    two items ([`print`]) decide ([`compare::judge`]): near-identical
+//!    two items ([`print`](mod@print)) decide ([`compare::judge`]): near-identical
 //!    phrasing, the same words and facts rephrased, or one text the opening
 //!    of the other, unless their facts fill the same slots differently (a
 //!    template). Candidates come from the store's index of the prints'
@@ -19,7 +19,7 @@
 //!    not only with the text an entry shows.
 //!
 //! An item with edges into several entries bridges them: they become one,
-//! under the oldest entry's id ([`plan`]).
+//! under the oldest entry's id (`plan`).
 //!
 //! Pure functions over model types: the pipeline looks the candidates up in
 //! the store and passes them in, so this module never touches the database.

@@ -378,7 +378,7 @@ pub fn is_date_slot(context: u32) -> bool {
 
 impl Print {
     /// The candidate keys, tagged by family ([`KeyKind`]): the lowest
-    /// hashes of up to [`SAMPLE`] key facts ([`key_fact`]), one key per
+    /// hashes of up to [`SAMPLE`] key facts (`key_fact`), one key per
     /// [`LEAD_KEY_WORDS`] plain words of the opening (two at most), and one
     /// for the title's content words when it has [`TITLE_KEY_WORDS`] or
     /// more. Computed from the item alone.

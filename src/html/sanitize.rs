@@ -79,7 +79,7 @@ const URL_SCHEMES: &[&str] = &["http", "https", "mailto"];
 ///    `<textarea>`, `<title>`, `<xmp>`, `<iframe>`, `<noembed>`,
 ///    `<noframes>` and `<plaintext>` is kept as text. When the HTML tree
 ///    builder's stack would grow deeper than
-///    [`MAX_HTML_DEPTH`](super::tree::MAX_HTML_DEPTH), the markup is dropped
+///    `MAX_HTML_DEPTH`, the markup is dropped
 ///    altogether and the text is wrapped in paragraphs.
 /// 2. ammonia applies the allowlist: ammonia's default elements (plus
 ///    `tfoot`) and their default attributes except `cite`; no `style`, no
@@ -99,7 +99,7 @@ pub fn sanitize(html: &str, base: Option<&Url>) -> String {
     sanitize_by(html, base, RULES.as_ref())
 }
 
-/// [`sanitize`] with ammonia doing all the work, never the [`filter`]: the
+/// [`sanitize`] with ammonia doing all the work, never the `filter`: the
 /// reference the filter is tested (and fuzzed) against.
 #[cfg(any(test, feature = "bench-internals"))]
 pub fn sanitize_by_ammonia(html: &str, base: Option<&Url>) -> String {

@@ -84,7 +84,7 @@ const TRACKING_TAG_VALUES: &[&str] = &[
 /// * the fragment dropped, except a `#!` "hashbang" fragment, which on the
 ///   sites that use it is the actual route to the story;
 /// * tracking query parameters removed: every `utm_*`, the names in
-///   [`TRACKING_PARAMS`], and `ref` / `source` when their value is a tracking
+///   `TRACKING_PARAMS`, and `ref` / `source` when their value is a tracking
 ///   tag (`rss`, `feed`, `twitter`, `newsletter`, ...); other values of those
 ///   two are kept because they often name real content;
 /// * the remaining parameters sorted by name then value (stable), written as

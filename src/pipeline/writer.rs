@@ -291,7 +291,7 @@ fn bridge(
 const PRINT_BATCH: usize = 2000;
 
 /// Keeps the stored prints to what rule 3 compares: forgets those of items
-/// published before the horizon ([`dedup::Rules::print_horizon`]), and
+/// published before the horizon (`dedup::Rules::print_horizon`), and
 /// computes the missing ones (a store upgraded from before items were
 /// recorded: the print of the text each entry shows) within it. Returns
 /// (prints forgotten, prints computed).

@@ -4,7 +4,7 @@
 //! `busy_timeout`), the migrations in `migrations/` applied in a transaction
 //! at open (refusing a schema newer than this binary knows, and files that
 //! are not Tributary databases), one writer connection whose transactions
-//! each hold a batch of source polls ([`Store::write_each`]: the polls
+//! each hold a batch of source polls (`Store::write_each`: the polls
 //! waiting for the writer are committed together, and a failing one is rerun
 //! alone), and a small pool of read-only connections for the merged feeds
 //! and status queries. Every transaction that changes entries also bumps
