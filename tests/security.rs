@@ -152,7 +152,17 @@ async fn credentials_in_a_source_url_are_never_published_logged_or_served() {
     // The daemon's routes.
     let daemon = RunningDaemon::start(&config).await;
     let client = reqwest::Client::new();
-    for route in ["/feed.atom", "/feed.rss", "/feed.json", "/opml", "/sources", "/metrics"] {
+    for route in [
+        "/feed.atom",
+        "/feed.rss",
+        "/feed.json",
+        "/opml",
+        "/sources",
+        "/metrics",
+        "/",
+        "/status",
+        "/healthz",
+    ] {
         let body = client
             .get(format!("http://{}{route}", daemon.addr))
             .send()
@@ -266,7 +276,17 @@ async fn request_option_secrets_are_never_published_logged_or_served() {
     }
     let daemon = RunningDaemon::start(&config).await;
     let client = reqwest::Client::new();
-    for route in ["/feed.atom", "/feed.rss", "/feed.json", "/opml", "/sources", "/metrics"] {
+    for route in [
+        "/feed.atom",
+        "/feed.rss",
+        "/feed.json",
+        "/opml",
+        "/sources",
+        "/metrics",
+        "/",
+        "/status",
+        "/healthz",
+    ] {
         let body = client
             .get(format!("http://{}{route}", daemon.addr))
             .send()
