@@ -28,6 +28,49 @@ const FURNITURE: &str = "[class*=author-bio], [class*=author-info], [class*=abou
     [class*=share-box], [class*=sharing], [class*=social-share], [class*=newsletter], [class*=cookie], [id*=cookie], \
     [class*=consent], [class*=most-read], [class*=related-], [class*=comment-list], [id=comments], [class*=post-navigation]";
 
+/// Furniture known by its shape rather than its name, for pages whose class
+/// names say nothing (minified CSS): a list whose every item is nothing but
+/// a link (related stories, "most read", navigation), and a form with the
+/// box around it when that box holds little else (newsletter sign-ups,
+/// comment forms). An article's own lists carry text beside their links.
+fn remove_furniture_by_shape(doc: &Document) {
+    for list in doc.select("ul, ol").nodes() {
+        let items = list.element_children();
+        let only_links = items.len() >= 2
+            && items.iter().all(|li| {
+                let text = li.text();
+                let linked: usize = li
+                    .descendants()
+                    .iter()
+                    .filter(|n| n.has_name("a"))
+                    .map(|a| a.text().trim().len())
+                    .sum();
+                li.has_name("li") && !text.trim().is_empty() && linked >= text.trim().len()
+            });
+        if only_links {
+            list.remove_from_parent();
+        }
+    }
+    for form in doc.select("form").nodes() {
+        let form_text = form.text().trim().len();
+        match form.parent() {
+            Some(parent)
+                if !parent.has_name("body")
+                    && !parent.has_name("main")
+                    && !parent.has_name("article")
+                    && parent.text().trim().len() < form_text + FORM_BOX_TEXT =>
+            {
+                parent.remove_from_parent()
+            }
+            _ => form.remove_from_parent(),
+        }
+    }
+}
+
+/// Characters of text beside a form for its box to count as the form's
+/// (a sign-up line, a comment form's heading), not as content around it.
+const FORM_BOX_TEXT: usize = 200;
+
 /// The media types read as pages; a page without one is read too.
 fn is_html(media_type: Option<&str>) -> bool {
     media_type.is_none_or(|m| matches!(m, "text/html" | "application/xhtml+xml" | "text/plain" | ""))
@@ -88,6 +131,7 @@ bench_pub! {
                 if let Ok(furniture) = Matcher::new(FURNITURE) {
                     doc.select_matcher(&furniture).remove();
                 }
+                remove_furniture_by_shape(&doc);
                 let mut reader = Readability::with_document(doc, Some(url), Some(config)).map_err(|_| no_article())?;
                 reader.parse().map_err(|_| no_article())?.content.to_string()
             }
@@ -183,6 +227,31 @@ mod tests {
         let out = read(html.as_bytes(), None).unwrap();
         assert!(out.contains("Volunteers carried sandbags"), "{out}");
         assert!(!out.contains("Tom writes about rivers"), "{out}");
+    }
+
+    /// With class names that say nothing, a list of bare links and a
+    /// sign-up box inside the article's container are still furniture; a
+    /// list whose items carry text of their own is the article's.
+    #[test]
+    fn link_lists_and_form_boxes_are_furniture_whatever_their_names() {
+        let html = page(&format!(
+            "{}<ul class=\"x1\"><li>Sandbags are filled at the depot on Mill Street.</li>\
+             <li>The shelter at the <a href=\"/school\">old school</a> takes families with pets.</li></ul>\
+             <div class=\"x2\"><p>Sign up for our weekly letter and never miss a story from the valley.</p>\
+             <form action=\"/subscribe\"><input type=\"email\" name=\"e\"><button>OK</button></form></div>\
+             <div class=\"x3\"><h2>Read also</h2><ul class=\"x4\">\
+             <li><a href=\"/a\">Celebrity chef opens a restaurant on the quay</a></li>\
+             <li><a href=\"/b\">The new ferry timetable starts on Monday morning</a></li>\
+             <li><a href=\"/c\">Ten walks along the coast before the winter comes</a></li></ul></div>",
+            paragraphs()
+        ));
+        let out = read(html.as_bytes(), None).unwrap();
+        assert!(out.contains("Volunteers carried sandbags"), "{out}");
+        assert!(out.contains("Sandbags are filled at the depot"), "{out}");
+        assert!(out.contains("takes families with pets"), "{out}");
+        assert!(!out.contains("Sign up for our weekly letter"), "{out}");
+        assert!(!out.contains("Celebrity chef"), "{out}");
+        assert!(!out.contains("ferry timetable"), "{out}");
     }
 
     #[test]
