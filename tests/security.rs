@@ -13,6 +13,20 @@ use common::*;
 /// Every secret the tests put into a source's address or document.
 const SECRETS: &[&str] = &["feeduser", "SECRET"];
 
+/// The routes the daemon serves for these configs (but the stylesheet):
+/// feeds, OPML, operator pages, metrics and the web pages.
+const SERVED_ROUTES: [&str; 9] = [
+    "/feed.atom",
+    "/feed.rss",
+    "/feed.json",
+    "/opml",
+    "/sources",
+    "/metrics",
+    "/",
+    "/status",
+    "/healthz",
+];
+
 fn assert_clean(what: &str, text: &str) {
     for s in SECRETS {
         assert!(!text.contains(s), "{what} shows {s:?}:\n{text}");
@@ -152,17 +166,7 @@ async fn credentials_in_a_source_url_are_never_published_logged_or_served() {
     // The daemon's routes.
     let daemon = RunningDaemon::start(&config).await;
     let client = reqwest::Client::new();
-    for route in [
-        "/feed.atom",
-        "/feed.rss",
-        "/feed.json",
-        "/opml",
-        "/sources",
-        "/metrics",
-        "/",
-        "/status",
-        "/healthz",
-    ] {
+    for route in SERVED_ROUTES {
         let body = client
             .get(format!("http://{}{route}", daemon.addr))
             .send()
@@ -276,17 +280,7 @@ async fn request_option_secrets_are_never_published_logged_or_served() {
     }
     let daemon = RunningDaemon::start(&config).await;
     let client = reqwest::Client::new();
-    for route in [
-        "/feed.atom",
-        "/feed.rss",
-        "/feed.json",
-        "/opml",
-        "/sources",
-        "/metrics",
-        "/",
-        "/status",
-        "/healthz",
-    ] {
+    for route in SERVED_ROUTES {
         let body = client
             .get(format!("http://{}{route}", daemon.addr))
             .send()
