@@ -10,10 +10,9 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const FEED: &str = "<rss version=\"2.0\"><channel><title>F</title><item><guid>1</guid><title>Uno</title><link>https://f.example.org/1</link><description>testo</description></item></channel></rss>";
 
@@ -26,39 +25,6 @@ const PROXY_VARS: [&str; 6] = [
     "all_proxy",
     "ALL_PROXY",
 ];
-
-/// A forward proxy that records the head of every request it is sent and
-/// answers each with a valid feed, so a client that went through it would
-/// succeed.
-async fn recording_proxy() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                seen.lock().unwrap().push(String::from_utf8_lossy(&buf).into_owned());
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{FEED}",
-                    FEED.len()
-                );
-                let _ = s.write_all(answer.as_bytes()).await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
-    (addr, heads)
-}
 
 /// `tributary poll --config PATH`, with `env` set and nothing inherited
 /// that could change the outcome (proxy exclusions, another config).
@@ -84,7 +50,7 @@ async fn poll(config: &Path, env: Vec<(String, String)>) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_variables_never_carry_a_fetch_past_the_address_guard() {
-    let (proxy, heads) = recording_proxy().await;
+    let (proxy, heads) = recording_proxy(FEED).await;
     let feed = FeedServer::start().await;
     feed.set("/feed.xml", Route::feed("application/rss+xml", FEED));
     let port = feed.addr.port();

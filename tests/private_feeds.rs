@@ -172,39 +172,6 @@ async fn environment_variables_and_the_credentials_directory_fill_in_secrets() {
     assert!(stderr.contains("environment variable FEED_KEY is not set"), "{stderr}");
 }
 
-/// A forward proxy on 127.0.0.1 that records the head of every request and
-/// answers each with the feed.
-async fn recording_proxy() -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = heads.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                seen.lock().unwrap().push(String::from_utf8_lossy(&buf).into_owned());
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{FEED}",
-                    FEED.len()
-                );
-                let _ = s.write_all(answer.as_bytes()).await;
-                let _ = s.shutdown().await;
-            });
-        }
-    });
-    (addr, heads)
-}
-
 /// A context whose names resolve through `names` only.
 async fn context_with_names(
     config: &tributary::config::Config,
@@ -232,7 +199,7 @@ async fn context_with_names(
 
 #[tokio::test]
 async fn a_source_proxy_carries_its_requests() {
-    let (proxy, heads) = recording_proxy().await;
+    let (proxy, heads) = recording_proxy(FEED).await;
     let direct = FeedServer::start().await;
     direct.set("/feed.xml", Route::feed("application/rss+xml", FEED));
     let sb = Sandbox::new();
@@ -269,7 +236,7 @@ async fn a_source_proxy_carries_its_requests() {
 
 #[tokio::test]
 async fn a_proxied_request_to_a_refused_address_never_reaches_the_proxy() {
-    let (proxy, heads) = recording_proxy().await;
+    let (proxy, heads) = recording_proxy(FEED).await;
     let sb = Sandbox::new();
     // Only the proxy's own address is allowed; the feeds' hosts are private.
     let config = sb.config_with(
@@ -303,7 +270,7 @@ async fn a_proxied_request_to_a_refused_address_never_reaches_the_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_variables_are_used_only_with_proxy_env() {
-    let (proxy, heads) = recording_proxy().await;
+    let (proxy, heads) = recording_proxy(FEED).await;
     let sb = Sandbox::new();
     let path = sb.path("tributary.toml");
     let run = |daemon_proxy: &'static str| {
