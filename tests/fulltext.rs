@@ -397,9 +397,29 @@ async fn a_source_whose_settings_change_tries_its_failed_pages_again() {
     assert_eq!(page_row(&keyed, &link).0, "done");
 }
 
+/// Two feeds of one story: `/full.xml`, a wire's item with the whole
+/// article as its text, and `/teaser.xml`, an item linking to
+/// `story_link` with a teaser that shares nothing with the article.
+async fn wire_and_teaser(story_link: &str) -> Scripted {
+    let paragraphs: String = ENGLISH.lines().map(|p| format!("<p>{p}</p>")).collect();
+    let teaser = rss(&[("Harbour works", story_link, "Big changes are coming to the seafront.")]);
+    let full = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Wire</title><link>http://127.0.0.1/</link><description>w</description>
+<item><title>Northern breakwater to be rebuilt</title><link>https://wire.example/breakwater-rebuilt</link><guid>wire-1</guid><description><![CDATA[{paragraphs}]]></description></item></channel></rss>"#
+    );
+    Scripted::start("127.0.0.1", move |path, _, _| {
+        let body = if path == "/teaser.xml" {
+            teaser.clone()
+        } else {
+            full.clone()
+        };
+        respond(200, &[("content-type", "application/rss+xml")], body)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_summary_only_copy_whose_article_is_another_feeds_full_text_is_one_entry() {
-    let paragraphs: String = ENGLISH.lines().map(|p| format!("<p>{p}</p>")).collect();
     let page = news_page("Breakwater", ENGLISH, "");
     let server = Scripted::start("127.0.0.1", move |path, _, _| match path {
         "/story" => respond(200, &[("content-type", "text/html")], page.clone()),
@@ -408,24 +428,7 @@ async fn a_summary_only_copy_whose_article_is_another_feeds_full_text_is_one_ent
     .await;
     // The teaser shares nothing with the article's opening: alone it
     // matches nothing, and only the article read from the page can.
-    let teaser = rss(&[(
-        "Harbour works",
-        &server.url("/story"),
-        "Big changes are coming to the seafront.",
-    )]);
-    let full = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Wire</title><link>http://127.0.0.1/</link><description>w</description>
-<item><title>Northern breakwater to be rebuilt</title><link>https://wire.example/breakwater-rebuilt</link><guid>wire-1</guid><description><![CDATA[{paragraphs}]]></description></item></channel></rss>"#
-    );
-    let feeds = Scripted::start("127.0.0.1", move |path, _, _| {
-        let body = if path == "/teaser.xml" {
-            teaser.clone()
-        } else {
-            full.clone()
-        };
-        respond(200, &[("content-type", "application/rss+xml")], body)
-    })
-    .await;
+    let feeds = wire_and_teaser(&server.url("/story")).await;
     let sandbox = Sandbox::new();
     let config = sandbox.config(&format!(
         "[[source]]\nname = \"wire\"\nurl = \"{}\"\n\n[[source]]\nname = \"teaser\"\nurl = \"{}\"\nfull_text = true\n",
@@ -450,25 +453,7 @@ async fn a_summary_only_copy_whose_article_is_another_feeds_full_text_is_one_ent
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_full_text_the_teaser_stays_apart_from_the_full_copy() {
     // The control of the test above: the same two feeds, no full_text.
-    let paragraphs: String = ENGLISH.lines().map(|p| format!("<p>{p}</p>")).collect();
-    let teaser = rss(&[(
-        "Harbour works",
-        "https://coast.example/story",
-        "Big changes are coming to the seafront.",
-    )]);
-    let full = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Wire</title><link>http://127.0.0.1/</link><description>w</description>
-<item><title>Northern breakwater to be rebuilt</title><link>https://wire.example/breakwater-rebuilt</link><guid>wire-1</guid><description><![CDATA[{paragraphs}]]></description></item></channel></rss>"#
-    );
-    let feeds = Scripted::start("127.0.0.1", move |path, _, _| {
-        let body = if path == "/teaser.xml" {
-            teaser.clone()
-        } else {
-            full.clone()
-        };
-        respond(200, &[("content-type", "application/rss+xml")], body)
-    })
-    .await;
+    let feeds = wire_and_teaser("https://coast.example/story").await;
     let sandbox = Sandbox::new();
     let config = sandbox.config(&format!(
         "[[source]]\nname = \"wire\"\nurl = \"{}\"\n\n[[source]]\nname = \"teaser\"\nurl = \"{}\"\n",
