@@ -399,3 +399,23 @@ def write_doc(text, begin, end, new_doc, heading="", doc_path=None):
         doc = doc.rstrip("\n") + "\n\n" + heading + text + "\n"
     path.write_text(doc)
     log(f"results written to {path}")
+
+
+# ---------------------------------------------------------------------------
+# Stores
+# ---------------------------------------------------------------------------
+
+
+def sqlite(db, sql):
+    """The output of one read-only sqlite3 query on the store `db`."""
+    out = subprocess.run(["sqlite3", "-readonly", str(db), sql], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def copy_store(src, dst_dir):
+    """A consistent copy of the store `src` as DST_DIR/tributary.db (the
+    folder emptied first), whatever state the source is in (WAL included)."""
+    shutil.rmtree(dst_dir, ignore_errors=True)
+    dst_dir.mkdir(parents=True)
+    subprocess.run(["sqlite3", str(src), f".backup '{dst_dir / 'tributary.db'}'"], check=True)
+    return dst_dir / "tributary.db"
