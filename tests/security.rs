@@ -27,6 +27,47 @@ const SERVED_ROUTES: [&str; 9] = [
     "/healthz",
 ];
 
+/// What every command that prints sources, entries or settings prints for
+/// `config`, named by its arguments.
+async fn command_outputs(config: &tributary::config::Config) -> Vec<(String, String)> {
+    let mut out = vec![];
+    for args in [
+        &["export", "--format", "atom"][..],
+        &["export", "--format", "rss"],
+        &["export", "--format", "json"],
+        &["export-opml"],
+        &["sources"],
+        &["check"],
+    ] {
+        let text = tokio::task::spawn_blocking({
+            let config = config.clone();
+            move || run(&config, args)
+        })
+        .await
+        .unwrap();
+        out.push((args.join(" "), text));
+    }
+    out
+}
+
+/// The body of every route of [`SERVED_ROUTES`] from `daemon`.
+async fn served_pages(daemon: &RunningDaemon) -> Vec<(&'static str, String)> {
+    let client = reqwest::Client::new();
+    let mut out = vec![];
+    for route in SERVED_ROUTES {
+        let body = client
+            .get(format!("http://{}{route}", daemon.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        out.push((route, body));
+    }
+    out
+}
+
 fn assert_clean(what: &str, text: &str) {
     for s in SECRETS {
         assert!(!text.contains(s), "{what} shows {s:?}:\n{text}");
@@ -116,21 +157,8 @@ async fn credentials_in_a_source_url_are_never_published_logged_or_served() {
     assert_eq!(seen.len(), 1);
     assert!(seen[0].headers.contains_key("authorization"));
 
-    for args in [
-        &["export", "--format", "atom"][..],
-        &["export", "--format", "rss"],
-        &["export", "--format", "json"],
-        &["export-opml"],
-        &["sources"],
-        &["check"],
-    ] {
-        let out = tokio::task::spawn_blocking({
-            let config = config.clone();
-            move || run(&config, args)
-        })
-        .await
-        .unwrap();
-        assert_clean(&args.join(" "), &out);
+    for (what, text) in command_outputs(&config).await {
+        assert_clean(&what, &text);
     }
 
     // In the feeds a source is named by its own id and site link; the
@@ -165,18 +193,10 @@ async fn credentials_in_a_source_url_are_never_published_logged_or_served() {
 
     // The daemon's routes.
     let daemon = RunningDaemon::start(&config).await;
-    let client = reqwest::Client::new();
-    for route in SERVED_ROUTES {
-        let body = client
-            .get(format!("http://{}{route}", daemon.addr))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+    for (route, body) in served_pages(&daemon).await {
         assert_clean(route, &body);
     }
+    let client = reqwest::Client::new();
     let sources = client
         .get(format!("http://{}/sources", daemon.addr))
         .send()
@@ -262,33 +282,11 @@ async fn request_option_secrets_are_never_published_logged_or_served() {
     assert_eq!(seen.len(), 1, "{poll}");
     assert_eq!(seen[0].headers["x-api-key"], "OPTSECRET-4");
     assert!(seen[0].headers.contains_key("authorization"));
-    for args in [
-        &["export", "--format", "atom"][..],
-        &["export", "--format", "rss"],
-        &["export", "--format", "json"],
-        &["export-opml"],
-        &["sources"],
-        &["check"],
-    ] {
-        let out = tokio::task::spawn_blocking({
-            let config = config.clone();
-            move || run(&config, args)
-        })
-        .await
-        .unwrap();
-        clean(&args.join(" "), &out);
+    for (what, text) in command_outputs(&config).await {
+        clean(&what, &text);
     }
     let daemon = RunningDaemon::start(&config).await;
-    let client = reqwest::Client::new();
-    for route in SERVED_ROUTES {
-        let body = client
-            .get(format!("http://{}{route}", daemon.addr))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+    for (route, body) in served_pages(&daemon).await {
         clean(route, &body);
     }
     daemon.stop().await;
