@@ -15,7 +15,7 @@ use url::Url;
 
 use super::FullTextError;
 use crate::config::{Location, RequestOptions, SourceConfig};
-use crate::fetch::{Body, Fetched, Fetcher, Request};
+use crate::fetch::{Body, Fetched, Fetcher, Request, host_key};
 use crate::model::Validators;
 
 /// Page fetches in flight to one host, at most.
@@ -40,14 +40,6 @@ struct Host {
 fn next_start(next: Option<Instant>, now: Instant, rate: Duration) -> (Instant, Instant) {
     let start = next.map_or(now, |n| n.max(now));
     (start, start + rate)
-}
-
-fn host_key(url: &Url) -> String {
-    format!(
-        "{}:{}",
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    )
 }
 
 impl Politeness {
