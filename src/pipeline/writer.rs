@@ -57,11 +57,16 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    /// Starts the writer thread for `store`. Before its first commit it
-    /// brings the stored prints to what `rules` compare
-    /// ([`maintain_prints`]).
+    /// Starts the writer thread for `store`, and the store's log copier.
+    /// Before its first commit it brings the stored prints to what `rules`
+    /// compare ([`maintain_prints`]).
     pub(crate) fn start(store: Arc<Store>, rules: dedup::Rules) -> std::io::Result<Committer> {
         let (queue, waiting) = std::sync::mpsc::sync_channel::<(Work, Reply)>(QUEUE);
+        // The log is copied into the file beside the writer, not in its
+        // commits; failing that, SQLite's own copies go on as before.
+        if let Err(e) = store.copy_log_in_background() {
+            warn!("{e}; the writer copies the write-ahead log itself");
+        }
         std::thread::Builder::new()
             .name("tributary-writer".into())
             .spawn(move || {

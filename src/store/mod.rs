@@ -43,6 +43,7 @@
 //! and dropping the store copy the write-ahead log into the database file and
 //! empty it, so the file alone holds every commit.
 
+mod copier;
 mod entries;
 mod explain;
 mod files;
@@ -160,9 +161,6 @@ fn hint(e: &rusqlite::Error) -> &'static str {
     }
 }
 
-/// Pages of write-ahead log after which a commit copies it into the database.
-const WAL_CHECKPOINT_PAGES: i64 = 16000;
-
 /// The database handle, shared by the pipeline and the HTTP server.
 pub struct Store {
     path: PathBuf,
@@ -177,6 +175,9 @@ pub struct Store {
     /// (`tributary poll` beside the daemon) committed items the index does
     /// not hold, so it is rebuilt.
     index_version: AtomicU64,
+    /// The thread copying the write-ahead log into the file, once
+    /// [`Store::copy_log_in_background`] started it.
+    copier: Mutex<Option<copier::Copier>>,
 }
 
 impl Drop for Store {
@@ -261,11 +262,8 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
             .map_err(sql)?;
         // Copy the log into the database every 64 MB of it rather than
-        // SQLite's 4 MB: a cold poll rewrites the same index pages into the
-        // file less often, and far fewer commits wait for a copy and its
-        // fsync (a cold 10,000-feed poll: 117 s at 16 MB, 94 s at 64 MB;
-        // docs/performance.md, "After the identity engine v2").
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
+        // SQLite's 4 MB (see `copier::LIMIT`).
+        conn.pragma_update(None, "wal_autocheckpoint", copier::LIMIT)
             .map_err(sql)?;
         // Every statement of a poll stays prepared.
         conn.set_prepared_statement_cache_capacity(64);
@@ -309,6 +307,7 @@ impl Store {
             version: AtomicU64::new(u64::try_from(version).unwrap_or(0)),
             index: Mutex::new(None),
             index_version: AtomicU64::new(0),
+            copier: Mutex::new(None),
         })
     }
 
@@ -387,6 +386,7 @@ impl Store {
         };
         let (added, stale) = writer.finish();
         tx.commit().map_err(self.err("committing a poll"))?;
+        self.after_commit(&conn);
         if stale {
             *index = None;
         } else if let Some(ix) = index.as_mut() {
@@ -397,6 +397,53 @@ impl Store {
         }
         self.index_version.store(version.unwrap_or(before), Ordering::Release);
         Ok(value)
+    }
+
+    /// From now on copies the write-ahead log into the database file on a
+    /// thread of its own instead of in the commits of the writer (see the
+    /// `copier` module); [`Store::checkpoint`] stops it. Idempotent.
+    pub(crate) fn copy_log_in_background(&self) -> Result<(), StoreError> {
+        // The writer's lock first, as in `write`.
+        let conn = self.lock_writer();
+        let mut slot = self.copier.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() {
+            return Ok(());
+        }
+        let started = copier::Copier::start(&self.path).map_err(|detail| StoreError::Open {
+            path: self.path.clone(),
+            detail,
+        })?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(self.err("handing the log's copies to the log copier"))?;
+        *slot = Some(started);
+        Ok(())
+    }
+
+    /// After a commit on the writer: nudges the log copier, if one runs,
+    /// or copies the log here should it have grown long regardless.
+    fn after_commit(&self, conn: &Connection) {
+        let slot = self.copier.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(running) = slot.as_ref() else {
+            return;
+        };
+        // Neither outcome can lose a commit: a failure only leaves the log
+        // longer until the next copy.
+        match copier::log_size(conn).map(|(log, copied)| copier::after(log, copied)) {
+            Ok(copier::After::Nothing) => {}
+            Ok(copier::After::Nudge) => running.nudge(),
+            Ok(copier::After::CopyHere) => {
+                if let Err(e) = copier::copy(conn, "RESTART") {
+                    tracing::warn!(
+                        "cannot copy the write-ahead log of {} into it: {e}",
+                        self.path.display()
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(
+                "cannot read the size of the write-ahead log of {}: {e}",
+                self.path.display()
+            ),
+        }
     }
 
     /// Postings in the in-memory key index and the bytes they take, or
@@ -462,7 +509,14 @@ impl Store {
         // Idle readers are closed first, so that the writer is the last
         // connection when it closes, and SQLite then removes the log.
         self.readers.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let stopped = self.copier.lock().unwrap_or_else(|p| p.into_inner()).take();
         let conn = self.lock_writer();
+        if let Some(mut running) = stopped {
+            running.stop();
+            // Commits after this one copy the log themselves again.
+            conn.pragma_update(None, "wal_autocheckpoint", copier::LIMIT)
+                .map_err(self.err("taking back the log's copies from the log copier"))?;
+        }
         let busy: i64 = conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
             .map_err(self.err("copying the write-ahead log into the database"))?;

@@ -705,3 +705,31 @@ fn retention_forgets_the_article_pages_of_the_items_it_prunes() {
         .unwrap();
     assert_eq!(left, ["new"]);
 }
+
+#[test]
+fn with_the_log_copier_running_stopping_still_leaves_every_commit_in_the_file_and_no_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let s = Store::open(&path).unwrap();
+    s.copy_log_in_background().unwrap();
+    // Idempotent: a second call starts no second copier.
+    s.copy_log_in_background().unwrap();
+    let autocheckpoint = |s: &Store| -> i64 {
+        s.lock_writer()
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(autocheckpoint(&s), 0, "the writer leaves the copies to the copier");
+    for i in 0..20 {
+        write_entry(&s, &format!("source-{i}"));
+    }
+    assert!(s.checkpoint().unwrap());
+    assert_eq!(
+        autocheckpoint(&s),
+        copier::LIMIT,
+        "once it stopped, the writer copies again"
+    );
+    assert_eq!(entries_in_a_copy_of_the_file_alone(&path), 20);
+    drop(s);
+    assert!(!files::sidecar(&path, "-wal").exists());
+}
