@@ -24,7 +24,7 @@ pub struct Writer<'t> {
     /// The store's key index (`None` until built).
     index: RefCell<&'t mut Option<KeyIndex>>,
     /// Postings added by this transaction, joining the index on commit.
-    pending: RefCell<Vec<u64>>,
+    pending: RefCell<keys::Postings>,
     /// Whether keys were removed, so that the index must be rebuilt.
     stale: Cell<bool>,
 }
@@ -36,7 +36,7 @@ impl<'t> Writer<'t> {
             store,
             changed: Cell::new(false),
             index: RefCell::new(index),
-            pending: RefCell::new(Vec::new()),
+            pending: RefCell::new(keys::Postings::default()),
             stale: Cell::new(false),
         }
     }
@@ -48,7 +48,7 @@ impl<'t> Writer<'t> {
 
     /// What the index needs after a commit: the postings added, and
     /// whether keys were removed (the index is then rebuilt).
-    pub(super) fn finish(self) -> (Vec<u64>, bool) {
+    pub(super) fn finish(self) -> (keys::Postings, bool) {
         (self.pending.into_inner(), self.stale.get())
     }
 
@@ -392,26 +392,20 @@ impl Writer<'_> {
                 ix.hits(keys, &mut out);
             }
         })?;
-        keys::hits_in(&self.pending.borrow(), keys, &mut out);
+        self.pending.borrow().hits(keys, &mut out);
         Ok(out)
     }
 
     /// How many stored items hold `key` (see [`Writer::key_hits`]).
     pub(crate) fn key_count(&self, key: u32) -> Result<usize, StoreError> {
-        self.with_index(|ix| ix.map_or(0, |ix| ix.count(key))).map(|n| {
-            n + self
-                .pending
-                .borrow()
-                .iter()
-                .filter(|p| (**p >> 32) as u32 == key)
-                .count()
-        })
+        self.with_index(|ix| ix.map_or(0, |ix| ix.count(key)))
+            .map(|n| n + self.pending.borrow().count(key))
     }
 
     /// Whether stored item `item` holds `key` (see [`Writer::key_hits`]).
     pub(crate) fn key_contains(&self, key: u32, item: u32) -> Result<bool, StoreError> {
-        let p = keys::posting(key, item);
-        Ok(self.with_index(|ix| ix.is_some_and(|ix| ix.contains(key, item)))? || self.pending.borrow().contains(&p))
+        Ok(self.with_index(|ix| ix.is_some_and(|ix| ix.contains(key, item)))?
+            || self.pending.borrow().contains(key, item))
     }
 
     fn with_index<T>(&self, f: impl FnOnce(Option<&KeyIndex>) -> T) -> Result<T, StoreError> {
@@ -488,9 +482,10 @@ impl Writer<'_> {
             doing: "storing an item's keys",
             source: rusqlite::Error::IntegralValueOutOfRange(0, id),
         })?;
-        self.pending
-            .borrow_mut()
-            .extend(keys.iter().map(|k| keys::posting(*k, item)));
+        let mut pending = self.pending.borrow_mut();
+        for k in keys {
+            pending.push(*k, item);
+        }
         Ok(())
     }
 
