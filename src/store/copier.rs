@@ -9,23 +9,28 @@
 //! of the writer's kernel time. With the copier started
 //! ([`super::Store::copy_log_in_background`], done by the pipeline's
 //! writer), the writer's automatic checkpoint is off; after each commit the
-//! writer only reads the log's size from shared memory
-//! (`wal_checkpoint(NOOP)`, no I/O) and, once [`LIMIT`] pages wait to be
-//! copied, nudges the copier. The copier first copies what is there without
-//! holding anyone up (PASSIVE: SQLite lets it copy while the writer
-//! appends), then the little the writer appended meanwhile in a RESTART
-//! checkpoint, which holds the next commit back until it is done and makes
-//! that commit write the log from its beginning again. PASSIVE copies alone
-//! never catch up with a writer that keeps committing, and the log then
-//! grows without end (10 GB in a cold 10,000-feed poll, with every page
-//! lookup the slower for it).
+//! writer reads the log's size from shared memory (`wal_checkpoint(NOOP)`,
+//! no I/O) and decides ([`after`]):
 //!
-//! Bounded whatever happens: should the log still reach [`FALLBACK`] pages
-//! (the copier failed, or cannot get its turn), the writer copies it itself
-//! in a RESTART checkpoint. Stopping ([`Copier::stop`], done by
-//! [`super::Store::checkpoint`]) joins the thread and closes its
-//! connection, so that the writer is again the last connection and the final
-//! TRUNCATE checkpoint leaves the database file alone holding every commit.
+//! - once [`NUDGE`] pages wait to be copied (or the log is long), it nudges
+//!   the copier, which copies them PASSIVE: SQLite lets it copy while the
+//!   writer appends;
+//! - once the log is [`LIMIT`] pages long and at most [`TAIL`] of them wait,
+//!   the writer copies that tail itself, between two of its transactions:
+//!   the log is then copied whole, and the next commit writes it from its
+//!   beginning again. A copier alone never catches up with a writer that
+//!   keeps committing, and the log then grows without end (10 GB in a cold
+//!   10,000-feed poll, each page lookup the slower for it); a copier that
+//!   also asked for the whole log (RESTART) had to wait for a gap between
+//!   the writer's transactions and often gave up, the log reaching 1.4 GB;
+//! - should the log reach [`FALLBACK`] pages all the same (the copier
+//!   failed, or readers held it back), the writer copies all of it itself,
+//!   as SQLite would.
+//!
+//! Stopping ([`Copier::stop`], done by [`super::Store::checkpoint`]) joins
+//! the thread and closes its connection, so that the writer is again the
+//! last connection and the final TRUNCATE checkpoint leaves the database
+//! file alone holding every commit.
 
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -33,15 +38,22 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OpenFlags};
 
-/// Pages of write-ahead log waiting to be copied at which the copier is
-/// nudged (64 MB of 4 KB pages): also SQLite's automatic limit on
+/// Pages of write-ahead log at which it is copied into the file and
+/// started again (64 MB of 4 KB pages): also SQLite's automatic limit on
 /// connections without a copier. A cold poll rewrites the same index pages
 /// into the file less often than with SQLite's default 4 MB (a cold
-/// 10,000-feed poll took 117 s at 16 MB and 94 s at 64 MB with the copy on
+/// 10,000-feed poll took 117 s at 16 MB and 94 s at 64 MB with the copies on
 /// the writer; docs/performance.md, "After the identity engine v2").
 pub(super) const LIMIT: i64 = 16_000;
 
-/// Pages of log at which the writer copies it itself.
+/// Pages waiting to be copied at which the copier is nudged.
+pub(super) const NUDGE: i64 = LIMIT / 4;
+
+/// Pages still waiting that the writer copies itself once the log is
+/// [`LIMIT`] long.
+pub(super) const TAIL: i64 = LIMIT / 8;
+
+/// Pages of log at which the writer copies all of it itself.
 pub(super) const FALLBACK: i64 = 4 * LIMIT;
 
 /// What the writer should do after a commit, given the log's size and how
@@ -52,16 +64,17 @@ pub(super) enum After {
     Nothing,
     /// Enough waits: nudge the copier.
     Nudge,
-    /// The log is long however much of it was copied: copy and restart it
-    /// on the writer.
+    /// Copy what waits here, on the writer: the tail of a long log, or a
+    /// log far too long.
     CopyHere,
 }
 
 /// Decides [`After`] from the log's pages and the pages already copied.
 pub(super) fn after(log: i64, copied: i64) -> After {
-    if log >= FALLBACK {
+    let waiting = log - copied.max(0);
+    if log >= FALLBACK || (log >= LIMIT && waiting <= TAIL) {
         After::CopyHere
-    } else if log - copied.max(0) >= LIMIT {
+    } else if waiting >= NUDGE || log >= LIMIT {
         After::Nudge
     } else {
         After::Nothing
@@ -74,19 +87,14 @@ pub(super) fn log_size(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
     conn.query_row("PRAGMA wal_checkpoint(NOOP)", [], |r| Ok((r.get(1)?, r.get(2)?)))
 }
 
-/// Copies what it can of the log without waiting for anyone (PASSIVE),
-/// or (RESTART) all of it, waiting on the connection's busy timeout for
-/// the writer's transaction to end and holding the next one back until the
-/// log can start again from its beginning. Returns whether SQLite answered
-/// "busy" (another copy was running, or the wait timed out): nothing is
-/// lost then, the log is only longer until the next copy.
-pub(super) fn copy(conn: &Connection, mode: &str) -> rusqlite::Result<bool> {
-    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get::<_, i64>(0))
+/// Copies what it can of the log without waiting for anyone (a PASSIVE
+/// checkpoint: it stops short of pages a reader may still need). Returns
+/// whether SQLite answered "busy" (another connection was copying):
+/// nothing is lost then, the log is only longer until the next copy.
+pub(super) fn copy(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
         .map(|busy| busy != 0)
 }
-
-/// How long a RESTART copy waits for the writer's transaction to end.
-const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A running copier thread.
 #[derive(Debug)]
@@ -103,7 +111,6 @@ impl Copier {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .and_then(|c| c.busy_timeout(BUSY_WAIT).map(|()| c))
         .map_err(|e| format!("cannot open a connection for the log copier: {e}"))?;
         // A nudge arriving while a copy runs is kept (one is enough).
         let (nudge, nudged) = sync_channel::<()>(1);
@@ -146,7 +153,7 @@ fn run(conn: &Connection, nudged: &Receiver<()>) {
     while nudged.recv().is_ok() {
         // The writer copies the log itself once it has grown past
         // FALLBACK: failing here loses nothing.
-        if let Err(e) = copy(conn, "PASSIVE").and_then(|_| copy(conn, "RESTART")) {
+        if let Err(e) = copy(conn) {
             tracing::warn!("cannot copy the write-ahead log into the database: {e}");
         }
     }
@@ -189,34 +196,43 @@ mod tests {
     }
 
     #[test]
-    fn a_copy_the_writer_holds_up_answers_busy_and_loses_nothing() {
+    fn a_copy_while_another_runs_answers_busy_and_loses_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let c = logged(&path, 5);
         let other = Connection::open(&path).unwrap();
-        // No waiting: RESTART gives up at once.
-        other.busy_timeout(std::time::Duration::ZERO).unwrap();
-        c.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (2)").unwrap();
-        assert!(
-            copy(&other, "RESTART").unwrap(),
-            "busy while a write transaction is open"
-        );
-        c.execute_batch("COMMIT").unwrap();
-        assert!(!copy(&other, "RESTART").unwrap());
+        // A reader in the middle of a read keeps the pages it may need in
+        // the log: what is newer than its snapshot is not copied.
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN; SELECT count(*) FROM t;").unwrap();
+        c.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        assert!(!copy(&other).unwrap());
+        let (log, copied) = log_size(&c).unwrap();
+        assert!(copied < log, "{copied} of {log}");
+        reader.execute_batch("COMMIT").unwrap();
+        assert!(!copy(&other).unwrap());
+        assert_eq!(log_size(&c).unwrap(), (log, log));
         let n: i64 = other.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 6);
     }
 
     #[test]
-    fn the_writer_nudges_at_the_limit_and_copies_itself_only_far_past_it() {
+    fn the_writer_nudges_early_copies_the_tail_itself_and_the_whole_log_only_far_past_the_limit() {
         assert_eq!(after(0, 0), After::Nothing);
-        assert_eq!(after(LIMIT - 1, 0), After::Nothing);
-        assert_eq!(after(LIMIT, 0), After::Nudge);
+        assert_eq!(after(NUDGE - 1, 0), After::Nothing);
+        assert_eq!(after(NUDGE, 0), After::Nudge);
         // What was copied no longer waits.
-        assert_eq!(after(LIMIT + 10, 11), After::Nothing);
+        assert_eq!(after(NUDGE + 10, 11), After::Nothing);
+        // A long log with much waiting: the copier's job.
+        assert_eq!(after(LIMIT, 0), After::Nudge);
+        assert_eq!(after(LIMIT, LIMIT - TAIL - 1), After::Nudge);
+        // A long log mostly copied: the writer copies the tail.
+        assert_eq!(after(LIMIT, LIMIT - TAIL), After::CopyHere);
+        assert_eq!(after(LIMIT + 5, LIMIT + 5), After::CopyHere);
+        assert_eq!(after(LIMIT - 1, LIMIT - 1), After::Nothing);
+        // Far too long, however much was copied.
         assert_eq!(after(FALLBACK - 1, 0), After::Nudge);
         assert_eq!(after(FALLBACK, 0), After::CopyHere);
-        // A log copied but never started again is still too long.
         assert_eq!(after(FALLBACK, FALLBACK), After::CopyHere);
         // Not in WAL mode, SQLite answers -1 for both.
         assert_eq!(after(-1, -1), After::Nothing);

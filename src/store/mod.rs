@@ -420,7 +420,7 @@ impl Store {
     }
 
     /// After a commit on the writer: nudges the log copier, if one runs,
-    /// or copies the log here should it have grown long regardless.
+    /// or copies here what waits (see `copier::after`).
     fn after_commit(&self, conn: &Connection) {
         let slot = self.copier.lock().unwrap_or_else(|p| p.into_inner());
         let Some(running) = slot.as_ref() else {
@@ -432,7 +432,7 @@ impl Store {
             Ok(copier::After::Nothing) => {}
             Ok(copier::After::Nudge) => running.nudge(),
             Ok(copier::After::CopyHere) => {
-                if let Err(e) = copier::copy(conn, "RESTART") {
+                if let Err(e) = copier::copy(conn) {
                     tracing::warn!(
                         "cannot copy the write-ahead log of {} into it: {e}",
                         self.path.display()
