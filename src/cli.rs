@@ -423,16 +423,18 @@ async fn poll(config: &Config, only: &[String], force: bool) -> anyhow::Result<i
     let store = daemon::open_store(config).await?;
     let mut cx = daemon::context(config, store)?;
     cx.force = force;
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(config.daemon.max_concurrent_fetches));
-    let started = std::time::Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, s) in config
+    let chosen: Vec<crate::config::SourceConfig> = config
         .sources
         .iter()
         .filter(|s| only.is_empty() || only.contains(&s.name))
-        .enumerate()
-    {
-        let (cx, s, limit) = (cx.clone(), s.clone(), limit.clone());
+        .cloned()
+        .collect();
+    pipeline::register_new_sources(&cx.store, &chosen).await;
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(config.daemon.max_concurrent_fetches));
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, s) in chosen.into_iter().enumerate() {
+        let (cx, limit) = (cx.clone(), limit.clone());
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             (i, pipeline::refresh(&cx, &s, Utc::now()).await)

@@ -306,6 +306,7 @@ pub async fn run_with(
             }
         }
     });
+    pipeline::register_new_sources(&scheduler.cx.store, &config.sources).await;
     scheduler.apply(&config.sources);
     // SIGHUP is handled from here on: once READY=1 is sent, a reload may
     // follow at once, and an unhandled SIGHUP would end the process.
@@ -410,6 +411,7 @@ pub async fn run_with(
                         {
                             warn!("database, listen and max_connections_per_address changes take effect at the next restart");
                         }
+                        pipeline::register_new_sources(&scheduler.cx.store, &new.sources).await;
                         scheduler.apply(&new.sources);
                         config.sources = new.sources;
                         config.feed = new.feed;

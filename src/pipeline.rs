@@ -219,6 +219,23 @@ pub(crate) async fn source_for_poll(
     blocking(&source.name, move || Ok(store.source_for_poll(&name, &url, &settings)?)).await
 }
 
+/// Registers the sources the store has never seen in one transaction
+/// (`Store::register_new_sources`), before their polls start; a failure
+/// is only logged, each poll then registers its source itself.
+pub(crate) async fn register_new_sources(store: &Arc<Store>, sources: &[SourceConfig]) {
+    let store = store.clone();
+    let list: Vec<(String, String, String)> = sources
+        .iter()
+        .map(|s| (s.name.clone(), s.location.full(), s.settings_print()))
+        .collect();
+    match tokio::task::spawn_blocking(move || store.register_new_sources(&list)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => info!("registered {n} new sources"),
+        Ok(Err(e)) => warn!("cannot register the new sources together: {e}"),
+        Err(e) => warn!("cannot register the new sources together: {e}"),
+    }
+}
+
 /// Whether one of the source's article pages failed transiently and is due
 /// for another attempt (a store that cannot say is taken as no).
 async fn pages_due(cx: &Context, source: &SourceConfig, source_id: i64, now: DateTime<Utc>) -> bool {
