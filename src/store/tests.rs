@@ -733,3 +733,34 @@ fn with_the_log_copier_running_stopping_still_leaves_every_commit_in_the_file_an
     drop(s);
     assert!(!files::sidecar(&path, "-wal").exists());
 }
+
+#[test]
+fn new_sources_registered_together_are_found_as_source_for_poll_would_leave_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db")).unwrap();
+    let (old_id, _, afresh) = s.source_for_poll("old", "https://a.example/feed", "s1").unwrap();
+    assert!(!afresh);
+    let list = |old_settings: &str| {
+        vec![
+            ("old".to_string(), "https://a.example/feed".to_string(), old_settings.to_string()),
+            ("new-1".to_string(), "https://b.example/feed".to_string(), "s2".to_string()),
+            ("new-2".to_string(), "/srv/feeds/c.xml".to_string(), "s3".to_string()),
+        ]
+    };
+    // Only the two the store has never seen; the known one's changed
+    // settings are left alone.
+    assert_eq!(s.register_new_sources(&list("changed")).unwrap(), 2);
+    assert_eq!(s.register_new_sources(&list("changed")).unwrap(), 0);
+    let sources = s.sources().unwrap();
+    let names: Vec<&str> = sources.iter().map(|st| st.name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    for (name, url, settings) in &list("s1")[1..] {
+        let (_, state, afresh) = s.source_for_poll(name, url, settings).unwrap();
+        assert!(!afresh, "{name}");
+        assert_eq!(state.settings.as_deref(), Some(settings.as_str()));
+    }
+    // The known source still learns at its poll that it starts afresh.
+    let (id, _, afresh) = s.source_for_poll("old", "https://a.example/feed", "changed").unwrap();
+    assert_eq!(id, old_id);
+    assert!(afresh);
+}
