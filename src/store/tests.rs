@@ -742,8 +742,16 @@ fn new_sources_registered_together_are_found_as_source_for_poll_would_leave_them
     assert!(!afresh);
     let list = |old_settings: &str| {
         vec![
-            ("old".to_string(), "https://a.example/feed".to_string(), old_settings.to_string()),
-            ("new-1".to_string(), "https://b.example/feed".to_string(), "s2".to_string()),
+            (
+                "old".to_string(),
+                "https://a.example/feed".to_string(),
+                old_settings.to_string(),
+            ),
+            (
+                "new-1".to_string(),
+                "https://b.example/feed".to_string(),
+                "s2".to_string(),
+            ),
             ("new-2".to_string(), "/srv/feeds/c.xml".to_string(), "s3".to_string()),
         ]
     };
@@ -763,4 +771,15 @@ fn new_sources_registered_together_are_found_as_source_for_poll_would_leave_them
     let (id, _, afresh) = s.source_for_poll("old", "https://a.example/feed", "changed").unwrap();
     assert_eq!(id, old_id);
     assert!(afresh);
+}
+
+#[test]
+fn the_writer_keeps_a_transactions_pages_in_memory_up_to_the_spill_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db")).unwrap();
+    let spill: i64 = s
+        .lock_writer()
+        .query_row("PRAGMA cache_spill", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(spill, SPILL_PAGES);
 }
