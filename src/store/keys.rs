@@ -24,7 +24,30 @@ const RECENT: usize = 16_384;
 #[derive(Debug, Default)]
 pub(crate) struct KeyIndex {
     main: Vec<u64>,
+    /// Where each run of keys with the same top [`DIRECTORY_BITS`] bits
+    /// starts in `main` (one more entry for its end): a search looks at a
+    /// few dozen postings instead of 21 steps over the whole array, each a
+    /// likely cache miss (2 % of a cold 10,000-feed poll on the writer).
+    directory: Vec<u32>,
     recent: Postings,
+}
+
+/// Top bits of a key that pick its run in [`KeyIndex::directory`].
+const DIRECTORY_BITS: u32 = 16;
+
+/// The directory of sorted postings (see [`KeyIndex::directory`]).
+fn directory_of(main: &[u64]) -> Vec<u32> {
+    let buckets = 1usize << DIRECTORY_BITS;
+    let mut dir = Vec::with_capacity(buckets + 1);
+    let mut at = 0usize;
+    for b in 0..=buckets as u64 {
+        while at < main.len() && (main[at] >> (64 - DIRECTORY_BITS)) < b {
+            at += 1;
+        }
+        // The array holds fewer than 2^32 postings (items are u32 too).
+        dir.push(u32::try_from(at).unwrap_or(u32::MAX));
+    }
+    dir
 }
 
 /// One posting.
@@ -91,6 +114,7 @@ impl KeyIndex {
         postings.sort_unstable();
         postings.dedup();
         KeyIndex {
+            directory: directory_of(&postings),
             main: postings,
             recent: Postings::default(),
         }
@@ -103,7 +127,7 @@ impl KeyIndex {
 
     /// Bytes of memory the postings take.
     pub(crate) fn bytes(&self) -> usize {
-        self.main.capacity() * std::mem::size_of::<u64>() + self.recent.bytes()
+        self.main.capacity() * std::mem::size_of::<u64>() + self.directory.capacity() * 4 + self.recent.bytes()
     }
 
     /// Pushes `(item, key)` for every posting of `keys` onto `out`.
@@ -123,13 +147,20 @@ impl KeyIndex {
 
     /// Whether `item` holds `key`.
     pub(crate) fn contains(&self, key: u32, item: u32) -> bool {
-        self.main.binary_search(&posting(key, item)).is_ok() || self.recent.contains(key, item)
+        let (start, end) = self.range(key);
+        self.main[start..end].binary_search(&posting(key, item)).is_ok() || self.recent.contains(key, item)
     }
 
     fn range(&self, key: u32) -> (usize, usize) {
-        let start = self.main.partition_point(|p| *p < posting(key, 0));
-        let end = start + self.main[start..].partition_point(|p| (*p >> 32) as u32 == key);
-        (start, end)
+        let b = (key >> (32 - DIRECTORY_BITS)) as usize;
+        let (lo, hi) = match (self.directory.get(b), self.directory.get(b + 1)) {
+            (Some(lo), Some(hi)) => (*lo as usize, *hi as usize),
+            _ => (0, self.main.len()),
+        };
+        let run = &self.main[lo..hi];
+        let start = run.partition_point(|p| *p < posting(key, 0));
+        let end = start + run[start..].partition_point(|p| (*p >> 32) as u32 == key);
+        (lo + start, lo + end)
     }
 
     /// Adds postings (those of a committed transaction).
@@ -166,6 +197,7 @@ impl KeyIndex {
             k -= 1;
         }
         self.main.dedup();
+        self.directory = directory_of(&self.main);
     }
 }
 
@@ -226,5 +258,62 @@ mod tests {
                 .collect();
             assert_eq!(got, expected, "key {key}");
         }
+    }
+
+    #[test]
+    fn every_question_agrees_with_a_plain_scan_whatever_the_keys_top_bits() {
+        // Keys spread over every directory run, and at their edges.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [
+            0u32,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_0001,
+            0x7fff_ffff,
+            0x8000_0000,
+            0xffff_fffe,
+            0xffff_ffff,
+        ];
+        let mut keys: Vec<u32> = edges.to_vec();
+        keys.extend((0..300).map(|_| (next() >> 32) as u32));
+        let mut all: Vec<u64> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            for j in 0..(i % 4) + 1 {
+                all.push(posting(*k, (i * 10 + j) as u32));
+            }
+        }
+        let (first, later) = all.split_at(all.len() * 2 / 3);
+        let mut index = KeyIndex::from_postings(first.to_vec());
+        index.add(&postings_of(later));
+        let check = |index: &KeyIndex| {
+            let absent = keys.iter().map(|k| k.wrapping_add(1)).filter(|k| !keys.contains(k));
+            for key in keys.iter().copied().chain(absent) {
+                let want: Vec<(u32, u32)> = {
+                    let mut w: Vec<(u32, u32)> = all
+                        .iter()
+                        .filter(|p| (**p >> 32) as u32 == key)
+                        .map(|p| (*p as u32, key))
+                        .collect();
+                    w.sort_unstable();
+                    w
+                };
+                assert_eq!(sorted_hits(index, &[key]), want, "key {key:#x}");
+                assert_eq!(index.count(key), want.len(), "key {key:#x}");
+                for (item, _) in &want {
+                    assert!(index.contains(key, *item), "key {key:#x} item {item}");
+                }
+                assert!(!index.contains(key, u32::MAX), "key {key:#x}");
+            }
+        };
+        check(&index);
+        index.merge_recent();
+        check(&index);
     }
 }
