@@ -161,8 +161,17 @@ fn hint(e: &rusqlite::Error) -> &'static str {
     }
 }
 
-/// Changed pages a write transaction holds in memory before it spills
-/// them into the log (4 KB pages: 128 MB).
+/// Changed pages a batch of polls ([`Store::write_each`]) holds in memory
+/// before it spills them into the log (4 KB pages: 128 MB).
+///
+/// With SQLite's default a transaction spills once its 2 MB page cache is
+/// full, and a spilled page changed again is read back and written again:
+/// a cold 10,000-feed poll wrote 39 GB into the log for a 4.6 GB store
+/// (13.6 GB without spills) and read 17 GB back, 88 s where it now takes
+/// 74-79 s (docs/performance.md, "After the identity engine v2"). Other
+/// transactions keep the default: a large maintenance delete (expired
+/// prints at start) held in memory left the daemon's resident memory at
+/// 286 MB instead of 148.
 const SPILL_PAGES: i64 = 32_768;
 
 /// The database handle, shared by the pipeline and the HTTP server.
@@ -182,6 +191,9 @@ pub struct Store {
     /// The thread copying the write-ahead log into the file, once
     /// [`Store::copy_log_in_background`] started it.
     copier: Mutex<Option<copier::Copier>>,
+    /// SQLite's spill threshold, which transactions other than a batch of
+    /// polls keep (see [`SPILL_PAGES`]).
+    default_spill: i64,
 }
 
 impl Drop for Store {
@@ -269,18 +281,7 @@ impl Store {
         // SQLite's 4 MB (see `copier::LIMIT`).
         conn.pragma_update(None, "wal_autocheckpoint", copier::LIMIT)
             .map_err(sql)?;
-        // A transaction's changed pages stay in memory until its commit
-        // rather than spilling into the log once SQLite's 2 MB page cache
-        // is full: a spilled page changed again was read back and written
-        // again, and a cold 10,000-feed poll wrote 39 GB into the log for a
-        // 4.6 GB store (13.7 GB without spills) and read 17 GB back; 88 s
-        // became 77 s (docs/performance.md, "After the identity engine
-        // v2"). Past SPILL_PAGES (128 MB) a transaction still spills. The
-        // threshold is set first and spilling switched on after: SQLite
-        // also reads the number as the on/off switch, modulo 256 (32,768
-        // alone would switch spilling off altogether).
-        conn.pragma_update(None, "cache_spill", SPILL_PAGES).map_err(sql)?;
-        conn.pragma_update(None, "cache_spill", "ON").map_err(sql)?;
+        let default_spill: i64 = conn.query_row("PRAGMA cache_spill", [], |r| r.get(0)).map_err(sql)?;
         // Every statement of a poll stays prepared.
         conn.set_prepared_statement_cache_capacity(64);
         let ms = migrations();
@@ -324,6 +325,7 @@ impl Store {
             index: Mutex::new(None),
             index_version: AtomicU64::new(0),
             copier: Mutex::new(None),
+            default_spill,
         })
     }
 
@@ -474,7 +476,35 @@ impl Store {
     /// job's result. Should any job fail, that transaction is rolled back and
     /// every job runs again in a transaction of its own, so one bad job fails
     /// alone and the others are stored; `f` must therefore be repeatable.
+    ///
+    /// The batch keeps its changed pages in memory up to [`SPILL_PAGES`].
     pub(crate) fn write_each<J, T>(
+        &self,
+        jobs: &[J],
+        f: impl Fn(&Writer<'_>, &J) -> Result<T, StoreError>,
+    ) -> Vec<Result<T, StoreError>> {
+        self.set_spill(SPILL_PAGES);
+        let results = self.write_each_spilling(jobs, f);
+        self.set_spill(self.default_spill);
+        results
+    }
+
+    /// The spill threshold of the writer's transactions (see
+    /// [`SPILL_PAGES`]). It is set before spilling is switched on again:
+    /// SQLite also reads the number as the on/off switch, modulo 256
+    /// (32,768 alone would switch spilling off altogether). Failing only
+    /// changes when pages spill.
+    fn set_spill(&self, pages: i64) {
+        let conn = self.lock_writer();
+        if let Err(e) = conn
+            .pragma_update(None, "cache_spill", pages)
+            .and_then(|()| conn.pragma_update(None, "cache_spill", "ON"))
+        {
+            tracing::warn!("cannot set when {} spills pages: {e}", self.path.display());
+        }
+    }
+
+    fn write_each_spilling<J, T>(
         &self,
         jobs: &[J],
         f: impl Fn(&Writer<'_>, &J) -> Result<T, StoreError>,

@@ -774,12 +774,19 @@ fn new_sources_registered_together_are_found_as_source_for_poll_would_leave_them
 }
 
 #[test]
-fn the_writer_keeps_a_transactions_pages_in_memory_up_to_the_spill_limit() {
+fn a_batch_of_polls_keeps_its_pages_in_memory_up_to_the_spill_limit_and_other_writes_do_not() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(&dir.path().join("t.db")).unwrap();
-    let spill: i64 = s
-        .lock_writer()
-        .query_row("PRAGMA cache_spill", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(spill, SPILL_PAGES);
+    let spill = |w: &Writer<'_>| -> Result<i64, StoreError> {
+        w.tx.query_row("PRAGMA cache_spill", [], |r| r.get(0))
+            .map_err(w.err("reading the spill threshold"))
+    };
+    let default = s.write(spill).unwrap();
+    assert!(default > 0 && default < SPILL_PAGES, "{default}");
+    let during = s.write_each(&[1, 2], |w, _| spill(w));
+    assert!(
+        during.iter().all(|r| r.as_ref().ok() == Some(&SPILL_PAGES)),
+        "{during:?}"
+    );
+    assert_eq!(s.write(spill).unwrap(), default);
 }
