@@ -286,18 +286,7 @@ async fn db_forget_beside_the_daemon_removes_a_source_and_the_stories_only_it_ca
     .await;
 
     // Still configured: refused without --yes, and nothing changes.
-    let path = config.path.clone();
-    let refused = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
-            .args(["db", "forget", "fonte-a", "--config"])
-            .arg(&path)
-            .env_remove("TRIBUTARY_CONFIG")
-            .env_remove("STATE_DIRECTORY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let refused = tributary_output(&["db", "forget", "fonte-a"], &config.path).await;
     assert_eq!(refused.status.code(), Some(2));
     let said = String::from_utf8_lossy(&refused.stderr);
     assert!(

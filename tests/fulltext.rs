@@ -13,7 +13,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use common::{Sandbox, Scripted, repo_file, respond};
+use common::{Sandbox, Scripted, repo_file, respond, tributary_output};
 use tributary::publish::Format;
 
 const ENGLISH: &str = "The harbour authority confirmed on Tuesday that the northern breakwater will be rebuilt over the next three winters, after storms last year opened a gap wide enough for a fishing boat to pass through.
@@ -488,16 +488,7 @@ async fn tributary_poll_reads_the_pages_before_it_exits() {
         "[[source]]\nname = \"teasers\"\nurl = \"{}\"\nfull_text = true\n",
         feeds.url("/feed.xml")
     ));
-    let path = sandbox.path("tributary.toml");
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
-            .args(["poll", "--config"])
-            .arg(&path)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tributary_output(&["poll"], &sandbox.path("tributary.toml")).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

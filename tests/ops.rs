@@ -372,14 +372,7 @@ async fn metrics_parse_and_carry_per_source_labels() {
     let mut text = String::new();
     for _ in 0..500 {
         client.get(format!("http://{addr}/feed.atom")).send().await.unwrap();
-        text = client
-            .get(format!("http://{addr}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        text = get_text(&client, &format!("http://{addr}/metrics")).await;
         if text.contains("source=\"buona\",outcome=\"ok\"") && text.contains("source=\"rotta\",outcome=\"http-status\"")
         {
             break;
@@ -475,16 +468,7 @@ fn opml_round_trip_through_the_command_line() {
 fn db_backup_vacuum_and_prune() {
     let sb = Sandbox::new();
     let config = sb.config("");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tributary"))
-            .args(args)
-            .arg("--config")
-            .arg(&config.path)
-            .env_remove("TRIBUTARY_CONFIG")
-            .env_remove("STATE_DIRECTORY")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| tributary_command(args, &config.path).output().unwrap();
     let backup = sb.path("backup.db");
     let out = run(&["db", "backup", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -526,18 +510,7 @@ async fn a_source_fixed_in_the_config_is_polled_afresh_after_sighup_despite_its_
     ));
     // Three failed polls: each source waits hours before the next.
     for _ in 0..3 {
-        let path = config.path.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            Command::new(env!("CARGO_BIN_EXE_tributary"))
-                .args(["poll", "--config"])
-                .arg(&path)
-                .env_remove("TRIBUTARY_CONFIG")
-                .env_remove("STATE_DIRECTORY")
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
+        let out = tributary_output(&["poll"], &config.path).await;
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     }
     let failures = |name: &str| -> (i64, Option<String>) {

@@ -544,14 +544,7 @@ async fn concurrent_readers_share_one_render_per_page_and_version() {
     }
     // Once the poll is in, the next reader sees it.
     for ext in ["atom", "rss", "json"] {
-        let body = client
-            .get(format!("{base}/feed.{ext}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = get_text(&client, &format!("{base}/feed.{ext}")).await;
         assert_eq!(entries(ext, &body), 5, "{ext} after the poll");
     }
     let renders = rendered(&metrics);

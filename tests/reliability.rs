@@ -787,14 +787,7 @@ async fn b17_a_parser_panic_stays_in_its_source_and_the_daemon_keeps_serving() {
     // Both polls are recorded once they end; read the status until they are.
     let mut sources = serde_json::Value::Null;
     for _ in 0..1000 {
-        let text = client
-            .get(format!("{base}/sources"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = get_text(&client, &format!("{base}/sources")).await;
         sources = serde_json::from_str(&text).unwrap();
         let polled = sources["sources"]
             .as_array()
@@ -1250,12 +1243,7 @@ async fn d8_an_external_lock_fails_the_poll_as_locked_keeps_http_serving_and_the
 #[test]
 fn d5_a_corrupt_database_is_refused_or_reported_with_its_path_and_left_byte_identical() {
     let run = |config: &Path, args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_tributary"))
-            .args(args)
-            .arg("--config")
-            .arg(config)
-            .env_remove("TRIBUTARY_CONFIG")
-            .env_remove("STATE_DIRECTORY")
+        tributary_command(args, config)
             .env("RUST_LOG", "warn")
             .output()
             .unwrap()

@@ -55,14 +55,7 @@ async fn served_pages(daemon: &RunningDaemon) -> Vec<(&'static str, String)> {
     let client = reqwest::Client::new();
     let mut out = vec![];
     for route in SERVED_ROUTES {
-        let body = client
-            .get(format!("http://{}{route}", daemon.addr))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = get_text(&client, &format!("http://{}{route}", daemon.addr)).await;
         out.push((route, body));
     }
     out
@@ -197,14 +190,7 @@ async fn credentials_in_a_source_url_are_never_published_logged_or_served() {
         assert_clean(route, &body);
     }
     let client = reqwest::Client::new();
-    let sources = client
-        .get(format!("http://{}/sources", daemon.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sources = get_text(&client, &format!("http://{}/sources", daemon.addr)).await;
     assert!(sources.contains("***"), "{sources}");
     daemon.stop().await;
 }

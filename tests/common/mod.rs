@@ -402,3 +402,26 @@ pub async fn recording_proxy(feed: &'static str) -> (SocketAddr, Arc<Mutex<Vec<S
     });
     (addr, heads)
 }
+
+/// The `tributary` binary with `args`, then `--config CONFIG`, and neither a
+/// config path nor a state directory taken from the environment.
+pub fn tributary_command(args: &[&str], config: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"));
+    c.args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("TRIBUTARY_CONFIG")
+        .env_remove("STATE_DIRECTORY");
+    c
+}
+
+/// Runs [`tributary_command`] off the async threads and returns its output.
+pub async fn tributary_output(args: &[&str], config: &Path) -> std::process::Output {
+    let mut c = tributary_command(args, config);
+    tokio::task::spawn_blocking(move || c.output().unwrap()).await.unwrap()
+}
+
+/// The body of a GET of `url`, as text.
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
