@@ -271,25 +271,7 @@ impl Store {
             return Ok((id, state, false));
         }
         self.write(|w| {
-            let id = w.source_id(name, url)?;
-            let before = w.fetch_state(id)?;
-            let afresh = before.settings.as_deref().is_some_and(|s| s != settings);
-            let sql = if afresh {
-                "UPDATE sources SET settings = ?2, etag = NULL, last_modified = NULL, current_url = NULL,
-                        pending_redirect = NULL, retry_after_at = NULL, min_interval_secs = NULL,
-                        consecutive_failures = 0, next_due_at = NULL
-                 WHERE id = ?1"
-            } else {
-                "UPDATE sources SET settings = ?2 WHERE id = ?1"
-            };
-            w.exec(sql, params![id, settings])
-                .map_err(w.err("recording a source's settings"))?;
-            if afresh {
-                // Article pages that failed under the old settings (a 401
-                // before credentials were added, say) get another chance.
-                w.exec("DELETE FROM full_text WHERE source_id = ?1 AND state <> 'done'", [id])
-                    .map_err(w.err("forgetting a source's failed article pages"))?;
-            }
+            let (id, afresh) = register(w, name, url, settings)?;
             Ok((id, w.fetch_state(id)?, afresh))
         })
     }
@@ -312,9 +294,7 @@ impl Store {
         }
         self.write(|w| {
             for (name, url, settings) in &new {
-                let id = w.source_id(name, url)?;
-                w.exec("UPDATE sources SET settings = ?2 WHERE id = ?1", params![id, settings])
-                    .map_err(w.err("recording a source's settings"))?;
+                register(w, name, url, settings)?;
             }
             Ok(new.len())
         })
@@ -348,4 +328,30 @@ impl Store {
                 .optional()
         })
     }
+}
+
+/// Registers a source (or its new URL) and records the fingerprint of its
+/// request settings; a source whose fingerprint changed starts afresh (see
+/// [`Store::source_for_poll`]). Returns its id and whether it did.
+fn register(w: &Writer<'_>, name: &str, url: &str, settings: &str) -> Result<(i64, bool), StoreError> {
+    let id = w.source_id(name, url)?;
+    let before = w.fetch_state(id)?;
+    let afresh = before.settings.as_deref().is_some_and(|s| s != settings);
+    let sql = if afresh {
+        "UPDATE sources SET settings = ?2, etag = NULL, last_modified = NULL, current_url = NULL,
+                pending_redirect = NULL, retry_after_at = NULL, min_interval_secs = NULL,
+                consecutive_failures = 0, next_due_at = NULL
+         WHERE id = ?1"
+    } else {
+        "UPDATE sources SET settings = ?2 WHERE id = ?1"
+    };
+    w.exec(sql, params![id, settings])
+        .map_err(w.err("recording a source's settings"))?;
+    if afresh {
+        // Article pages that failed under the old settings (a 401 before
+        // credentials were added, say) get another chance.
+        w.exec("DELETE FROM full_text WHERE source_id = ?1 AND state <> 'done'", [id])
+            .map_err(w.err("forgetting a source's failed article pages"))?;
+    }
+    Ok((id, afresh))
 }
