@@ -790,3 +790,70 @@ fn a_batch_of_polls_keeps_its_pages_in_memory_up_to_the_spill_limit_and_other_wr
     );
     assert_eq!(s.write(spill).unwrap(), default);
 }
+
+#[test]
+fn expiring_prints_forgets_the_keys_and_prints_of_items_published_before_the_horizon_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("t.db")).unwrap();
+    write_entry(&s, "one");
+    // Three items of one entry, published at 100, 200 and 300, each with a
+    // key and a print.
+    s.write(|w| {
+        for (n, at) in [(1, 100), (2, 200), (3, 300)] {
+            let item = crate::model::ItemRecord {
+                source_id: 1,
+                item_id: format!("i{n}"),
+                entry_id: 1,
+                canonical_link: None,
+                published: to_time(at),
+                join: crate::model::Join {
+                    rule: "new".into(),
+                    matched: None,
+                    score: None,
+                },
+                keys: vec![n],
+                print: Some(vec![n as u8; 8]),
+            };
+            w.insert_item(&item)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let expired = s.write(|w| w.expire_prints(to_time(200))).unwrap();
+    assert_eq!(expired, 1);
+    let c = Connection::open(dir.path().join("t.db")).unwrap();
+    let rows: Vec<(String, i64, bool)> = c
+        .prepare(
+            "SELECT i.item_id, length(i.keys), p.item IS NOT NULL FROM items i
+             LEFT JOIN item_prints p ON p.item = i.id ORDER BY i.id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [("i1".into(), 0, false), ("i2".into(), 4, true), ("i3".into(), 4, true)]
+    );
+    // Nothing left to forget: a second run changes nothing.
+    assert_eq!(s.write(|w| w.expire_prints(to_time(200))).unwrap(), 0);
+}
+
+#[test]
+fn items_keep_no_index_of_their_publication_dates() {
+    // Migration 12: an index whose keys arrive in random order costs a page
+    // per insert in every commit; the text window's search reads the table.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    Store::open(&path).unwrap();
+    let c = Connection::open(&path).unwrap();
+    let indexes: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items' AND sql IS NOT NULL ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(indexes, ["items_entry", "items_link"]);
+}
