@@ -116,7 +116,6 @@ pub struct Print {
 fn hash(parts: &[&str]) -> u32 {
     let mut buf = [0u8; 64];
     let len: usize = parts.iter().map(|p| p.len() + 1).sum();
-    let mut h = SipHasher13::new_with_keys(0x7072_696e_7473_7632, 0x7472_6962_7574_6172);
     if len <= buf.len() {
         let mut at = 0;
         for p in parts {
@@ -124,14 +123,67 @@ fn hash(parts: &[&str]) -> u32 {
             buf[at + p.len()] = 0xff;
             at += p.len() + 1;
         }
-        h.write(&buf[..len]);
+        hash_bytes(&buf[..len])
     } else {
+        let mut h = SipHasher13::new_with_keys(KEY.0, KEY.1);
         for p in parts {
             h.write(p.as_bytes());
             h.write_u8(0xff);
         }
+        (h.finish() >> 32) as u32
     }
-    (h.finish() >> 32) as u32
+}
+
+/// The keys of [`hash`].
+const KEY: (u64, u64) = (0x7072_696e_7473_7632, 0x7472_6962_7574_6172);
+
+/// [`hash`] of bytes already laid out as its parts, each followed by `0xff`.
+fn hash_bytes(bytes: &[u8]) -> u32 {
+    (SipHasher13::new_with_keys(KEY.0, KEY.1).hash(bytes) >> 32) as u32
+}
+
+/// Words laid end to end as [`hash`] reads its parts (each followed by a
+/// `0xff` byte, which UTF-8 never holds), so that the hash of any run of
+/// consecutive words is one call on a slice of one buffer, with nothing
+/// copied: a text's shingles and words are hashed so.
+struct Laid {
+    bytes: Vec<u8>,
+    /// Where each word starts, and the end of the last.
+    starts: Vec<usize>,
+}
+
+impl Laid {
+    fn new<'w>(words: impl Iterator<Item = &'w str>) -> Laid {
+        let mut laid = Laid {
+            bytes: Vec::new(),
+            starts: vec![0],
+        };
+        for w in words {
+            laid.bytes.extend_from_slice(w.as_bytes());
+            laid.bytes.push(0xff);
+            laid.starts.push(laid.bytes.len());
+        }
+        laid
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// `hash` of words `from..to`.
+    fn hash(&self, from: usize, to: usize) -> u32 {
+        hash_bytes(&self.bytes[self.starts[from]..self.starts[to]])
+    }
+
+    /// The hashes of the word 3-shingles, or of all the words as one when
+    /// there are fewer than three.
+    fn shingles(&self) -> Vec<u32> {
+        match self.len() {
+            0 => vec![],
+            n @ 1..3 => vec![self.hash(0, n)],
+            n => (0..n - 2).map(|i| self.hash(i, i + 3)).collect(),
+        }
+    }
 }
 
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
@@ -145,13 +197,6 @@ fn bottom(v: Vec<u32>, k: usize) -> (u32, Vec<u32>) {
     let n = v.len() as u32;
     v.truncate(k);
     (n, v)
-}
-
-fn shingles(words: &[&str]) -> Vec<u32> {
-    if words.len() < 3 {
-        return if words.is_empty() { vec![] } else { vec![hash(words)] };
-    }
-    words.windows(3).map(hash).collect()
 }
 
 /// Whether a number is a key fact: three digits or more, and not a recent
@@ -185,11 +230,15 @@ pub fn print_sampling(title: &str, body_html: Option<&str>, samples: &[usize]) -
 }
 
 fn print_of_tokens(body: &[Token<'_>], title: &[Token<'_>], samples: &[usize]) -> (Print, Vec<Vec<u32>>) {
-    let lower: Vec<&str> = body.iter().map(|t| t.lower.as_ref()).collect();
-    let (shingle_count, sketch) = bottom(shingles(&lower), SKETCH);
+    let laid = Laid::new(body.iter().map(|t| t.lower.as_ref()));
+    let (shingle_count, sketch) = bottom(laid.shingles(), SKETCH);
     let content = |t: &&Token<'_>| matches!(t.class, Class::Plain | Class::Name);
     let (terms, term_sketch) = bottom(
-        body.iter().filter(content).map(|t| hash(&[&t.lower])).collect(),
+        body.iter()
+            .enumerate()
+            .filter(|(_, t)| content(t))
+            .map(|(i, _)| laid.hash(i, i + 1))
+            .collect(),
         TERM_SKETCH,
     );
     let plain: Vec<&str> = body
@@ -197,7 +246,7 @@ fn print_of_tokens(body: &[Token<'_>], title: &[Token<'_>], samples: &[usize]) -
         .filter(|t| t.class == Class::Plain)
         .map(|t| t.lower.as_ref())
         .collect();
-    let lead = sorted(shingles(&plain[..plain.len().min(LEAD_WORDS)]));
+    let lead = sorted(Laid::new(plain.iter().take(LEAD_WORDS).copied()).shingles());
 
     let title_facts = title.iter().filter(|t| t.class.is_fact());
     let facts_all = body.iter().filter(|t| t.class.is_fact()).chain(title_facts.clone());
@@ -544,6 +593,25 @@ mod tests {
             hash(&[&long, "a"]),
         ];
         assert_eq!(got, [2_342_692_818, 3_248_219_265, 3_566_424_287]);
+    }
+
+    #[test]
+    fn laid_words_hash_as_their_parts() {
+        let long = "perché".repeat(15);
+        let words = ["il", "consiglio", &long, "", "di", "verona", "ha", "approvato"];
+        for n in 0..=words.len() {
+            let laid = Laid::new(words[..n].iter().copied());
+            assert_eq!(laid.len(), n);
+            let want: Vec<u32> = match n {
+                0 => vec![],
+                1 | 2 => vec![hash(&words[..n])],
+                _ => words[..n].windows(3).map(hash).collect(),
+            };
+            assert_eq!(laid.shingles(), want, "{n} words");
+            for (i, word) in words[..n].iter().enumerate() {
+                assert_eq!(laid.hash(i, i + 1), hash(&[word]), "word {i}");
+            }
+        }
     }
 
     #[test]

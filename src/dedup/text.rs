@@ -20,14 +20,16 @@
 
 use std::borrow::Cow;
 
-use super::words::{is_date, is_stop};
-use crate::html::text::{Breaks, visible_text};
+use super::words::{Listed, is_stop, listed};
+use crate::html::text::{Breaks, visible_text_spaced};
 
 /// The text of some HTML as prints read it: every tag a separator, entities
 /// decoded (`html::text`'s reading with [`Breaks::EveryTag`], which
 /// fingerprints have always used: it can split words, never join them).
+/// Its whitespace is left as it comes: [`tokens`] reads any run of it as
+/// one separator.
 pub fn text_of_html(html: &str) -> String {
-    visible_text(html, Breaks::EveryTag)
+    visible_text_spaced(html, Breaks::EveryTag)
 }
 
 /// What a token is evidence of.
@@ -87,7 +89,13 @@ fn lower(w: &str) -> Cow<'_, str> {
         } else {
             Cow::Borrowed(w)
         }
-    } else if w.chars().all(is_own_lowercase) {
+    } else if w.chars().all(|c| {
+        if c.is_ascii() {
+            !c.is_ascii_uppercase()
+        } else {
+            is_own_lowercase(c)
+        }
+    }) {
         Cow::Borrowed(w)
     } else {
         Cow::Owned(w.to_lowercase())
@@ -98,32 +106,40 @@ fn lower(w: &str) -> Cow<'_, str> {
 /// capitalised word inside a sentence is a name: true for body text, false
 /// for a title written in title case, where every word has a capital.
 pub fn tokens(text: &str, names: bool) -> Vec<Token<'_>> {
-    let mut out = Vec::new();
+    // Walked by byte offsets, ASCII characters without decoding: every
+    // word of every text printed passes here.
+    let char_at = |i: usize| -> Option<char> {
+        match text.as_bytes().get(i) {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            Some(_) => text.get(i..).and_then(|rest| rest.chars().next()),
+            None => None,
+        }
+    };
+    let is_digit_at = |i: usize| text.as_bytes().get(i).is_some_and(u8::is_ascii_digit);
+    let mut out = Vec::with_capacity(text.len() / 6);
     let mut sentence_start = true;
     let mut joined = false;
-    let mut chars = text.char_indices().peekable();
-    while let Some(&(start, c)) = chars.peek() {
+    let mut i = 0;
+    while let Some(c) = char_at(i) {
         if !c.is_alphanumeric() {
             if opens_sentence(c) {
                 sentence_start = true;
             }
             joined &= c.is_whitespace();
-            chars.next();
+            i += c.len_utf8();
             continue;
         }
+        let start = i;
         let mut end = start;
         let mut digit = false;
-        while let Some(&(i, c)) = chars.peek() {
+        while let Some(c) = char_at(i) {
             if c.is_alphanumeric() {
                 digit |= c.is_ascii_digit();
-                end = i + c.len_utf8();
-                chars.next();
-            } else if joins_digits(c)
-                && digit
-                && text[..i].ends_with(|p: char| p.is_ascii_digit())
-                && text[i + c.len_utf8()..].starts_with(|n: char| n.is_ascii_digit())
-            {
-                chars.next();
+                i += c.len_utf8();
+                end = i;
+            } else if joins_digits(c) && digit && i > 0 && is_digit_at(i - 1) && is_digit_at(i + 1) {
+                // Separators that keep a number whole are all ASCII.
+                i += 1;
             } else {
                 break;
             }
@@ -131,9 +147,10 @@ pub fn tokens(text: &str, names: bool) -> Vec<Token<'_>> {
         let word = &text[start..end];
         let lower = lower(word);
         let capital = word.chars().next().is_some_and(char::is_uppercase);
-        let class = if digit || is_date(&lower) {
+        let listed = listed(&lower);
+        let class = if digit || listed == Some(Listed::Date) {
             Class::Number
-        } else if is_stop(&lower) || lower.chars().count() < 3 {
+        } else if listed == Some(Listed::Stop) || lower.chars().nth(2).is_none() {
             Class::Stop
         } else if capital && names && !sentence_start {
             Class::Name
@@ -166,6 +183,85 @@ pub fn title_case(title: &str) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// `tokens` as first written, walking `char_indices`: the byte walk
+    /// must give the same tokens.
+    fn tokens_by_chars(text: &str, names: bool) -> Vec<Token<'_>> {
+        let mut out = Vec::new();
+        let mut sentence_start = true;
+        let mut joined = false;
+        let mut chars = text.char_indices().peekable();
+        while let Some(&(start, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                if opens_sentence(c) {
+                    sentence_start = true;
+                }
+                joined &= c.is_whitespace();
+                chars.next();
+                continue;
+            }
+            let mut end = start;
+            let mut digit = false;
+            while let Some(&(i, c)) = chars.peek() {
+                if c.is_alphanumeric() {
+                    digit |= c.is_ascii_digit();
+                    end = i + c.len_utf8();
+                    chars.next();
+                } else if joins_digits(c)
+                    && digit
+                    && text[..i].ends_with(|p: char| p.is_ascii_digit())
+                    && text[i + c.len_utf8()..].starts_with(|n: char| n.is_ascii_digit())
+                {
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let word = &text[start..end];
+            let lower = lower(word);
+            let capital = word.chars().next().is_some_and(char::is_uppercase);
+            let class = if digit || super::super::words::is_date(&lower) {
+                Class::Number
+            } else if is_stop(&lower) || lower.chars().count() < 3 {
+                Class::Stop
+            } else if capital && names && !sentence_start {
+                Class::Name
+            } else {
+                Class::Plain
+            };
+            out.push(Token { lower, class, joined });
+            sentence_start = false;
+            joined = true;
+        }
+        out
+    }
+
+    #[test]
+    fn the_byte_walk_gives_the_tokens_of_the_character_walk() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut texts = vec![
+            std::fs::read_to_string(root.join("article-it.txt")).unwrap(),
+            "12,5 milioni 1.000.000 2-1 10:30 3/4 5. 6 x1.2 1..2 ,5 7, È l’Università «Ferraro» ab 1ª".into(),
+            "é1.2 ñ-3 日本語 2026 ΑΒΓ İstanbul ǅemal a\u{2028}B .Z x".into(),
+            String::new(),
+        ];
+        for seed in ["seed-7", "seed-23"] {
+            let dir = root.join("dedup").join(seed).join("round1");
+            for f in std::fs::read_dir(dir).unwrap() {
+                // Some are in legacy encodings: their bytes read as UTF-8
+                // where they can.
+                texts.push(String::from_utf8_lossy(&std::fs::read(f.unwrap().path()).unwrap()).into_owned());
+            }
+        }
+        for text in &texts {
+            for names in [true, false] {
+                let (got, want) = (tokens(text, names), tokens_by_chars(text, names));
+                let first = got.iter().zip(&want).position(|(a, b)| a != b);
+                assert_eq!(got.len(), want.len(), "{}", text.chars().take(80).collect::<String>());
+                assert_eq!(first, None, "{:?}", first.map(|i| (&got[i], &want[i])));
+            }
+        }
+    }
 
     fn classes(text: &str) -> Vec<(String, Class)> {
         tokens(text, true)
@@ -225,9 +321,31 @@ mod tests {
 
     #[test]
     fn html_is_read_with_every_tag_a_separator_and_entities_decoded_once() {
-        assert_eq!(
-            text_of_html("<p>L&rsquo;Italia &amp;amp; <b>og</b>gi</p>"),
-            "L’Italia &amp; og gi"
-        );
+        let text = text_of_html("<p>L&rsquo;Italia &amp;amp; <b>og</b>gi</p>");
+        assert_eq!(crate::html::text::collapse_whitespace(&text), "L’Italia &amp; og gi");
+    }
+
+    #[test]
+    fn tokens_of_uncollapsed_text_are_those_of_the_collapsed_text() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut htmls = vec![
+            "<p> a\u{2028}\u{2028}B  c </p>\n\t<p>D\u{a0} e.\r\nF</p>".to_string(),
+            format!(
+                "<p>{}</p>",
+                std::fs::read_to_string(root.join("article-it.txt")).unwrap()
+            ),
+        ];
+        let dir = root.join("dedup/seed-11/round1");
+        for f in std::fs::read_dir(dir).unwrap() {
+            htmls.push(String::from_utf8_lossy(&std::fs::read(f.unwrap().path()).unwrap()).into_owned());
+        }
+        for html in &htmls {
+            let spaced = text_of_html(html);
+            let collapsed = crate::html::text::visible_text(html, Breaks::EveryTag);
+            assert_ne!(spaced, collapsed);
+            for names in [true, false] {
+                assert_eq!(tokens(&spaced, names), tokens(&collapsed, names));
+            }
+        }
     }
 }

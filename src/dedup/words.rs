@@ -8,7 +8,7 @@
 //! a word's weight must not depend on what the store holds, or the same
 //! items would merge differently depending on the order they arrive in.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// English function words, and the most common verbs and adverbs.
@@ -126,6 +126,28 @@ pub fn is_stop(lower: &str) -> bool {
     STOP.contains(lower)
 }
 
+/// Which list a lower-cased word is on, as the tokens read it: a month or
+/// weekday name first (a figure), else a stop word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    /// [`is_date`].
+    Date,
+    /// [`is_stop`] and not a date.
+    Stop,
+}
+
+static LISTED: LazyLock<HashMap<&'static str, Listed, foldhash::fast::FixedState>> = LazyLock::new(|| {
+    let stops = STOP.iter().map(|w| (*w, Listed::Stop));
+    // Dates last, so that a word on both lists reads as a date.
+    stops.chain(DATE_WORDS.iter().map(|w| (*w, Listed::Date))).collect()
+});
+
+/// [`is_date`] and [`is_stop`] in one look-up: every word of every text
+/// printed is looked up.
+pub fn listed(lower: &str) -> Option<Listed> {
+    LISTED.get(lower).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +161,22 @@ mod tests {
             assert_eq!(w, w.to_lowercase(), "{w}");
             assert!(w.chars().all(char::is_alphanumeric), "{w}");
         }
+    }
+
+    #[test]
+    fn one_look_up_answers_as_the_two_lists() {
+        for w in STOP.iter().chain(DATE_WORDS.iter()).chain(&["verona", "piano", ""]) {
+            let want = if is_date(w) {
+                Some(Listed::Date)
+            } else if is_stop(w) {
+                Some(Listed::Stop)
+            } else {
+                None
+            };
+            assert_eq!(listed(w), want, "{w}");
+        }
+        assert_eq!(listed("novembre"), Some(Listed::Date));
+        assert_eq!(listed("della"), Some(Listed::Stop));
     }
 
     #[test]
