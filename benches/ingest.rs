@@ -35,8 +35,8 @@ use html5ever::tokenizer::{
     BufferQueue, Token as Token5, TokenSink, TokenSinkResult, Tokenizer as Tokenizer5, TokenizerOpts,
 };
 use tributary::config::SourceConfig;
-use tributary::dedup::Print;
 use tributary::dedup::{self, Rules};
+use tributary::dedup::{Encoded, Print};
 use tributary::html::{
     self,
     tokens::{Token, Tokenizer},
@@ -308,16 +308,16 @@ fn copy_store(template: &Template, name: &str) -> Store {
 /// One feed's entries, normalized and fingerprinted: the input of the store stage.
 struct Prepared {
     k: usize,
-    entries: Vec<(Entry, Option<Print>)>,
+    entries: Vec<(Entry, Option<Encoded>)>,
     bytes: usize,
 }
 
 fn prepare(farm: &Farm, k: usize, generation: u64) -> Prepared {
-    let entries: Vec<(Entry, Option<Print>)> = farm
+    let entries: Vec<(Entry, Option<Encoded>)> = farm
         .entries(k, generation)
         .into_iter()
         .map(|e| {
-            let print = print_of(&e);
+            let print = pipeline::encoded_print_of(&e);
             (e, print)
         })
         .collect();

@@ -19,7 +19,7 @@ use tracing::{Instrument, info, info_span, warn};
 use url::Url;
 
 use crate::config::SourceConfig;
-use crate::dedup::{self, Edge, Print};
+use crate::dedup::{self, Edge, Encoded, Print};
 use crate::fetch::{Body, FetchError, Fetched, Fetcher, Request};
 use crate::fulltext;
 use crate::model::{Entry, IngestCounts, ItemRecord, PageState, PollOutcome, PollReport, PollState, Validators};
@@ -463,7 +463,7 @@ struct Prepared {
     rules: dedup::Rules,
     now: DateTime<Utc>,
     entries: Vec<Entry>,
-    prints: Vec<Option<Print>>,
+    prints: Vec<Option<Encoded>>,
     /// Items and filtered items; the rest is counted when stored.
     counts: IngestCounts,
     /// The source's row after the poll, counts filled in when stored.
@@ -544,7 +544,7 @@ fn prepare(
     let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
     // Every item gets a print, whether or not rule 3 is on: rule 2 needs
     // it to tell link posts apart.
-    let prints = entries.iter().map(print_of).collect();
+    let prints = entries.iter().map(encoded_print_of).collect();
     let record = PollRecord {
         at: now,
         outcome: PollOutcome::Ok,
@@ -581,6 +581,13 @@ bench_pub! {
     }
 }
 
+bench_pub! {
+    /// [`print_of`] with its stored form, as the writer takes it.
+    fn encoded_print_of(e: &Entry) -> Option<Encoded> {
+        print_of(e).map(Encoded::new)
+    }
+}
+
 impl Prepared {
     /// Stores the poll's entries and the source's new row in `w`'s
     /// transaction; may run again in a fresh transaction if it is rolled back.
@@ -613,7 +620,7 @@ impl Prepared {
                     if w.find_item(self.source_id, &full.item_id)?
                         .is_some_and(|(_, _, hash)| hash == full.content_hash) => {}
                 Some(full) => {
-                    let print = print_of(full);
+                    let print = encoded_print_of(full);
                     store_entry(
                         w,
                         &self.source,

@@ -40,7 +40,7 @@ use siphasher::sip128::{Hasher128, SipHasher13};
 use crate::html;
 use crate::model::{Entry, ItemMeta, Join, StoredItem};
 use compare::Match;
-pub use print::{Print, print};
+pub use print::{Encoded, Print, print};
 
 /// Which of the configurable rules are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

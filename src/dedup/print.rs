@@ -444,6 +444,24 @@ pub fn is_date_slot(context: u32) -> bool {
     context & 1 == 1
 }
 
+/// A print and its stored form ([`Print::encode`]), made together where
+/// items are prepared, so that the single writer only copies the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// The print.
+    pub print: Print,
+    /// `print.encode()`.
+    pub bytes: Vec<u8>,
+}
+
+impl Encoded {
+    /// Encodes `print`.
+    pub fn new(print: Print) -> Encoded {
+        let bytes = print.encode();
+        Encoded { print, bytes }
+    }
+}
+
 impl Print {
     /// The candidate keys, tagged by family ([`KeyKind`]): the lowest
     /// hashes of up to [`SAMPLE`] key facts (`key_fact`), one key per

@@ -8,6 +8,8 @@
 //! * [`visible_text`] and [`text_len`]: what a reader sees in sanitized
 //!   HTML, with block elements separating words ([`Breaks::Blocks`]) or,
 //!   for fingerprints, every tag ([`Breaks::EveryTag`]);
+//!   [`visible_text_spaced`] is the same with its whitespace not collapsed,
+//!   for readers that count or split words;
 //! * [`strip_tags`]: markup taken out of a field that is plain text by
 //!   nature but may hold a known tag (a title);
 //! * [`is_blank`]: whether a sanitized body shows anything at all;
@@ -253,7 +255,8 @@ pub fn visible_text_spaced(html: &str, breaks: Breaks) -> String {
 /// How much text sanitized HTML shows: the characters of its
 /// [`visible_text`] other than whitespace.
 pub fn text_len(html: &str) -> usize {
-    visible_text(html, Breaks::Blocks)
+    // What collapsing would remove is whitespace, not counted either way.
+    visible_text_spaced(html, Breaks::Blocks)
         .chars()
         .filter(|c| !c.is_whitespace())
         .count()

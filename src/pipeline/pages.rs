@@ -65,7 +65,7 @@ impl PageDone {
             return Ok(counts);
         }
         let full = normalize::with_full_text(&self.entry, article);
-        let print = print_of(&full);
+        let print = encoded_print_of(&full);
         store_entry(
             w,
             &self.source,

@@ -118,11 +118,12 @@ bench_pub! {
         source: &SourceConfig,
         source_id: i64,
         e: &Entry,
-        print: Option<&Print>,
+        encoded: Option<&Encoded>,
         rules: dedup::Rules,
         now: DateTime<Utc>,
         counts: &mut IngestCounts,
     ) -> Result<(), StoreError> {
+        let print = encoded.map(|p| &p.print);
         let existing = w.find_item(source_id, &e.item_id)?;
         match &existing {
             Some((_, _, hash)) if *hash == e.content_hash => return Ok(()),
@@ -140,7 +141,7 @@ bench_pub! {
             published: e.published,
             join: plan.join.clone(),
             keys: print.map(|p| p.keys().to_vec()).unwrap_or_default(),
-            print: print.map(Print::encode),
+            print: encoded.map(|p| p.bytes.clone()),
         };
         let (item, entry_id) = match (existing, plan.entry) {
             (Some((item, own_entry, _)), _) => {
