@@ -144,24 +144,29 @@ pub fn tokens(text: &str, names: bool) -> Vec<Token<'_>> {
                 break;
             }
         }
-        let word = &text[start..end];
-        let lower = lower(word);
-        let capital = word.chars().next().is_some_and(char::is_uppercase);
-        let listed = listed(&lower);
-        let class = if digit || listed == Some(Listed::Date) {
-            Class::Number
-        } else if listed == Some(Listed::Stop) || lower.chars().nth(2).is_none() {
-            Class::Stop
-        } else if capital && names && !sentence_start {
-            Class::Name
-        } else {
-            Class::Plain
-        };
-        out.push(Token { lower, class, joined });
+        out.push(token(&text[start..end], digit, names && !sentence_start, joined));
         sentence_start = false;
         joined = true;
     }
     out
+}
+
+/// The token of one word: `digit` when it holds a digit, `may_name` when a
+/// capital would make it a name (inside a sentence of body text).
+fn token(word: &str, digit: bool, may_name: bool, joined: bool) -> Token<'_> {
+    let lower = lower(word);
+    let capital = word.chars().next().is_some_and(char::is_uppercase);
+    let listed = listed(&lower);
+    let class = if digit || listed == Some(Listed::Date) {
+        Class::Number
+    } else if listed == Some(Listed::Stop) || lower.chars().nth(2).is_none() {
+        Class::Stop
+    } else if capital && may_name {
+        Class::Name
+    } else {
+        Class::Plain
+    };
+    Token { lower, class, joined }
 }
 
 /// Whether a title is written in title case (most of its content words
@@ -185,7 +190,7 @@ mod tests {
     use super::*;
 
     /// `tokens` as first written, walking `char_indices`: the byte walk
-    /// must give the same tokens.
+    /// must find the same words (each read by the same `token`).
     fn tokens_by_chars(text: &str, names: bool) -> Vec<Token<'_>> {
         let mut out = Vec::new();
         let mut sentence_start = true;
@@ -217,19 +222,7 @@ mod tests {
                     break;
                 }
             }
-            let word = &text[start..end];
-            let lower = lower(word);
-            let capital = word.chars().next().is_some_and(char::is_uppercase);
-            let class = if digit || super::super::words::is_date(&lower) {
-                Class::Number
-            } else if is_stop(&lower) || lower.chars().count() < 3 {
-                Class::Stop
-            } else if capital && names && !sentence_start {
-                Class::Name
-            } else {
-                Class::Plain
-            };
-            out.push(Token { lower, class, joined });
+            out.push(token(&text[start..end], digit, names && !sentence_start, joined));
             sentence_start = false;
             joined = true;
         }

@@ -267,6 +267,24 @@ fn write_entry(s: &Store, name: &str) {
     .unwrap();
 }
 
+/// An item of source 1 that started entry 1, with one key.
+fn new_item(item_id: &str, published: i64, key: u32, print: Option<Vec<u8>>) -> crate::model::ItemRecord {
+    crate::model::ItemRecord {
+        source_id: 1,
+        item_id: item_id.into(),
+        entry_id: 1,
+        canonical_link: None,
+        published: to_time(published),
+        join: crate::model::Join {
+            rule: "new".into(),
+            matched: None,
+            score: None,
+        },
+        keys: vec![key],
+        print,
+    }
+}
+
 #[test]
 fn keys_another_process_committed_are_found_by_this_ones_index() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,21 +297,7 @@ fn keys_another_process_committed_are_found_by_this_ones_index() {
         .unwrap();
     // Another process (`tributary poll` beside the daemon) stores an item.
     poll.write(|w| {
-        let item = crate::model::ItemRecord {
-            source_id: 1,
-            item_id: "x".into(),
-            entry_id: 1,
-            canonical_link: None,
-            published: to_time(0),
-            join: crate::model::Join {
-                rule: "new".into(),
-                matched: None,
-                score: None,
-            },
-            keys: vec![7],
-            print: None,
-        };
-        let id = w.insert_item(&item)?;
+        let id = w.insert_item(&new_item("x", 0, 7, None))?;
         w.credit(1, "x", 1, None, "h", to_time(0))?;
         Ok(id)
     })
@@ -800,21 +804,7 @@ fn expiring_prints_forgets_the_keys_and_prints_of_items_published_before_the_hor
     // key and a print.
     s.write(|w| {
         for (n, at) in [(1, 100), (2, 200), (3, 300)] {
-            let item = crate::model::ItemRecord {
-                source_id: 1,
-                item_id: format!("i{n}"),
-                entry_id: 1,
-                canonical_link: None,
-                published: to_time(at),
-                join: crate::model::Join {
-                    rule: "new".into(),
-                    matched: None,
-                    score: None,
-                },
-                keys: vec![n],
-                print: Some(vec![n as u8; 8]),
-            };
-            w.insert_item(&item)?;
+            w.insert_item(&new_item(&format!("i{n}"), at, n, Some(vec![n as u8; 8])))?;
         }
         Ok(())
     })
