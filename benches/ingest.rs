@@ -356,7 +356,16 @@ fn store_entries(
     };
     store.write(|w| {
         for (e, print) in &p.entries {
-            pipeline::store_entry(w, source, source_id, e, print.as_ref(), rules, now, &mut counts)?;
+            pipeline::store_entry(
+                w,
+                source,
+                source_id,
+                e,
+                pipeline::PrintOf::Ready(print.as_ref()),
+                rules,
+                now,
+                &mut counts,
+            )?;
         }
         w.record_poll(
             source_id,

@@ -10,7 +10,7 @@
 //! writer thread (`Committer`), which commits the polls waiting for it
 //! together.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -347,6 +347,7 @@ async fn poll(
             let cache_hints = source.cache_hints;
             let max_age = response.max_age;
             let committer = cx.committer.clone();
+            let store = cx.store.clone();
             let force = cx.force;
             let slot = cx
                 .ingest_slots
@@ -359,7 +360,8 @@ async fn poll(
                     elapsed_ms: elapsed,
                     rules,
                 };
-                let prepared = prepare(&source2, source_id, *body, at, |feed_hint| {
+                let known = |ids: &[&str]| known_hashes(&store, &source2.name, source_id, ids);
+                let prepared = prepare(&source2, source_id, *body, known, at, |feed_hint| {
                     let min_interval = cache_hints
                         .then(|| max_age.max(feed_hint))
                         .flatten()
@@ -420,7 +422,8 @@ pub fn ingest_bodies(
         .map(|(source, body)| {
             let source_id = store.write(|w| w.source_id(&source.name, &source.location.full()));
             let prepared = source_id.map_err(PollError::from).and_then(|source_id| {
-                prepare(source, source_id, body, at, |hint| {
+                let known = |ids: &[&str]| known_hashes(store, &source.name, source_id, ids);
+                prepare(source, source_id, body, known, at, |hint| {
                     let due = due_after(source, Duration::ZERO, &before, now, true, None, hint);
                     (hint, due, None)
                 })
@@ -463,7 +466,7 @@ struct Prepared {
     rules: dedup::Rules,
     now: DateTime<Utc>,
     entries: Vec<Entry>,
-    prints: Vec<Option<Encoded>>,
+    prints: Vec<PrintOf<Encoded>>,
     /// Items and filtered items; the rest is counted when stored.
     counts: IngestCounts,
     /// The source's row after the poll, counts filled in when stored.
@@ -480,11 +483,21 @@ pub(crate) struct Applied {
     pages: Vec<PageJob>,
 }
 
+/// The stored content hashes of a poll's items ([`Store::content_hashes`]);
+/// none when they cannot be read, so that every item is printed as new.
+fn known_hashes(store: &Store, source: &str, source_id: i64, ids: &[&str]) -> HashMap<String, String> {
+    store.content_hashes(source_id, ids).unwrap_or_else(|e| {
+        warn!(source, "{e}; every item of this poll gets its print");
+        HashMap::new()
+    })
+}
+
 /// Parse, normalize and fingerprint one fetched document; nothing is written.
 fn prepare(
     source: &SourceConfig,
     source_id: i64,
     body: Body,
+    stored: impl FnOnce(&[&str]) -> HashMap<String, String>,
     at: IngestAt,
     schedule_after: impl FnOnce(Option<Duration>) -> Schedule,
 ) -> Result<Prepared, PollError> {
@@ -543,8 +556,19 @@ fn prepare(
     }
     let (min_interval, next_due, redirect) = schedule_after(parsed.info.min_interval);
     // Every item gets a print, whether or not rule 3 is on: rule 2 needs
-    // it to tell link posts apart.
-    let prints = entries.iter().map(encoded_print_of).collect();
+    // it to tell link posts apart. Not an item stored with this very
+    // content (`stored` answers item ids with their stored content hash),
+    // which the writer will leave as it is: most items of a feed fetched
+    // again are.
+    let ids: Vec<&str> = entries.iter().map(|e| e.item_id.as_str()).collect();
+    let stored = stored(&ids);
+    let prints = entries
+        .iter()
+        .map(|e| match stored.get(&e.item_id) {
+            Some(hash) if *hash == e.content_hash => PrintOf::Unchanged,
+            _ => PrintOf::Ready(encoded_print_of(e)),
+        })
+        .collect();
     let record = PollRecord {
         at: now,
         outcome: PollOutcome::Ok,
@@ -626,7 +650,7 @@ impl Prepared {
                         &self.source,
                         self.source_id,
                         full,
-                        print.as_ref(),
+                        PrintOf::Ready(print.as_ref()),
                         self.rules,
                         self.now,
                         &mut counts,
@@ -695,15 +719,19 @@ pub(crate) use writer::Committer;
 use writer::Work;
 pub use writer::maintain_prints;
 #[cfg(feature = "bench-internals")]
-pub use writer::store_entry;
+pub use writer::{PrintOf, store_entry};
 #[cfg(not(feature = "bench-internals"))]
-use writer::store_entry;
+use writer::{PrintOf, store_entry};
 
 /// The words fingerprints are computed from stay those of earlier
 /// releases: stored fingerprints must keep matching new copies.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod fingerprint_words;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
 
 /// How many candidates the key index brings back at store scale
 /// (`scripts/dedup-candidates` writes the input and runs this).

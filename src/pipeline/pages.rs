@@ -71,7 +71,7 @@ impl PageDone {
             &self.source,
             self.source_id,
             &full,
-            print.as_ref(),
+            PrintOf::Ready(print.as_ref()),
             self.rules,
             self.now,
             &mut counts,

@@ -108,6 +108,30 @@ impl Committer {
 }
 
 bench_pub! {
+    /// An item's print as the writer gets it.
+    #[derive(Debug, Clone, Copy)]
+    enum PrintOf<P> {
+        /// Computed where the poll was prepared (`None`: the item has no
+        /// text to print).
+        Ready(Option<P>),
+        /// Not computed: the store held the item with this very content
+        /// when the poll was prepared, so the writer finds nothing to do.
+        /// Should the stored item differ by then, the writer computes it.
+        Unchanged,
+    }
+}
+
+impl<P> PrintOf<P> {
+    /// The same, borrowed.
+    pub fn as_ref(&self) -> PrintOf<&P> {
+        match self {
+            PrintOf::Ready(p) => PrintOf::Ready(p.as_ref()),
+            PrintOf::Unchanged => PrintOf::Unchanged,
+        }
+    }
+}
+
+bench_pub! {
     /// Stores one normalized entry of a poll in the poll's transaction: the
     /// rule 1 lookup, the edges of rules 2 and 3 to stored items, then the
     /// insert or merge, the item's row and print, the merges of the entries it
@@ -118,18 +142,26 @@ bench_pub! {
         source: &SourceConfig,
         source_id: i64,
         e: &Entry,
-        encoded: Option<&Encoded>,
+        print: PrintOf<&Encoded>,
         rules: dedup::Rules,
         now: DateTime<Utc>,
         counts: &mut IngestCounts,
     ) -> Result<(), StoreError> {
-        let print = encoded.map(|p| &p.print);
         let existing = w.find_item(source_id, &e.item_id)?;
         match &existing {
             Some((_, _, hash)) if *hash == e.content_hash => return Ok(()),
             None if w.was_pruned(source_id, &e.item_id)? => return Ok(()),
             _ => {}
         }
+        let computed;
+        let encoded = match print {
+            PrintOf::Ready(p) => p,
+            PrintOf::Unchanged => {
+                computed = encoded_print_of(e);
+                computed.as_ref()
+            }
+        };
+        let print = encoded.map(|p| &p.print);
         let own_item = existing.as_ref().map(|(item, _, _)| *item);
         let edges = edges(w, e, print, own_item, &rules)?;
         let plan = dedup::plan(existing.as_ref().map(|(_, entry, _)| *entry), &edges);

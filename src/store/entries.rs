@@ -610,6 +610,27 @@ pub(super) fn read_index(conn: &rusqlite::Connection) -> rusqlite::Result<KeyInd
 }
 
 impl Store {
+    /// The stored content hash of each of `item_ids` of a source that the
+    /// store holds, by item id: which items of a feed fetched again come
+    /// back unchanged (one primary-key look-up each).
+    pub(crate) fn content_hashes(
+        &self,
+        source_id: i64,
+        item_ids: &[&str],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        self.read("reading the content hashes of a source's items", |c| {
+            let mut st =
+                c.prepare_cached("SELECT content_hash FROM entry_sources WHERE source_id = ?1 AND item_id = ?2")?;
+            let mut out = HashMap::new();
+            for id in item_ids {
+                if let Some(hash) = st.query_row(params![source_id, id], |r| r.get(0)).optional()? {
+                    out.insert((*id).to_string(), hash);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// The newest `limit` entries after skipping `offset`, newest first,
     /// each with its credits (first-seen first) and tags.
     pub fn newest(&self, limit: usize, offset: usize) -> Result<Vec<StoredEntry>, StoreError> {
