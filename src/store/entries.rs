@@ -619,9 +619,14 @@ impl Store {
         item_ids: &[&str],
     ) -> Result<HashMap<String, String>, StoreError> {
         self.read("reading the content hashes of a source's items", |c| {
+            let mut out = HashMap::new();
+            // A source's first poll (all of a cold start): one look-up.
+            let mut any = c.prepare_cached("SELECT 1 FROM entry_sources WHERE source_id = ?1 LIMIT 1")?;
+            if !any.exists([source_id])? {
+                return Ok(out);
+            }
             let mut st =
                 c.prepare_cached("SELECT content_hash FROM entry_sources WHERE source_id = ?1 AND item_id = ?2")?;
-            let mut out = HashMap::new();
             for id in item_ids {
                 if let Some(hash) = st.query_row(params![source_id, id], |r| r.get(0)).optional()? {
                     out.insert((*id).to_string(), hash);
