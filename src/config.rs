@@ -310,6 +310,17 @@ pub enum Location {
 }
 
 impl Location {
+    /// Whether a request to `url` may carry the source's credentials and
+    /// headers: only on the configured URL's own host. Like browsers and
+    /// curl, they are not handed on to another host (a redirect's target,
+    /// an article page elsewhere); a file source has none to hand on.
+    pub(crate) fn shares_credentials_with(&self, url: &Url) -> bool {
+        match self {
+            Location::Http(u) => u.host_str().is_some() && u.host_str() == url.host_str(),
+            Location::File(_) => false,
+        }
+    }
+
     /// The location exactly as configured, credentials included: the
     /// source's identity in the database, never for display.
     pub fn full(&self) -> String {
@@ -524,6 +535,21 @@ fn problems(text: &str) -> Vec<Problem> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_go_only_to_the_configured_host() {
+        let feed = Location::Http(Url::parse("https://user:pw@news.example.org/feed.xml").unwrap());
+        let at = |u: &str| feed.shares_credentials_with(&Url::parse(u).unwrap());
+        assert!(at("https://news.example.org/2026/story"));
+        assert!(at("http://news.example.org:8080/feed.xml"));
+        assert!(!at("https://cdn.news.example.org/feed.xml"));
+        assert!(!at("https://example.org/feed.xml"));
+        assert!(!at("https://evil.example/news.example.org"));
+        assert!(
+            !Location::File("/srv/feed.xml".into())
+                .shares_credentials_with(&Url::parse("file:///srv/feed.xml").unwrap())
+        );
+    }
 
     #[test]
     fn state_directory_holds_relative_databases() {

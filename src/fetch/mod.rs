@@ -528,13 +528,8 @@ impl Fetcher {
             if let Some(ua) = &req.options.user_agent {
                 request = request.header(header::USER_AGENT, ua);
             }
-            // Like browsers and curl, credentials are not handed on to
-            // another host a redirect points at.
-            let configured_host = match req.location {
-                Location::Http(u) => u.host_str(),
-                Location::File(_) => None,
-            };
-            if url.host_str() == configured_host {
+            // Not handed on to another host a redirect points at.
+            if req.location.shares_credentials_with(&url) {
                 for (name, value) in &req.options.headers {
                     request = request.header(name.as_str(), value.expose());
                 }

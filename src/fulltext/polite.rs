@@ -76,11 +76,7 @@ impl Politeness {
 /// source's user agent always, its credentials and headers only when the
 /// page is on the feed's own host.
 fn options_for(source: &SourceConfig, page: &Url) -> RequestOptions {
-    let feed_host = match &source.location {
-        Location::Http(u) => u.host_str(),
-        Location::File(_) => None,
-    };
-    if feed_host.is_some() && feed_host == page.host_str() {
+    if source.location.shares_credentials_with(page) {
         source.request.clone()
     } else {
         RequestOptions {
