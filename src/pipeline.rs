@@ -228,10 +228,13 @@ pub(crate) async fn register_new_sources(store: &Arc<Store>, sources: &[SourceCo
         .iter()
         .map(|s| (s.name.clone(), s.location.full(), s.settings_print()))
         .collect();
-    match tokio::task::spawn_blocking(move || store.register_new_sources(&list)).await {
-        Ok(Ok(0)) => {}
-        Ok(Ok(n)) => info!("registered {n} new sources"),
-        Ok(Err(e)) => warn!("cannot register the new sources together: {e}"),
+    let registered = tokio::task::spawn_blocking(move || store.register_new_sources(&list))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    match registered {
+        Ok(0) => {}
+        Ok(n) => info!("registered {n} new sources"),
         Err(e) => warn!("cannot register the new sources together: {e}"),
     }
 }

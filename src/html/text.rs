@@ -274,6 +274,7 @@ pub fn collapse_whitespace(s: &str) -> String {
     // falls between two characters.
     fn separator(bytes: &[u8], i: usize) -> usize {
         match bytes.get(i) {
+            // The usual byte, answered first.
             Some(&b) if b > b' ' && b != 0xe2 => 0,
             Some(b) if b.is_ascii_whitespace() => 1,
             Some(0xe2) if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) => 3,

@@ -167,8 +167,9 @@ fn hint(e: &rusqlite::Error) -> &'static str {
 /// With SQLite's default a transaction spills once its 2 MB page cache is
 /// full, and a spilled page changed again is read back and written again:
 /// a cold 10,000-feed poll wrote 39 GB into the log for a 4.6 GB store
-/// (13.6 GB without spills) and read 17 GB back, 88 s where it now takes
-/// 74-79 s (docs/performance.md, "After the identity engine v2"). Other
+/// (13.6 GB without spills) and read 17 GB back: the poll took 88 s with
+/// spills and 74-79 s without (docs/performance.md, "After the identity
+/// engine v2", which has its later figures). Other
 /// transactions keep the default: a large maintenance delete (expired
 /// prints at start) held in memory left the daemon's resident memory at
 /// 286 MB instead of 148.
